@@ -1,0 +1,55 @@
+/**
+ * The Express app: JSON in and out, admin-key auth on /v1, one router per resource, and one error
+ * shape. Bodies are size-limited per route before they are parsed.
+ */
+import express, { type Express } from 'express';
+import type { Logger } from '../logger';
+import type { Store } from '../store';
+import { requireAdminKey } from './auth';
+import type { Dispatcher } from './dispatcher';
+import { errorHandler, routeNotFound } from './errors';
+import { ApiRegistry } from './openapi';
+import { appsRouter } from './routes/apps';
+import type { RouteContext } from './routes/context';
+import { deliveriesRouter } from './routes/deliveries';
+import { endpointsRouter } from './routes/endpoints';
+import { eventsRouter } from './routes/events';
+import { healthRouter, type Readiness } from './routes/health';
+
+export interface ApiDeps {
+  store: Store;
+  dispatcher: Dispatcher;
+  adminKey: string;
+  allowInsecureUrls: boolean;
+  maxPayloadBytes: number;
+  readiness: Readiness;
+  logger: Logger;
+}
+
+/** Bodies other than events are small; events get room for `data` and `previous_data` at the cap. */
+const SMALL_BODY_LIMIT = '64kb';
+
+export function createApi(deps: ApiDeps): Express {
+  const api = new ApiRegistry();
+  const ctx: RouteContext = { store: deps.store, dispatcher: deps.dispatcher, api, allowInsecureUrls: deps.allowInsecureUrls, maxPayloadBytes: deps.maxPayloadBytes };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use(healthRouter(ctx, deps.readiness));
+  const document = api.document.bind(api);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(document());
+  });
+
+  const eventBodyLimit = 2 * deps.maxPayloadBytes + 64 * 1024;
+  app.use('/v1', requireAdminKey(deps.adminKey));
+  // The first parser that matches wins; the second skips a body that is already parsed.
+  app.post('/v1/apps/:app/events', express.json({ limit: eventBodyLimit, strict: false }));
+  app.use('/v1', express.json({ limit: SMALL_BODY_LIMIT, strict: false }));
+  app.use(appsRouter(ctx), endpointsRouter(ctx), eventsRouter(ctx), deliveriesRouter(ctx));
+
+  app.use(routeNotFound);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

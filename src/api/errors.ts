@@ -1,0 +1,97 @@
+/**
+ * The one error shape of the API: `{"error":{"type","code","message","details?"}}`. Handlers throw
+ * `ApiError`; the error middleware maps everything else to a 4xx where the cause is known and to
+ * a 500 only for a bug.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { z } from './zod';
+import type { Logger } from '../logger';
+
+export const ErrorType = {
+  invalidRequest: 'invalid_request_error',
+  authentication: 'authentication_error',
+  notFound: 'not_found_error',
+  conflict: 'conflict_error',
+  rateLimit: 'rate_limit_error',
+  unavailable: 'service_unavailable_error',
+  api: 'api_error',
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: ErrorType,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+
+  static validation(message: string, details?: unknown): ApiError {
+    return new ApiError(400, ErrorType.invalidRequest, 'validation_failed', message, details);
+  }
+
+  static notFound(resource: string, id: string): ApiError {
+    return new ApiError(404, ErrorType.notFound, `${resource}_not_found`, `No ${resource} with id "${id}"`);
+  }
+}
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      type: z.string(),
+      code: z.string(),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi('Error');
+
+export function zodDetails(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+}
+
+/** Errors that express's own middleware (body parser) raises carry a `type` and a `status`. */
+interface HttpishError {
+  status?: number;
+  type?: string;
+  code?: string;
+  constraint?: string;
+}
+
+function toApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof z.ZodError) return ApiError.validation('The request is not valid', zodDetails(err));
+  const e = err as HttpishError;
+  if (e?.type === 'entity.parse.failed') return new ApiError(400, ErrorType.invalidRequest, 'invalid_json', 'The body is not valid JSON');
+  if (e?.type === 'entity.too.large') return new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', 'The request body is too large');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return new ApiError(415, ErrorType.invalidRequest, 'unsupported_encoding', 'Send the body as UTF-8 JSON');
+  }
+  // PostgreSQL unique violation, from pg or PGlite alike.
+  if (e?.code === '23505') return new ApiError(409, ErrorType.conflict, 'already_exists', 'A resource with that uid already exists');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new ApiError(e.status, ErrorType.invalidRequest, 'bad_request', 'The request could not be read');
+  }
+  return undefined;
+}
+
+export function sendError(res: Parameters<RequestHandler>[1], err: ApiError): void {
+  const body = { error: { type: err.type, code: err.code, message: err.message, ...(err.details !== undefined && { details: err.details }) } };
+  res.status(err.status).json(body);
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const known = toApiError(err);
+    if (known) return sendError(res, known);
+    logger.error({ err, method: req.method, path: req.route ? String((req.route as { path: unknown }).path) : req.path }, 'unhandled API error');
+    sendError(res, new ApiError(500, ErrorType.api, 'internal', 'An internal error occurred'));
+  };
+}
+
+export const routeNotFound: RequestHandler = (req, res) => {
+  sendError(res, new ApiError(404, ErrorType.notFound, 'route_not_found', `No route ${req.method} ${req.path}`));
+};

@@ -1,0 +1,52 @@
+import { Router } from 'express';
+import { PayloadFormat } from '../../domain/envelope';
+import { DEFAULT_SCHEDULE } from '../../domain/schedule';
+import { ApiError } from '../errors';
+import { AppParams, AppResponse, CreateAppBody, PageQuery, pageOf, UpdateAppBody } from '../schemas';
+import { appJson, page } from '../serialize';
+import { checkCursor, findApp, type RouteContext } from './context';
+
+export function appsRouter({ store, api }: RouteContext): Router {
+  const router = Router();
+  const tag = 'Applications';
+
+  api.route(router, { method: 'post', path: '/v1/apps', summary: 'Create an application', tag, body: CreateAppBody, response: AppResponse, status: 201 }, async ({ body }) => {
+    const app = await store.apps.create({
+      name: body.name,
+      uid: body.uid ?? null,
+      retrySchedule: body.retry_schedule ?? DEFAULT_SCHEDULE,
+      payloadFormat: body.payload_format ?? PayloadFormat.envelope,
+      metadata: body.metadata ?? {},
+    });
+    return appJson(app);
+  });
+
+  api.route(router, { method: 'get', path: '/v1/apps', summary: 'List applications, newest first', tag, query: PageQuery, response: pageOf(AppResponse, 'ApplicationList') }, async ({ query }) =>
+    page(await store.apps.list({ limit: query.limit, cursor: checkCursor(query.cursor, 'app') }), appJson),
+  );
+
+  api.route(router, { method: 'get', path: '/v1/apps/:app', summary: 'Get an application by id or uid', tag, params: AppParams, response: AppResponse }, async ({ params }) =>
+    appJson(await findApp(store, params.app)),
+  );
+
+  api.route(router, { method: 'patch', path: '/v1/apps/:app', summary: 'Update an application', tag, params: AppParams, body: UpdateAppBody, response: AppResponse }, async ({ params, body }) => {
+    const app = await findApp(store, params.app);
+    const updated = await store.apps.update(app.id, {
+      ...(body.name !== undefined && { name: body.name }),
+      ...(body.uid !== undefined && { uid: body.uid }),
+      ...(body.retry_schedule !== undefined && { retrySchedule: body.retry_schedule }),
+      ...(body.payload_format !== undefined && { payloadFormat: body.payload_format }),
+      ...(body.metadata !== undefined && { metadata: body.metadata }),
+    });
+    if (!updated) throw ApiError.notFound('application', params.app);
+    return appJson(updated);
+  });
+
+  api.route(router, { method: 'delete', path: '/v1/apps/:app', summary: 'Delete an application and everything it owns', tag, params: AppParams, status: 204 }, async ({ params }) => {
+    const app = await findApp(store, params.app);
+    await store.apps.delete(app.id);
+    return undefined;
+  });
+
+  return router;
+}

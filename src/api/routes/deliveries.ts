@@ -1,0 +1,81 @@
+import { Router } from 'express';
+import { DeliveryStatus } from '../../domain/model';
+import { ApiError, ErrorType } from '../errors';
+import { AppParams, DeliveryListQuery, DeliveryParams, DeliveryResponse, EndpointParams, EventParams, pageOf } from '../schemas';
+import { deliveryJson, page } from '../serialize';
+import { checkCursor, findApp, type RouteContext } from './context';
+
+export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Router {
+  const router = Router();
+  const tag = 'Deliveries';
+  const list = pageOf(DeliveryResponse, 'DeliveryList');
+
+  api.route(
+    router,
+    { method: 'get', path: '/v1/apps/:app/deliveries', summary: 'List deliveries, newest first, by status or endpoint', tag, params: AppParams, query: DeliveryListQuery, response: list },
+    async ({ params, query }) => {
+      const app = await findApp(store, params.app);
+      const filter = { limit: query.limit, cursor: checkCursor(query.cursor, 'dlv'), status: query.status, endpointId: query.endpoint_id };
+      return page(await store.deliveries.list(app.id, filter), (d) => deliveryJson(d));
+    },
+  );
+
+  api.route(
+    router,
+    { method: 'get', path: '/v1/apps/:app/events/:event/deliveries', summary: "List an event's deliveries", tag, params: EventParams, query: DeliveryListQuery, response: list },
+    async ({ params, query }) => {
+      const app = await findApp(store, params.app);
+      if (!(await store.events.get(app.id, params.event))) throw ApiError.notFound('event', params.event);
+      const filter = { limit: query.limit, cursor: checkCursor(query.cursor, 'dlv'), status: query.status, endpointId: query.endpoint_id, eventId: params.event };
+      return page(await store.deliveries.list(app.id, filter), (d) => deliveryJson(d));
+    },
+  );
+
+  api.route(
+    router,
+    { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint/deliveries', summary: "List an endpoint's deliveries", tag, params: EndpointParams, query: DeliveryListQuery, response: list },
+    async ({ params, query }) => {
+      const app = await findApp(store, params.app);
+      if (!(await store.endpoints.get(app.id, params.endpoint))) throw ApiError.notFound('endpoint', params.endpoint);
+      const filter = { limit: query.limit, cursor: checkCursor(query.cursor, 'dlv'), status: query.status, endpointId: params.endpoint };
+      return page(await store.deliveries.list(app.id, filter), (d) => deliveryJson(d));
+    },
+  );
+
+  api.route(router, { method: 'get', path: '/v1/apps/:app/deliveries/:delivery', summary: 'Get a delivery with its attempts, newest first', tag, params: DeliveryParams, response: DeliveryResponse }, async ({ params }) => {
+    const app = await findApp(store, params.app);
+    const delivery = await store.deliveries.get(app.id, params.delivery);
+    if (!delivery) throw ApiError.notFound('delivery', params.delivery);
+    return deliveryJson(delivery, await store.deliveries.attempts(delivery.id));
+  });
+
+  api.route(
+    router,
+    {
+      method: 'post',
+      path: '/v1/apps/:app/deliveries/:delivery/resend',
+      summary: 'Attempt now: a waiting delivery skips its wait; a finished one makes one manual attempt',
+      tag,
+      params: DeliveryParams,
+      response: DeliveryResponse,
+      status: 202,
+    },
+    async ({ params }) => {
+      const app = await findApp(store, params.app);
+      const delivery = await store.deliveries.get(app.id, params.delivery);
+      if (!delivery) throw ApiError.notFound('delivery', params.delivery);
+      // Pending first: the revived attempt may finish before this handler returns, and must win.
+      const revived = delivery.status !== DeliveryStatus.pending;
+      if (revived) await store.deliveries.setStatus(delivery.id, { status: DeliveryStatus.pending, nextAttemptAt: null, failureReason: null });
+      try {
+        await dispatcher.resend(delivery);
+      } catch {
+        if (revived) await store.deliveries.setStatus(delivery.id, { status: delivery.status, nextAttemptAt: delivery.nextAttemptAt, failureReason: delivery.failureReason });
+        throw new ApiError(503, ErrorType.unavailable, 'temporal_unavailable', 'The resend could not be scheduled; try again');
+      }
+      return deliveryJson((await store.deliveries.get(app.id, delivery.id)) ?? delivery);
+    },
+  );
+
+  return router;
+}

@@ -1,0 +1,90 @@
+import { Router } from 'express';
+import { SignatureScheme } from '../../domain/model';
+import { generateSecret } from '../../domain/signing';
+import { checkEndpointUrl } from '../../domain/url-rules';
+import { ApiError } from '../errors';
+import { AppParams, CreateEndpointBody, EndpointParams, EndpointResponse, PageQuery, pageOf, UpdateEndpointBody } from '../schemas';
+import { endpointJson, page } from '../serialize';
+import { checkCursor, findApp, type RouteContext } from './context';
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+export function endpointsRouter({ store, api, allowInsecureUrls }: RouteContext): Router {
+  const router = Router();
+  const tag = 'Endpoints';
+
+  const checkUrl = (url: string) => {
+    const verdict = checkEndpointUrl(url, { allowInsecure: allowInsecureUrls });
+    if (!verdict.ok) throw ApiError.validation(`The endpoint URL is refused: ${verdict.reason}`, [{ path: 'url', message: verdict.reason }]);
+    return verdict.url.href;
+  };
+
+  api.route(
+    router,
+    { method: 'post', path: '/v1/apps/:app/endpoints', summary: 'Create an endpoint; the response carries its secret, once', tag, params: AppParams, body: CreateEndpointBody, response: EndpointResponse, status: 201 },
+    async ({ params, body }) => {
+      const app = await findApp(store, params.app);
+      const secret = body.secret ?? generateSecret();
+      const endpoint = await store.endpoints.create(app.id, {
+        uid: body.uid ?? null,
+        url: checkUrl(body.url),
+        description: body.description ?? '',
+        eventTypes: body.event_types ?? ['*'],
+        channels: body.channels ?? null,
+        signatureScheme: body.signature_scheme ?? SignatureScheme.standard,
+        secret,
+        timeoutMs: body.timeout_ms ?? DEFAULT_TIMEOUT_MS,
+        rateLimitPerS: body.rate_limit_per_s ?? null,
+        retrySchedule: body.retry_schedule ?? null,
+        metadata: body.metadata ?? {},
+      });
+      return { ...endpointJson(endpoint), secret };
+    },
+  );
+
+  api.route(
+    router,
+    { method: 'get', path: '/v1/apps/:app/endpoints', summary: 'List endpoints, newest first', tag, params: AppParams, query: PageQuery, response: pageOf(EndpointResponse, 'EndpointList') },
+    async ({ params, query }) => {
+      const app = await findApp(store, params.app);
+      return page(await store.endpoints.list(app.id, { limit: query.limit, cursor: checkCursor(query.cursor, 'ep') }), endpointJson);
+    },
+  );
+
+  api.route(router, { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Get an endpoint', tag, params: EndpointParams, response: EndpointResponse }, async ({ params }) => {
+    const app = await findApp(store, params.app);
+    const endpoint = await store.endpoints.get(app.id, params.endpoint);
+    if (!endpoint) throw ApiError.notFound('endpoint', params.endpoint);
+    return endpointJson(endpoint);
+  });
+
+  api.route(
+    router,
+    { method: 'patch', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Update an endpoint', tag, params: EndpointParams, body: UpdateEndpointBody, response: EndpointResponse },
+    async ({ params, body }) => {
+      const app = await findApp(store, params.app);
+      const updated = await store.endpoints.update(app.id, params.endpoint, {
+        ...(body.url !== undefined && { url: checkUrl(body.url) }),
+        ...(body.uid !== undefined && { uid: body.uid }),
+        ...(body.description !== undefined && { description: body.description }),
+        ...(body.event_types !== undefined && { eventTypes: body.event_types }),
+        ...(body.channels !== undefined && { channels: body.channels }),
+        ...(body.signature_scheme !== undefined && { signatureScheme: body.signature_scheme }),
+        ...(body.timeout_ms !== undefined && { timeoutMs: body.timeout_ms }),
+        ...(body.rate_limit_per_s !== undefined && { rateLimitPerS: body.rate_limit_per_s }),
+        ...(body.retry_schedule !== undefined && { retrySchedule: body.retry_schedule }),
+        ...(body.metadata !== undefined && { metadata: body.metadata }),
+      });
+      if (!updated) throw ApiError.notFound('endpoint', params.endpoint);
+      return endpointJson(updated);
+    },
+  );
+
+  api.route(router, { method: 'delete', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Delete an endpoint', tag, params: EndpointParams, status: 204 }, async ({ params }) => {
+    const app = await findApp(store, params.app);
+    if (!(await store.endpoints.delete(app.id, params.endpoint))) throw ApiError.notFound('endpoint', params.endpoint);
+    return undefined;
+  });
+
+  return router;
+}

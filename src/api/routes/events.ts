@@ -1,0 +1,69 @@
+import { Router } from 'express';
+import type { Json } from '../../domain/model';
+import { ApiError, ErrorType } from '../errors';
+import { AppParams, CreateEventBody, EventListQuery, EventParams, EventResponse, IdempotencyHeaders, pageOf } from '../schemas';
+import { eventJson, page } from '../serialize';
+import { checkCursor, findApp, type RouteContext } from './context';
+
+export function eventsRouter({ store, api, dispatcher, maxPayloadBytes }: RouteContext): Router {
+  const router = Router();
+  const tag = 'Events';
+
+  api.route(
+    router,
+    {
+      method: 'post',
+      path: '/v1/apps/:app/events',
+      summary: 'Send an event to every subscribed endpoint. 202 means it is committed; an Idempotency-Key repeat returns the first event.',
+      tag,
+      params: AppParams,
+      headers: IdempotencyHeaders,
+      body: CreateEventBody,
+      response: EventResponse,
+      status: 202,
+    },
+    async ({ params, body, req, res }) => {
+      const idempotencyKey = IdempotencyHeaders.parse({ 'idempotency-key': req.get('idempotency-key') })['idempotency-key'] ?? null;
+      const app = await findApp(store, params.app);
+      const size = Buffer.byteLength(JSON.stringify(body.data)) + (body.previous_data ? Buffer.byteLength(JSON.stringify(body.previous_data)) : 0);
+      if (size > maxPayloadBytes) {
+        throw new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', `Event data is ${size} bytes; the limit is ${maxPayloadBytes}`);
+      }
+      const endpointIds = body.endpoint_ids ? [...new Set(body.endpoint_ids)] : null;
+      if (endpointIds) {
+        const known = new Set(await store.endpoints.existingIds(app.id, endpointIds));
+        const unknown = endpointIds.filter((id) => !known.has(id));
+        if (unknown.length) throw new ApiError(400, ErrorType.invalidRequest, 'unknown_endpoint', `No endpoint with id ${unknown.map((id) => `"${id}"`).join(', ')} in this application`);
+      }
+      const { event, created } = await store.events.insert(app.id, {
+        type: body.type,
+        data: body.data as Json,
+        previousData: (body.previous_data ?? null) as Json | null,
+        channels: body.channels ?? null,
+        endpointIds,
+        idempotencyKey,
+      });
+      if (created) await dispatcher.dispatch(event);
+      else res.set('idempotent-replayed', 'true');
+      return eventJson(event);
+    },
+  );
+
+  api.route(
+    router,
+    { method: 'get', path: '/v1/apps/:app/events', summary: 'List events, newest first', tag, params: AppParams, query: EventListQuery, response: pageOf(EventResponse, 'EventList') },
+    async ({ params, query }) => {
+      const app = await findApp(store, params.app);
+      return page(await store.events.list(app.id, { limit: query.limit, cursor: checkCursor(query.cursor, 'evt'), type: query.type }), eventJson);
+    },
+  );
+
+  api.route(router, { method: 'get', path: '/v1/apps/:app/events/:event', summary: 'Get an event', tag, params: EventParams, response: EventResponse }, async ({ params }) => {
+    const app = await findApp(store, params.app);
+    const event = await store.events.get(app.id, params.event);
+    if (!event) throw ApiError.notFound('event', params.event);
+    return eventJson(event);
+  });
+
+  return router;
+}

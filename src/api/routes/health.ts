@@ -1,0 +1,35 @@
+import { Router } from 'express';
+import { z } from '../zod';
+import type { RouteContext } from './context';
+
+export interface Readiness {
+  /** Resolves when Temporal answers; rejects otherwise. */
+  temporal(): Promise<void>;
+}
+
+const Health = z.object({ status: z.enum(['ok', 'unavailable']), checks: z.record(z.string(), z.string()).optional() }).openapi('Health');
+
+export function healthRouter({ store, api }: RouteContext, readiness: Readiness): Router {
+  const router = Router();
+  const tag = 'Health';
+
+  api.route(router, { method: 'get', path: '/healthz', summary: 'The process is up', tag, auth: false, response: Health }, async () => ({ status: 'ok' as const }));
+
+  api.route(router, { method: 'get', path: '/readyz', summary: 'The store and Temporal answer', tag, auth: false, response: Health }, async ({ res }) => {
+    const checks: Record<string, string> = {};
+    const probe = async (name: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+        checks[name] = 'ok';
+      } catch {
+        checks[name] = 'unavailable';
+      }
+    };
+    await Promise.all([probe('store', () => store.ping()), probe('temporal', () => readiness.temporal())]);
+    const ok = Object.values(checks).every((c) => c === 'ok');
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
+    return undefined;
+  });
+
+  return router;
+}

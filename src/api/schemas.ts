@@ -1,0 +1,168 @@
+/** Request and response schemas of the API. They validate requests and generate /openapi.json. */
+import { isEventTypeName, isEventTypePattern } from '../domain/event-types';
+import { IdPrefix, isId } from '../domain/ids';
+import { scheduleProblem, type RetrySchedule } from '../domain/schedule';
+import { isStandardSecret } from '../domain/signing';
+import { z } from './zod';
+
+export const MAX_PAGE_SIZE = 250;
+
+const idOf = (prefix: IdPrefix) => z.string().refine((v) => isId(prefix, v), { message: `must be an id starting with "${prefix}_"` });
+const uid = z.string().min(1).max(256).regex(/^[a-zA-Z0-9\-_.]+$/, 'letters, digits, "-", "_" and "." only');
+const metadata = z.record(z.string().max(256), z.string().max(1024)).refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
+const channel = z.string().min(1).max(128).regex(/^[a-zA-Z0-9\-_.:]+$/, 'letters, digits, "-", "_", "." and ":" only');
+const timestamp = z.iso.datetime();
+
+export const RetryScheduleSchema = z
+  .union([z.string(), z.array(z.union([z.string(), z.number()]))])
+  .superRefine((value, ctx) => {
+    const problem = scheduleProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .transform((v) => v as RetrySchedule)
+  .openapi('RetrySchedule', { description: 'A preset (standard, short, steady, patient, brief) or a list of durations such as ["30s", "5m", "2h"] or milliseconds.' });
+
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
+  cursor: z.string().max(64).optional(),
+});
+
+export const pageOf = <T extends z.ZodType>(item: T, name: string) =>
+  z.object({ data: z.array(item), has_more: z.boolean(), next_cursor: z.string().nullable() }).openapi(name);
+
+// Applications
+export const AppParams = z.object({ app: z.string().min(1).max(256).openapi({ description: 'Application id or uid' }) });
+export const CreateAppBody = z
+  .object({
+    name: z.string().min(1).max(256),
+    uid: uid.nullish(),
+    retry_schedule: RetryScheduleSchema.optional(),
+    payload_format: z.enum(['envelope', 'raw']).optional(),
+    metadata: metadata.optional(),
+  })
+  .strict()
+  .openapi('CreateApplication');
+export const UpdateAppBody = CreateAppBody.partial().strict().openapi('UpdateApplication');
+export const AppResponse = z
+  .object({
+    id: z.string(),
+    uid: z.string().nullable(),
+    name: z.string(),
+    retry_schedule: z.unknown(),
+    payload_format: z.enum(['envelope', 'raw']),
+    metadata: z.record(z.string(), z.string()),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .openapi('Application');
+
+// Endpoints
+export const EndpointParams = AppParams.extend({ endpoint: idOf(IdPrefix.endpoint) });
+const eventTypePattern = z.string().refine(isEventTypePattern, 'must be "*", an event type such as "invoice.paid", or a prefix such as "invoice.*"');
+export const CreateEndpointBody = z
+  .object({
+    url: z.string().min(1).max(2048),
+    uid: uid.nullish(),
+    description: z.string().max(1024).optional(),
+    event_types: z.array(eventTypePattern).min(1).max(100).optional(),
+    channels: z.array(channel).max(10).nullish(),
+    signature_scheme: z.enum(['standard']).optional(),
+    secret: z.string().refine(isStandardSecret, 'must be "whsec_" followed by base64 of 24 to 64 bytes').optional(),
+    timeout_ms: z.number().int().min(100).max(30_000).optional(),
+    rate_limit_per_s: z.number().int().min(1).max(10_000).nullish(),
+    retry_schedule: RetryScheduleSchema.nullish(),
+    metadata: metadata.optional(),
+  })
+  .strict()
+  .openapi('CreateEndpoint');
+export const UpdateEndpointBody = CreateEndpointBody.omit({ secret: true }).partial().strict().openapi('UpdateEndpoint');
+export const EndpointResponse = z
+  .object({
+    id: z.string(),
+    app_id: z.string(),
+    uid: z.string().nullable(),
+    url: z.string(),
+    description: z.string(),
+    event_types: z.array(z.string()),
+    channels: z.array(z.string()).nullable(),
+    signature_scheme: z.string(),
+    timeout_ms: z.number(),
+    rate_limit_per_s: z.number().nullable(),
+    retry_schedule: z.unknown(),
+    status: z.enum(['active', 'disabled']),
+    disabled_reason: z.string().nullable(),
+    disabled_at: timestamp.nullable(),
+    metadata: z.record(z.string(), z.string()),
+    created_at: timestamp,
+    updated_at: timestamp,
+    secret: z.string().optional().openapi({ description: 'Returned once, when the endpoint is created.' }),
+  })
+  .openapi('Endpoint');
+
+// Events
+export const EventParams = AppParams.extend({ event: idOf(IdPrefix.event) });
+// Bodies arrive through JSON.parse, so any value here is JSON already.
+const jsonValue = z.unknown();
+export const CreateEventBody = z
+  .object({
+    type: z.string().refine(isEventTypeName, 'must be dot-separated segments of letters, digits and "_"'),
+    data: z.union([z.record(z.string(), jsonValue), z.array(jsonValue)]),
+    previous_data: z.union([z.record(z.string(), jsonValue), z.array(jsonValue)]).nullish(),
+    channels: z.array(channel).min(1).max(10).nullish(),
+    endpoint_ids: z.array(idOf(IdPrefix.endpoint)).min(1).max(50).nullish(),
+  })
+  .strict()
+  .openapi('CreateEvent');
+export const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(256).optional() });
+export const EventResponse = z
+  .object({
+    id: z.string(),
+    app_id: z.string(),
+    type: z.string(),
+    data: z.unknown(),
+    previous_data: z.unknown().nullable(),
+    channels: z.array(z.string()).nullable(),
+    endpoint_ids: z.array(z.string()).nullable(),
+    created_at: timestamp,
+  })
+  .openapi('Event');
+export const EventListQuery = PageQuery.extend({ type: z.string().max(256).optional() });
+
+// Deliveries and attempts
+export const DeliveryParams = AppParams.extend({ delivery: idOf(IdPrefix.delivery) });
+export const DeliveryStatusSchema = z.enum(['pending', 'succeeded', 'failed', 'skipped']);
+export const DeliveryListQuery = PageQuery.extend({ status: DeliveryStatusSchema.optional(), endpoint_id: idOf(IdPrefix.endpoint).optional() });
+export const AttemptResponse = z
+  .object({
+    id: z.string(),
+    attempt_number: z.number(),
+    trigger: z.enum(['scheduled', 'manual', 'test']),
+    url: z.string(),
+    started_at: timestamp,
+    duration_ms: z.number(),
+    response_status: z.number().nullable(),
+    response_headers: z.record(z.string(), z.string()),
+    response_body: z.string(),
+    response_body_truncated: z.boolean(),
+    error_code: z.string().nullable(),
+    error_message: z.string().nullable(),
+    next_attempt_at: timestamp.nullable(),
+  })
+  .openapi('Attempt');
+export const DeliveryResponse = z
+  .object({
+    id: z.string(),
+    app_id: z.string(),
+    event_id: z.string(),
+    endpoint_id: z.string(),
+    event_type: z.string(),
+    status: DeliveryStatusSchema,
+    attempt_count: z.number(),
+    last_attempt_at: timestamp.nullable(),
+    next_attempt_at: timestamp.nullable(),
+    failure_reason: z.string().nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+    attempts: z.array(AttemptResponse).optional(),
+  })
+  .openapi('Delivery');

@@ -1,0 +1,95 @@
+/**
+ * Configuration: environment variables, parsed once (PRODUCT.md §9). Names carry their units.
+ * Secrets parsed here (admin key, encryption key) are never logged.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+export const Role = { all: 'all', api: 'api', worker: 'worker' } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+const EnvSchema = z.object({
+  HOOKLINE_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  HOOKLINE_API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOOKLINE_API_HOST: z.string().default('127.0.0.1'),
+  HOOKLINE_ADMIN_KEY: optional,
+  HOOKLINE_DATA_DIR: z.string().default('.hookline'),
+  DATABASE_URL: optional,
+  TEMPORAL_ADDRESS: optional,
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  HOOKLINE_TASK_QUEUE: z.string().default('hookline'),
+  HOOKLINE_TEMPORAL_PORT: z.coerce.number().int().min(0).max(65535).default(7233),
+  HOOKLINE_TEMPORAL_UI_PORT: z.coerce.number().int().min(0).max(65535).default(8233),
+  TEMPORAL_CLI_PATH: optional,
+  HOOKLINE_ALLOW_INSECURE_URLS: bool.default(false),
+  HOOKLINE_ENCRYPTION_KEY: optional,
+  HOOKLINE_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().max(1024 * 1024).default(256 * 1024),
+  HOOKLINE_DISPATCH_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
+  HOOKLINE_DISPATCH_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
+  HOOKLINE_FAN_OUT_WINDOW: z.coerce.number().int().min(1).max(1000).default(250),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = {
+  role: Role;
+  apiPort: number;
+  apiHost: string;
+  adminKey: string | undefined;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  temporal: {
+    /** Unset means: start a local dev server (only in role `all`). */
+    address: string | undefined;
+    namespace: string;
+    taskQueue: string;
+    devServerPort: number;
+    devServerUiPort: number;
+    cliPath: string | undefined;
+  };
+  allowInsecureUrls: boolean;
+  encryptionKey: string | undefined;
+  maxPayloadBytes: number;
+  dispatchIntervalMs: number;
+  dispatchGraceMs: number;
+  fanOutWindow: number;
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+};
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    role: e.HOOKLINE_ROLE,
+    apiPort: e.HOOKLINE_API_PORT,
+    apiHost: e.HOOKLINE_API_HOST,
+    adminKey: e.HOOKLINE_ADMIN_KEY,
+    dataDir: e.HOOKLINE_DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.HOOKLINE_TASK_QUEUE,
+      devServerPort: e.HOOKLINE_TEMPORAL_PORT,
+      devServerUiPort: e.HOOKLINE_TEMPORAL_UI_PORT,
+      cliPath: e.TEMPORAL_CLI_PATH,
+    },
+    allowInsecureUrls: e.HOOKLINE_ALLOW_INSECURE_URLS,
+    encryptionKey: e.HOOKLINE_ENCRYPTION_KEY,
+    maxPayloadBytes: e.HOOKLINE_MAX_PAYLOAD_BYTES,
+    dispatchIntervalMs: e.HOOKLINE_DISPATCH_INTERVAL_MS,
+    dispatchGraceMs: e.HOOKLINE_DISPATCH_GRACE_MS,
+    fanOutWindow: e.HOOKLINE_FAN_OUT_WINDOW,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+
+/** Resource id prefixes. Every id is `<prefix>_<26 chars>`: time-ordered, so ids sort newest-last. */
+export const IdPrefix = {
+  app: 'app',
+  endpoint: 'ep',
+  event: 'evt',
+  delivery: 'dlv',
+  attempt: 'atmpt',
+  key: 'key',
+} as const;
+export type IdPrefix = (typeof IdPrefix)[keyof typeof IdPrefix];
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const ID_BODY = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** A ULID-style body: 48-bit millisecond time then 80 random bits, Crockford base32. */
+export function ulid(now = Date.now()): string {
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32]! + time;
+    t = Math.floor(t / 32);
+  }
+  const bytes = randomBytes(16);
+  let rand = '';
+  for (let i = 0; i < 16; i++) rand += CROCKFORD[bytes[i]! % 32]!;
+  return time + rand;
+}
+
+export function newId(prefix: IdPrefix, now?: number): string {
+  return `${prefix}_${ulid(now)}`;
+}
+
+export function isId(prefix: IdPrefix, value: string): boolean {
+  return value.startsWith(`${prefix}_`) && ID_BODY.test(value.slice(prefix.length + 1));
+}
+
+/**
+ * Attempt ids are derived, not random: an activity that re-runs after a worker crash
+ * writes the same row again instead of a second one (ARCHITECTURE.md invariant 2).
+ */
+export function attemptId(deliveryId: string, attemptNumber: number): string {
+  return `${IdPrefix.attempt}_${deliveryId.slice(IdPrefix.delivery.length + 1)}_${attemptNumber}`;
+}

@@ -1,0 +1,31 @@
+/** Structured JSON logs (pino). Secrets and payloads are never passed to a logger; redaction is a second fence. */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import pino from 'pino';
+
+export function createLogger(level: string) {
+  return pino({
+    level,
+    base: { service: 'hookline' },
+    redact: { paths: ['secret', '*.secret', 'headers.authorization', '*.headers.authorization', 'key', '*.key'], censor: '[redacted]' },
+  });
+}
+export type Logger = ReturnType<typeof createLogger>;
+
+const SDK_LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+let sdkLoggingInstalled = false;
+
+/**
+ * Routes the Temporal SDK's own logs (worker, bundler, core) into the same JSON stream, at WARN
+ * and above: the bundler's INFO lines are noise for an operator. Once per process.
+ */
+export function installTemporalLogging(logger: Logger): void {
+  if (sdkLoggingInstalled) return;
+  sdkLoggingInstalled = true;
+  const sdk = logger.child({ component: 'temporal-sdk' });
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => {
+      const level = SDK_LEVELS[entry.level];
+      sdk[level]({ ...entry.meta }, entry.message);
+    }),
+  });
+}

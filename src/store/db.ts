@@ -1,0 +1,61 @@
+/**
+ * Opens the store: PostgreSQL when a URL is given, otherwise the embedded PGlite in a data
+ * directory (or in memory). Both run the same migrations and the same queries.
+ */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import type { Database } from './schema';
+import { pgliteDialect } from './pglite-dialect';
+
+export type Db = Kysely<Database>;
+
+export interface DbOptions {
+  /** PostgreSQL connection string; unset means embedded PGlite. */
+  databaseUrl?: string | undefined;
+  /** PGlite data directory; unset means an in-memory database. */
+  dataDir?: string | undefined;
+  poolSize?: number;
+}
+
+export async function openDatabase(options: DbOptions): Promise<Db> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  }
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const client = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+  return new Kysely<Database>({ dialect: pgliteDialect(client) });
+}
+
+const MIGRATIONS_DIR = join(__dirname, 'migrations');
+
+/** Reads `migrations/NNNN_name.sql`; statements end with a semicolon at the end of a line. */
+class SqlFileMigrations implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const migrations: Record<string, Migration> = {};
+    for (const file of readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort()) {
+      const statements = readFileSync(join(MIGRATIONS_DIR, file), 'utf8')
+        .split(/;\s*$/m)
+        .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+        .filter(Boolean);
+      migrations[file.replace(/\.sql$/, '')] = {
+        up: async (db) => {
+          for (const statement of statements) await sql.raw(statement).execute(db);
+        },
+      };
+    }
+    return migrations;
+  }
+}
+
+/** Applies every pending migration; Kysely's migrator locks, so concurrent starts are safe. */
+export async function migrate(db: Db): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider: new SqlFileMigrations() }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
+  }
+}

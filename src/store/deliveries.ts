@@ -1,0 +1,160 @@
+import type { Selectable } from 'kysely';
+import { attemptId, newId, IdPrefix } from '../domain/ids';
+import type { Attempt, AttemptErrorCode, AttemptTrigger, Delivery, DeliveryStatus } from '../domain/model';
+import type { Db } from './db';
+import type { AttemptsTable, DeliveriesTable } from './schema';
+import { toPage, type Page, type PageRequest } from './page';
+
+function toDelivery(row: Selectable<DeliveriesTable>): Delivery {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    eventId: row.event_id,
+    endpointId: row.endpoint_id,
+    eventType: row.event_type,
+    status: row.status as DeliveryStatus,
+    attemptCount: row.attempt_count,
+    lastAttemptAt: row.last_attempt_at,
+    nextAttemptAt: row.next_attempt_at,
+    failureReason: row.failure_reason,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toAttempt(row: Selectable<AttemptsTable>): Attempt {
+  return {
+    id: row.id,
+    deliveryId: row.delivery_id,
+    attemptNumber: row.attempt_number,
+    trigger: row.trigger as AttemptTrigger,
+    url: row.url,
+    startedAt: row.started_at,
+    durationMs: row.duration_ms,
+    responseStatus: row.response_status,
+    responseHeaders: row.response_headers,
+    responseBody: row.response_body,
+    responseBodyTruncated: row.response_body_truncated,
+    errorCode: row.error_code as AttemptErrorCode | null,
+    errorMessage: row.error_message,
+    nextAttemptAt: row.next_attempt_at,
+  };
+}
+
+export type AttemptRecord = Omit<Attempt, 'id'>;
+
+export interface DeliveryOutcome {
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+  failureReason: string | null;
+}
+
+export interface DeliveryFilter extends PageRequest {
+  status?: DeliveryStatus | undefined;
+  eventId?: string | undefined;
+  endpointId?: string | undefined;
+}
+
+export function createDeliveryStore(db: Db) {
+  return {
+    /** Creates the pending deliveries of one event (idempotent) and returns them by endpoint. */
+    async createForEvent(event: { id: string; appId: string; type: string }, endpointIds: string[]): Promise<{ id: string; endpointId: string }[]> {
+      if (endpointIds.length === 0) return [];
+      await db
+        .insertInto('deliveries')
+        .values(
+          endpointIds.map((endpointId) => ({
+            id: newId(IdPrefix.delivery),
+            app_id: event.appId,
+            event_id: event.id,
+            endpoint_id: endpointId,
+            event_type: event.type,
+            status: 'pending',
+          })),
+        )
+        .onConflict((oc) => oc.columns(['event_id', 'endpoint_id']).doNothing())
+        .execute();
+      const rows = await db
+        .selectFrom('deliveries')
+        .select(['id', 'endpoint_id'])
+        .where('event_id', '=', event.id)
+        .where('endpoint_id', 'in', endpointIds)
+        .orderBy('endpoint_id', 'asc')
+        .execute();
+      return rows.map((r) => ({ id: r.id, endpointId: r.endpoint_id }));
+    },
+
+    async get(appId: string, id: string): Promise<Delivery | undefined> {
+      const row = await db.selectFrom('deliveries').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+      return row && toDelivery(row);
+    },
+
+    async byId(id: string): Promise<Delivery | undefined> {
+      const row = await db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toDelivery(row);
+    },
+
+    async list(appId: string, filter: DeliveryFilter): Promise<Page<Delivery>> {
+      let query = db.selectFrom('deliveries').selectAll().where('app_id', '=', appId).orderBy('id', 'desc').limit(filter.limit + 1);
+      if (filter.cursor) query = query.where('id', '<', filter.cursor);
+      if (filter.status) query = query.where('status', '=', filter.status);
+      if (filter.eventId) query = query.where('event_id', '=', filter.eventId);
+      if (filter.endpointId) query = query.where('endpoint_id', '=', filter.endpointId);
+      return toPage((await query.execute()).map(toDelivery), filter.limit);
+    },
+
+    async attempts(deliveryId: string): Promise<Attempt[]> {
+      const rows = await db.selectFrom('attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('attempt_number', 'desc').execute();
+      return rows.map(toAttempt);
+    },
+
+    /**
+     * Records one attempt and the delivery's new state in one transaction. The attempt id is
+     * derived from (delivery, number) and upserted, so a re-run activity cannot double-count.
+     */
+    async recordAttempt(attempt: AttemptRecord, outcome: DeliveryOutcome): Promise<void> {
+      const id = attemptId(attempt.deliveryId, attempt.attemptNumber);
+      const values = {
+        trigger: attempt.trigger,
+        url: attempt.url,
+        started_at: attempt.startedAt,
+        duration_ms: attempt.durationMs,
+        response_status: attempt.responseStatus,
+        response_headers: JSON.stringify(attempt.responseHeaders),
+        response_body: attempt.responseBody,
+        response_body_truncated: attempt.responseBodyTruncated,
+        error_code: attempt.errorCode,
+        error_message: attempt.errorMessage,
+        next_attempt_at: attempt.nextAttemptAt,
+      };
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .insertInto('attempts')
+          .values({ id, delivery_id: attempt.deliveryId, attempt_number: attempt.attemptNumber, ...values })
+          .onConflict((oc) => oc.column('id').doUpdateSet(values))
+          .execute();
+        await tx
+          .updateTable('deliveries')
+          .set((eb) => ({
+            status: outcome.status,
+            attempt_count: eb.fn('greatest', [eb.ref('attempt_count'), eb.val(attempt.attemptNumber)]),
+            last_attempt_at: attempt.startedAt,
+            next_attempt_at: outcome.nextAttemptAt,
+            failure_reason: outcome.failureReason,
+            updated_at: new Date(),
+          }))
+          .where('id', '=', attempt.deliveryId)
+          .execute();
+      });
+    },
+
+    async setStatus(id: string, outcome: DeliveryOutcome): Promise<void> {
+      await db
+        .updateTable('deliveries')
+        .set({ status: outcome.status, next_attempt_at: outcome.nextAttemptAt, failure_reason: outcome.failureReason, updated_at: new Date() })
+        .where('id', '=', id)
+        .execute();
+    },
+  };
+}
+export type DeliveryStore = ReturnType<typeof createDeliveryStore>;

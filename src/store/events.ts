@@ -1,0 +1,103 @@
+import type { Selectable } from 'kysely';
+import { newId, IdPrefix } from '../domain/ids';
+import type { Json, WebhookEvent } from '../domain/model';
+import type { Db } from './db';
+import type { EventsTable } from './schema';
+import { toPage, type Page, type PageRequest } from './page';
+
+export interface NewEvent {
+  type: string;
+  data: Json;
+  previousData: Json | null;
+  channels: string[] | null;
+  endpointIds: string[] | null;
+  idempotencyKey: string | null;
+}
+
+function toEvent(row: Selectable<EventsTable>): WebhookEvent {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    type: row.type,
+    data: JSON.parse(row.payload) as Json,
+    previousData: row.previous_payload === null ? null : (JSON.parse(row.previous_payload) as Json),
+    channels: row.channels,
+    endpointIds: row.endpoint_ids,
+    idempotencyKey: row.idempotency_key,
+    createdAt: row.created_at,
+    dispatchedAt: row.dispatched_at,
+  };
+}
+
+export function createEventStore(db: Db) {
+  return {
+    /**
+     * Commits an event. With an idempotency key, a repeat returns the first event and
+     * `created: false`; the unique index decides, so concurrent repeats are safe too.
+     */
+    async insert(appId: string, input: NewEvent): Promise<{ event: WebhookEvent; created: boolean }> {
+      const row = await db
+        .insertInto('events')
+        .values({
+          id: newId(IdPrefix.event),
+          app_id: appId,
+          type: input.type,
+          payload: JSON.stringify(input.data),
+          previous_payload: input.previousData === null ? null : JSON.stringify(input.previousData),
+          channels: input.channels && JSON.stringify(input.channels),
+          endpoint_ids: input.endpointIds && JSON.stringify(input.endpointIds),
+          idempotency_key: input.idempotencyKey,
+        })
+        .onConflict((oc) => oc.columns(['app_id', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (row) return { event: toEvent(row), created: true };
+      const first = await db
+        .selectFrom('events')
+        .selectAll()
+        .where('app_id', '=', appId)
+        .where('idempotency_key', '=', input.idempotencyKey)
+        .executeTakeFirstOrThrow();
+      return { event: toEvent(first), created: false };
+    },
+
+    async get(appId: string, id: string): Promise<WebhookEvent | undefined> {
+      const row = await db.selectFrom('events').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+      return row && toEvent(row);
+    },
+
+    async list(appId: string, page: PageRequest & { type?: string | undefined }): Promise<Page<WebhookEvent>> {
+      let query = db.selectFrom('events').selectAll().where('app_id', '=', appId).orderBy('id', 'desc').limit(page.limit + 1);
+      if (page.cursor) query = query.where('id', '<', page.cursor);
+      if (page.type) query = query.where('type', '=', page.type);
+      return toPage((await query.execute()).map(toEvent), page.limit);
+    },
+
+    async markDispatched(id: string): Promise<void> {
+      await db.updateTable('events').set({ dispatched_at: new Date() }).where('id', '=', id).where('dispatched_at', 'is', null).execute();
+    },
+
+    /** Events committed before `before` whose fan-out was never confirmed started. */
+    async undispatched(before: Date, limit: number): Promise<{ id: string; appId: string; type: string }[]> {
+      const rows = await db
+        .selectFrom('events')
+        .select(['id', 'app_id', 'type'])
+        .where('dispatched_at', 'is', null)
+        .where('created_at', '<', before)
+        .orderBy('created_at', 'asc')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ id: r.id, appId: r.app_id, type: r.type }));
+    },
+
+    /** What the sending activity needs of an event: its stored JSON text, never re-serialized. */
+    async payload(id: string) {
+      return db
+        .selectFrom('events')
+        .select(['id', 'type', 'created_at', 'payload', 'previous_payload', 'channels', 'endpoint_ids', 'app_id'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+    },
+  };
+}
+export type EventStore = ReturnType<typeof createEventStore>;

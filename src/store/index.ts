@@ -1,0 +1,45 @@
+/** The store: one module per aggregate over one database handle. */
+import { sql } from 'kysely';
+import { randomBytes } from 'node:crypto';
+import { createAppStore } from './apps';
+import { createDeliveryStore } from './deliveries';
+import { createEndpointStore } from './endpoints';
+import { createEventStore } from './events';
+import { createSendContextLoader } from './send-context';
+import { migrate, openDatabase, type Db, type DbOptions } from './db';
+import type { SecretBox } from './secret-box';
+
+export function createStore(db: Db, box: SecretBox) {
+  return {
+    db,
+    apps: createAppStore(db),
+    endpoints: createEndpointStore(db, box),
+    events: createEventStore(db),
+    deliveries: createDeliveryStore(db),
+    loadSendContext: createSendContextLoader(db, box),
+    settings: {
+      /** Returns the stored value of `name`, storing `make()` first if there is none (first writer wins). */
+      async getOrCreate(name: string, make: () => string): Promise<string> {
+        await db.insertInto('settings').values({ name, value: make() }).onConflict((oc) => oc.column('name').doNothing()).execute();
+        const row = await db.selectFrom('settings').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+        return row.value;
+      },
+    },
+    async ping(): Promise<void> {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+export type Store = ReturnType<typeof createStore>;
+
+/** Opens the database, applies migrations and returns the store. */
+export async function openStore(options: DbOptions, box: SecretBox): Promise<Store> {
+  const db = await openDatabase(options);
+  await migrate(db);
+  return createStore(db, box);
+}
+
+export function randomKey(bytes = 24): string {
+  return randomBytes(bytes).toString('base64url');
+}

@@ -1,0 +1,16 @@
+/** Keyset pagination, newest first: ids are time-ordered, so `id < cursor order by id desc` pages. */
+export interface PageRequest {
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+/** Callers fetch `limit + 1` rows; the extra row only says whether there is a next page. */
+export function toPage<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+  const data = rows.slice(0, limit);
+  return { data, nextCursor: rows.length > limit ? data[data.length - 1]!.id : null };
+}

@@ -1,0 +1,99 @@
+/** Kysely table types; they mirror migrations/*.sql and are the only place that knows column names. */
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+/** jsonb columns: written as JSON text, read back parsed. */
+type Jsonb<T> = ColumnType<T, string, string>;
+type NullableJsonb<T> = ColumnType<T | null, string | null | undefined, string | null>;
+
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
+export interface ApplicationsTable {
+  id: string;
+  uid: string | null;
+  name: string;
+  retry_schedule: Jsonb<unknown>;
+  payload_format: string;
+  metadata: Jsonb<Record<string, string>>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface EndpointsTable {
+  id: string;
+  app_id: string;
+  uid: string | null;
+  url: string;
+  description: string;
+  event_types: Jsonb<string[]>;
+  channels: NullableJsonb<string[]>;
+  signature_scheme: string;
+  secret_ciphertext: string;
+  timeout_ms: number;
+  rate_limit_per_s: number | null;
+  retry_schedule: NullableJsonb<unknown>;
+  status: Generated<string>;
+  disabled_reason: string | null;
+  disabled_at: NullableTimestamp;
+  metadata: Jsonb<Record<string, string>>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface EventsTable {
+  id: string;
+  app_id: string;
+  type: string;
+  payload: string;
+  previous_payload: string | null;
+  channels: NullableJsonb<string[]>;
+  endpoint_ids: NullableJsonb<string[]>;
+  idempotency_key: string | null;
+  created_at: Timestamp;
+  dispatched_at: NullableTimestamp;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  app_id: string;
+  event_id: string;
+  endpoint_id: string;
+  event_type: string;
+  status: string;
+  attempt_count: Generated<number>;
+  last_attempt_at: NullableTimestamp;
+  next_attempt_at: NullableTimestamp;
+  failure_reason: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AttemptsTable {
+  id: string;
+  delivery_id: string;
+  attempt_number: number;
+  trigger: string;
+  url: string;
+  started_at: Timestamp;
+  duration_ms: number;
+  response_status: number | null;
+  response_headers: Jsonb<Record<string, string>>;
+  response_body: string;
+  response_body_truncated: boolean;
+  error_code: string | null;
+  error_message: string | null;
+  next_attempt_at: NullableTimestamp;
+}
+
+export interface Database {
+  settings: SettingsTable;
+  applications: ApplicationsTable;
+  endpoints: EndpointsTable;
+  events: EventsTable;
+  deliveries: DeliveriesTable;
+  attempts: AttemptsTable;
+}

@@ -1,0 +1,121 @@
+/**
+ * `delivery`: one per (event, endpoint), id `delivery/<evt>/<ep>` (PRODUCT.md §8).
+ *
+ * Attempts go through the `sendWebhook` activity, which is never retried by Temporal: every
+ * retry is this workflow's durable timer, so the schedule survives restarts of every process.
+ * The `resend` signal cuts a wait short; a resend after the workflow ended starts a new run
+ * (signal-with-start) that makes one `manual` attempt.
+ */
+import {
+  ActivityFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities, SendResult } from '../activities';
+import type { AttemptTrigger } from '../domain/model';
+import { formatDuration } from '../domain/schedule';
+import { HooklineStatus } from './search-attributes';
+
+export interface DeliveryInput {
+  deliveryId: string;
+  appId: string;
+  eventId: string;
+  endpointId: string;
+  eventType: string;
+  /** Set when a resend revives a finished delivery: the number its one manual attempt takes. */
+  revive?: { attemptNumber: number };
+}
+
+export const DeliveryOutcome = { succeeded: 'succeeded', failed: 'failed' } as const;
+export type DeliveryOutcome = (typeof DeliveryOutcome)[keyof typeof DeliveryOutcome];
+
+export interface DeliveryResult {
+  status: DeliveryOutcome;
+  attempts: number;
+}
+
+export interface DeliveryState {
+  status: 'attempting' | 'waiting' | DeliveryOutcome;
+  attemptNumber: number;
+  nextAttemptInMs: number | null;
+  last: Pick<SendResult, 'outcome' | 'statusCode' | 'errorCode'> | null;
+}
+
+export const resendSignal = defineSignal('resend');
+export const deliveryStateQuery = defineQuery<DeliveryState>('state');
+
+export function deliveryWorkflowId(eventId: string, endpointId: string): string {
+  return `delivery/${eventId}/${endpointId}`;
+}
+
+const { sendWebhook } = proxyActivities<Activities>({
+  // The endpoint timeout is at most 30 s; the rest is room for the store.
+  startToCloseTimeout: '60s',
+  retry: { maximumAttempts: 1 },
+});
+
+/** Infrastructure failures (store down, worker lost mid-attempt) retry the same attempt number. */
+const INFRA_RETRY_DELAYS_MS = [1_000, 5_000, 30_000, 120_000, 600_000];
+
+export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
+  let resendRequested = false;
+  setHandler(resendSignal, () => {
+    resendRequested = true;
+  });
+  const state: DeliveryState = { status: 'attempting', attemptNumber: input.revive?.attemptNumber ?? 1, nextAttemptInMs: null, last: null };
+  setHandler(deliveryStateQuery, () => state);
+
+  let trigger: AttemptTrigger = input.revive ? 'manual' : 'scheduled';
+  let retryIndex = 0;
+  let infraFailures = 0;
+  for (;;) {
+    state.status = 'attempting';
+    resendRequested = false;
+    let result: SendResult;
+    try {
+      result = await sendWebhook({
+        deliveryId: input.deliveryId,
+        attemptNumber: state.attemptNumber,
+        trigger,
+        retryIndex,
+        // Jitter comes from the workflow's seeded Math.random, so a replay computes the same delay.
+        jitter: Math.random() * 2 - 1,
+        retry: !input.revive,
+      });
+    } catch (err) {
+      const delay = INFRA_RETRY_DELAYS_MS[infraFailures++];
+      if (!(err instanceof ActivityFailure) || delay === undefined) throw err;
+      await sleep(delay, { summary: `attempt ${state.attemptNumber} interrupted; again in ${formatDuration(delay)}` });
+      continue;
+    }
+    infraFailures = 0;
+    state.last = { outcome: result.outcome, statusCode: result.statusCode, errorCode: result.errorCode };
+    if (result.outcome === 'succeeded') return finish(state, DeliveryOutcome.succeeded);
+    if (result.nextDelayMs === null) return finish(state, DeliveryOutcome.failed);
+
+    state.status = 'waiting';
+    state.nextAttemptInMs = result.nextDelayMs;
+    state.attemptNumber++;
+    const resent = await condition(() => resendRequested, result.nextDelayMs, {
+      summary: `retry ${retryIndex + 1}/${result.scheduleLength} in ${formatDuration(result.nextDelayMs)}`,
+    });
+    state.nextAttemptInMs = null;
+    if (resent) {
+      trigger = 'manual';
+    } else {
+      trigger = 'scheduled';
+      retryIndex++;
+    }
+  }
+}
+
+function finish(state: DeliveryState, status: DeliveryOutcome): DeliveryResult {
+  state.status = status;
+  upsertSearchAttributes([{ key: HooklineStatus, value: status }]);
+  return { status, attempts: state.attemptNumber };
+}

@@ -1,0 +1,68 @@
+/**
+ * `fanOut`: one per event, id `fanout/<evt>` (PRODUCT.md §8).
+ *
+ * Each run resolves one window of subscribed endpoints (the activity also creates their delivery
+ * rows), starts one `delivery` child per endpoint with ABANDON, and continues-as-new with the
+ * cursor. A run that has closed is not written to when its children complete, so no history
+ * grows with the number of endpoints (invariant 4).
+ */
+import { continueAsNew, ParentClosePolicy, proxyActivities, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities';
+import { delivery, deliveryWorkflowId, type DeliveryInput } from './delivery';
+import { deliverySearchAttributes } from './search-attributes';
+
+export interface FanOutInput {
+  appId: string;
+  eventId: string;
+  eventType: string;
+  /** Endpoint id the next window starts after; null for the first run. */
+  after?: string | null;
+  /** Children started by earlier runs of this chain. */
+  started?: number;
+  /** Endpoints per run; each costs about two history events in the run. */
+  windowSize?: number;
+}
+
+export interface FanOutResult {
+  deliveries: number;
+}
+
+export const DEFAULT_FAN_OUT_WINDOW = 250;
+
+export function fanOutWorkflowId(eventId: string): string {
+  return `fanout/${eventId}`;
+}
+
+const { resolveEndpoints } = proxyActivities<Activities>({
+  startToCloseTimeout: '60s',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
+
+export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
+  const windowSize = input.windowSize ?? DEFAULT_FAN_OUT_WINDOW;
+  const page = await resolveEndpoints({ eventId: input.eventId, after: input.after ?? null, limit: windowSize });
+  await Promise.all(
+    page.deliveries.map(async (d) => {
+      const child: DeliveryInput = { deliveryId: d.deliveryId, appId: input.appId, eventId: input.eventId, endpointId: d.endpointId, eventType: input.eventType };
+      try {
+        await startChild(delivery, {
+          workflowId: deliveryWorkflowId(input.eventId, d.endpointId),
+          args: [child],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          // A delivery that already ran is never started again by a re-run fan-out.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          typedSearchAttributes: deliverySearchAttributes(child),
+        });
+      } catch (err) {
+        // An earlier run of this chain (or a retried window) already started it.
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    }),
+  );
+  const started = (input.started ?? 0) + page.deliveries.length;
+  if (page.nextAfter !== null) {
+    return continueAsNew<typeof fanOut>({ ...input, after: page.nextAfter, started });
+  }
+  return { deliveries: started };
+}

@@ -1,0 +1,3 @@
+/** Every workflow the worker registers; the worker bundles this file. */
+export { delivery } from './delivery';
+export { fanOut } from './fan-out';

@@ -1,0 +1,134 @@
+/**
+ * The path of one event on real parts: API → store → Temporal fan-out → delivery workflows →
+ * signed POSTs to loopback receivers, verified with the official `standardwebhooks` library.
+ */
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, createEndpoint, deliveriesOf, deliveryOf, sendEvent } from './support/factories';
+import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
+import { startReceiver, type Receiver } from './support/receiver';
+import { waitUntil } from './support/wait';
+
+describe.each(storeKinds)('delivery on %s', (kind) => {
+  let t: TestHookline;
+  const receivers: Receiver[] = [];
+  const receiver = async () => {
+    const r = await startReceiver();
+    receivers.push(r);
+    return r;
+  };
+
+  beforeAll(async () => {
+    t = await startTestHookline(kind);
+  });
+  afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
+    await t?.stop();
+  });
+
+  it('delivers one event to three endpoints, each verified by standardwebhooks, with the same id and bytes on a retry', async () => {
+    const app = await createApp(t.api);
+    const rs = [await receiver(), await receiver(), await receiver()];
+    rs[0]!.script({ status: 500 }); // the first endpoint fails once, so its body is sent twice
+    const endpoints = await Promise.all(rs.map((r) => createEndpoint(t.api, app.id, { url: `${r.url}/hook` })));
+    const event = await sendEvent(t.api, app.id, { type: 'invoice.paid', data: { z: 1, a: [1, 2, { nested: 'ü' }] } });
+
+    const [first, second] = await rs[0]!.waitFor(2);
+    await rs[1]!.waitFor(1);
+    await rs[2]!.waitFor(1);
+    for (const [i, r] of rs.entries()) {
+      const wh = new Webhook(endpoints[i]!.secret);
+      for (const req of r.requests) {
+        const verified = wh.verify(req.body, req.headers as Record<string, string>) as { id: string; type: string; data: unknown };
+        expect(verified).toMatchObject({ id: event.id, type: 'invoice.paid', data: { z: 1, a: [1, 2, { nested: 'ü' }] } });
+        expect(req.headers['webhook-id']).toBe(event.id);
+        expect(req.headers['content-type']).toBe('application/json');
+        expect(req.headers['user-agent']).toMatch(/^Hookline\//);
+      }
+    }
+    expect(second!.body).toBe(first!.body);
+    expect(second!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
+
+    const deliveries = await waitUntil(() => deliveriesOf(t.api, app.id, event.id), (ds) => ds.length === 3 && ds.every((d) => d.status === 'succeeded'), 20_000, 'three succeeded deliveries');
+    const retried = deliveries.find((d) => d.endpoint_id === endpoints[0]!.id)!;
+    const detail = await deliveryOf(t.api, app.id, retried.id);
+    expect(detail.attempt_count).toBe(2);
+    expect(detail.attempts!.map((a) => [a.attempt_number, a.response_status, a.trigger])).toEqual([
+      [2, 200, 'scheduled'],
+      [1, 500, 'scheduled'],
+    ]);
+  });
+
+  it('retries after a timeout and ends failed when the schedule is spent', async () => {
+    const app = await createApp(t.api, { retry_schedule: ['100ms', '200ms'] });
+    const slow = await receiver();
+    slow.script({ delayMs: 1_500 }); // longer than the endpoint's timeout
+    const ok = await createEndpoint(t.api, app.id, { url: slow.url, timeout_ms: 300 });
+    const failing = await receiver();
+    failing.setDefault({ status: 503, body: 'down' });
+    const bad = await createEndpoint(t.api, app.id, { url: failing.url });
+    const event = await sendEvent(t.api, app.id);
+
+    const ds = await waitUntil(
+      () => deliveriesOf(t.api, app.id, event.id),
+      (list) => list.length === 2 && list.every((d) => d.status !== 'pending'),
+      20_000,
+      'both deliveries finished',
+    );
+    const timedOut = await deliveryOf(t.api, app.id, ds.find((d) => d.endpoint_id === ok.id)!.id);
+    expect(timedOut.status).toBe('succeeded');
+    expect(timedOut.attempts!.at(-1)).toMatchObject({ attempt_number: 1, error_code: 'timeout', response_status: null });
+
+    const exhausted = await deliveryOf(t.api, app.id, ds.find((d) => d.endpoint_id === bad.id)!.id);
+    expect(exhausted).toMatchObject({ status: 'failed', attempt_count: 3, failure_reason: 'schedule_exhausted', next_attempt_at: null });
+    expect(exhausted.attempts!.map((a) => a.response_status)).toEqual([503, 503, 503]);
+    expect(failing.requests).toHaveLength(3);
+  });
+
+  it('resend cuts a pending wait short, and revives a failed delivery with a manual attempt', async () => {
+    const app = await createApp(t.api, { retry_schedule: ['1h'] });
+    const r = await receiver();
+    r.script({ status: 500 });
+    await createEndpoint(t.api, app.id, { url: r.url });
+    const event = await sendEvent(t.api, app.id);
+    const [waiting] = await waitUntil(() => deliveriesOf(t.api, app.id, event.id), (ds) => ds[0]?.attempt_count === 1, 20_000, 'first attempt');
+    expect(waiting!.status).toBe('pending');
+    expect(Date.parse(waiting!.next_attempt_at!)).toBeGreaterThan(Date.now() + 40 * 60_000); // 1h ± 20%
+
+    const resent = await t.api.post(`/v1/apps/${app.id}/deliveries/${waiting!.id}/resend`);
+    expect(resent.status).toBe(202);
+    const done = await waitUntil(() => deliveryOf(t.api, app.id, waiting!.id), (d) => d.status === 'succeeded', 20_000, 'resent delivery');
+    expect(done.attempts!.map((a) => [a.attempt_number, a.trigger, a.response_status])).toEqual([
+      [2, 'manual', 200],
+      [1, 'scheduled', 500],
+    ]);
+
+    // A delivery that failed for good comes back with one manual attempt.
+    const app2 = await createApp(t.api, { retry_schedule: ['50ms'] });
+    const r2 = await receiver();
+    r2.setDefault({ status: 500 });
+    await createEndpoint(t.api, app2.id, { url: r2.url });
+    const event2 = await sendEvent(t.api, app2.id);
+    const [failed] = await waitUntil(() => deliveriesOf(t.api, app2.id, event2.id), (ds) => ds[0]?.status === 'failed', 20_000, 'failed delivery');
+    r2.setDefault({ status: 204 });
+    expect((await t.api.post(`/v1/apps/${app2.id}/deliveries/${failed!.id}/resend`)).status).toBe(202);
+    const revived = await waitUntil(() => deliveryOf(t.api, app2.id, failed!.id), (d) => d.status === 'succeeded', 20_000, 'revived delivery');
+    expect(revived.attempts![0]).toMatchObject({ attempt_number: 3, trigger: 'manual', response_status: 204 });
+  });
+
+  it('an Idempotency-Key repeat returns the first event and delivers once', async () => {
+    const app = await createApp(t.api);
+    const r = await receiver();
+    await createEndpoint(t.api, app.id, { url: r.url });
+    const first = await sendEvent(t.api, app.id, {}, { 'idempotency-key': 'order-42' });
+    const repeat = await t.api.post(`/v1/apps/${app.id}/events`, { type: 'other.type', data: { different: true } }, { 'idempotency-key': 'order-42' });
+    expect(repeat.status).toBe(202);
+    expect(repeat.body.id).toBe(first.id);
+    expect(repeat.headers.get('idempotent-replayed')).toBe('true');
+    await r.waitFor(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(r.requests).toHaveLength(1);
+    const events = await t.api.get(`/v1/apps/${app.id}/events`);
+    expect(events.body.data).toHaveLength(1);
+  });
+});

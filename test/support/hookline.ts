@@ -1,0 +1,92 @@
+/**
+ * Starts a real Hookline (API, worker, dispatcher) in this process against the shared dev server,
+ * on PGlite or on a fresh PostgreSQL database, with its own task queue and data directory.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import type { WorkflowStarter } from '../../src/api/dispatcher';
+import { loadConfig } from '../../src/config';
+import { startHookline, type Hookline } from '../../src/hookline';
+import { createLogger } from '../../src/logger';
+import { apiClient, type ApiClient } from './api-client';
+
+export type StoreKind = 'pglite' | 'postgres';
+
+/** Every store the suite runs on here: PGlite always, PostgreSQL when a server is available. */
+export const storeKinds: StoreKind[] = inject('postgresUrl') ? ['pglite', 'postgres'] : ['pglite'];
+
+export const ADMIN_KEY = 'hk_test_admin_key';
+
+/** Creates an empty database on the test PostgreSQL server and returns its URL. */
+export async function createDatabase(): Promise<string> {
+  const serverUrl = inject('postgresUrl');
+  const name = `hookline_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export interface TestHookline {
+  hookline: Hookline;
+  api: ApiClient;
+  env: Record<string, string>;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export interface TestHooklineOptions {
+  env?: Record<string, string>;
+  wrapWorkflows?: (w: WorkflowStarter) => WorkflowStarter;
+}
+
+/** The environment of a test instance; child-process tests reuse it. */
+export async function testEnv(kind: StoreKind, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hookline-e2e-'));
+  return {
+    HOOKLINE_ROLE: 'all',
+    HOOKLINE_API_PORT: '0',
+    HOOKLINE_ADMIN_KEY: ADMIN_KEY,
+    HOOKLINE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    HOOKLINE_DATA_DIR: dataDir,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    HOOKLINE_TASK_QUEUE: `hookline-test-${randomBytes(4).toString('hex')}`,
+    HOOKLINE_ALLOW_INSECURE_URLS: 'true',
+    // Sweeps run when a test asks; the periodic one would race the tests' own timing.
+    HOOKLINE_DISPATCH_INTERVAL_MS: '600000',
+    LOG_LEVEL: 'warn',
+    ...(kind === 'postgres' && { DATABASE_URL: await createDatabase() }),
+    ...extra,
+  };
+}
+
+export async function startTestHookline(kind: StoreKind, options: TestHooklineOptions = {}): Promise<TestHookline> {
+  const env = await testEnv(kind, options.env);
+  const config = loadConfig(env);
+  const hookline = await startHookline({
+    config,
+    logger: createLogger(config.logLevel),
+    workflowBundlePath: inject('workflowBundlePath'),
+    ...(options.wrapWorkflows && { wrapWorkflows: options.wrapWorkflows }),
+  });
+  return {
+    hookline,
+    api: apiClient(hookline.apiUrl!, ADMIN_KEY),
+    env,
+    dataDir: config.dataDir,
+    async stop() {
+      await hookline.stop();
+      rmSync(config.dataDir, { recursive: true, force: true });
+    },
+  };
+}
