@@ -42,7 +42,7 @@ export interface TestHookline {
   api: ApiClient;
   env: Record<string, string>;
   dataDir: string;
-  stop(): Promise<void>;
+  stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
 export interface TestHooklineOptions {
@@ -71,7 +71,11 @@ export async function testEnv(kind: StoreKind, extra: Record<string, string> = {
 }
 
 export async function startTestHookline(kind: StoreKind, options: TestHooklineOptions = {}): Promise<TestHookline> {
-  const env = await testEnv(kind, options.env);
+  return startWithEnv(await testEnv(kind, options.env), options);
+}
+
+/** Starts an instance on an existing environment: the same store and task queue as an earlier one. */
+export async function startWithEnv(env: Record<string, string>, options: Omit<TestHooklineOptions, 'env'> = {}): Promise<TestHookline> {
   const config = loadConfig(env);
   const hookline = await startHookline({
     config,
@@ -84,9 +88,9 @@ export async function startTestHookline(kind: StoreKind, options: TestHooklineOp
     api: apiClient(hookline.apiUrl!, ADMIN_KEY),
     env,
     dataDir: config.dataDir,
-    async stop() {
+    async stop({ keepData = false } = {}) {
       await hookline.stop();
-      rmSync(config.dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(config.dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,134 @@
+/**
+ * Workflow tests: the real delivery and fan-out workflows on the shared dev server, with fake
+ * activities that script each attempt's outcome. One bundle per run (global setup), unique ids.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import type { Activities, SendInput, SendResult } from '../activities';
+import { delivery, deliveryStateQuery, resendSignal, type DeliveryInput } from './delivery';
+import { fanOut } from './fan-out';
+
+type Script = (input: SendInput) => Partial<SendResult> | Error;
+
+const ok: Partial<SendResult> = { outcome: 'succeeded', statusCode: 200, nextDelayMs: null };
+const fail = (nextDelayMs: number | null): Partial<SendResult> => ({ outcome: 'failed', statusCode: 500, nextDelayMs });
+
+describe('delivery and fanOut workflows', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let run: Promise<void>;
+  const taskQueue = `wf-test-${randomUUID()}`;
+  const scripts = new Map<string, Script>();
+  const calls = new Map<string, SendInput[]>();
+  const windows: { after: string | null; limit: number }[] = [];
+
+  const activities: Activities = {
+    async sendWebhook(input) {
+      calls.set(input.deliveryId, [...(calls.get(input.deliveryId) ?? []), input]);
+      const result = scripts.get(input.deliveryId)?.(input) ?? ok;
+      if (result instanceof Error) throw result;
+      return { outcome: 'failed', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 3, ...result };
+    },
+    async resolveEndpoints({ eventId, after, limit }) {
+      windows.push({ after, limit });
+      const all = Array.from({ length: 7 }, (_, i) => `ep_${i}`);
+      const start = after === null ? 0 : all.indexOf(after) + 1;
+      const page = all.slice(start, start + limit);
+      return { deliveries: page.map((ep) => ({ deliveryId: `dlv_${eventId}_${ep}`, endpointId: ep })), nextAfter: page.length === limit ? page[page.length - 1]! : null };
+    },
+  };
+
+  beforeAll(async () => {
+    env = await TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') });
+    worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, workflowBundle: { codePath: inject('workflowBundlePath') } });
+    run = worker.run();
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await run;
+    await env?.teardown();
+  });
+
+  const input = (): DeliveryInput => {
+    const id = randomUUID();
+    return { deliveryId: `dlv_${id}`, appId: 'app_1', eventId: `evt_${id}`, endpointId: 'ep_1', eventType: 'a.b' };
+  };
+  const start = (i: DeliveryInput) => env.client.workflow.start(delivery, { taskQueue, workflowId: `delivery/${i.eventId}/${i.endpointId}`, args: [i] });
+
+  it('retries on its timers with a deterministic jitter and succeeds', async () => {
+    const i = input();
+    let n = 0;
+    scripts.set(i.deliveryId, () => (++n < 3 ? fail(50) : ok));
+    const handle = await start(i);
+    expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 3 });
+    const seen = calls.get(i.deliveryId)!;
+    expect(seen.map((c) => [c.attemptNumber, c.retryIndex, c.trigger, c.retry])).toEqual([
+      [1, 0, 'scheduled', true],
+      [2, 1, 'scheduled', true],
+      [3, 2, 'scheduled', true],
+    ]);
+    for (const c of seen) expect(Math.abs(c.jitter)).toBeLessThanOrEqual(1);
+
+    const history = await handle.fetchHistory();
+    const timers = history.events!.filter((e) => e.timerStartedEventAttributes);
+    expect(timers).toHaveLength(2);
+    const summary = timers[0]!.userMetadata?.summary?.data;
+    expect(summary && Buffer.from(summary).toString()).toContain('retry 1/3 in 50ms');
+  });
+
+  it('ends failed when the schedule is spent', async () => {
+    const i = input();
+    scripts.set(i.deliveryId, (c) => fail(c.attemptNumber < 3 ? 20 : null));
+    expect(await (await start(i)).result()).toEqual({ status: 'failed', attempts: 3 });
+  });
+
+  it('a resend signal cuts the wait short with a manual attempt', async () => {
+    const i = input();
+    let n = 0;
+    scripts.set(i.deliveryId, () => (++n === 1 ? fail(3_600_000) : ok));
+    const handle = await start(i);
+    for (let tries = 0; (await handle.query(deliveryStateQuery)).status !== 'waiting'; tries++) {
+      if (tries > 100) throw new Error('never waited');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await handle.query(deliveryStateQuery)).nextAttemptInMs).toBe(3_600_000);
+    await handle.signal(resendSignal);
+    expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 2 });
+    expect(calls.get(i.deliveryId)!.map((c) => c.trigger)).toEqual(['scheduled', 'manual']);
+  });
+
+  it('a revived delivery makes one manual attempt with the next number and no retries', async () => {
+    const i = { ...input(), revive: { attemptNumber: 4 } };
+    scripts.set(i.deliveryId, () => fail(null));
+    expect(await (await start(i)).result()).toEqual({ status: 'failed', attempts: 4 });
+    expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger, c.retry])).toEqual([[4, 'manual', false]]);
+  });
+
+  it('retries the same attempt number after an infrastructure failure', async () => {
+    const i = input();
+    let n = 0;
+    scripts.set(i.deliveryId, () => (++n === 1 ? ApplicationFailure.retryable('store unavailable', 'StoreError') : ok));
+    expect(await (await start(i)).result()).toEqual({ status: 'succeeded', attempts: 1 });
+    expect(calls.get(i.deliveryId)!.map((c) => c.attemptNumber)).toEqual([1, 1]);
+  });
+
+  it('fans out in windows, continuing as new, and starts each child once', async () => {
+    const eventId = `evt_${randomUUID()}`;
+    windows.length = 0;
+    const handle = await env.client.workflow.start(fanOut, { taskQueue, workflowId: `fanout/${eventId}`, args: [{ appId: 'app_1', eventId, eventType: 'a.b', windowSize: 3 }] });
+    expect(await handle.result()).toEqual({ deliveries: 7 });
+    expect(windows).toEqual([
+      { after: null, limit: 3 },
+      { after: 'ep_2', limit: 3 },
+      { after: 'ep_5', limit: 3 },
+    ]);
+    for (let i = 0; i < 7; i++) {
+      const child = env.client.workflow.getHandle(`delivery/${eventId}/ep_${i}`);
+      expect(await child.result()).toEqual({ status: 'succeeded', attempts: 1 });
+    }
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * The API's contract: CRUD, pagination, auth, OpenAPI, and a table of bad requests that each get
+ * their 4xx in the one error shape and leave the store exactly as it was.
+ */
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient } from './support/api-client';
+import { createApp, createEndpoint, sendEvent } from './support/factories';
+import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
+
+describe.each(storeKinds)('API on %s', (kind) => {
+  let t: TestHookline;
+  beforeAll(async () => {
+    t = await startTestHookline(kind);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const tables = ['applications', 'endpoints', 'events', 'deliveries', 'attempts'] as const;
+  async function counts(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const table of tables) {
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(t.hookline.store.db);
+      out[table] = rows[0]!.n;
+    }
+    return out;
+  }
+
+  it('creates, reads, lists, updates and deletes applications and endpoints', async () => {
+    const app = await createApp(t.api, { uid: 'acme-crud', metadata: { plan: 'pro' } });
+    expect((await t.api.get(`/v1/apps/acme-crud`)).body.id).toBe(app.id);
+    const patched = await t.api.request('PATCH', `/v1/apps/${app.id}`, { name: 'Acme Inc', retry_schedule: 'short', payload_format: 'raw' });
+    expect(patched.body).toMatchObject({ name: 'Acme Inc', retry_schedule: 'short', payload_format: 'raw', uid: 'acme-crud' });
+
+    const ep = await createEndpoint(t.api, app.id, { url: 'https://example.com/hook', event_types: ['invoice.*'], channels: ['eu'], uid: 'cust-1', timeout_ms: 5000 });
+    expect(ep.secret).toMatch(/^whsec_/);
+    const got = await t.api.get(`/v1/apps/${app.id}/endpoints/${ep.id}`);
+    expect(got.body).toMatchObject({ id: ep.id, url: 'https://example.com/hook', event_types: ['invoice.*'], channels: ['eu'], timeout_ms: 5000, status: 'active' });
+    expect(got.body.secret).toBeUndefined();
+    const upd = await t.api.request('PATCH', `/v1/apps/${app.id}/endpoints/${ep.id}`, { event_types: ['*'], channels: null, retry_schedule: ['1s', '2s'] });
+    expect(upd.body).toMatchObject({ event_types: ['*'], channels: null, retry_schedule: ['1s', '2s'] });
+
+    expect((await t.api.request('DELETE', `/v1/apps/${app.id}/endpoints/${ep.id}`)).status).toBe(204);
+    expect((await t.api.get(`/v1/apps/${app.id}/endpoints/${ep.id}`)).status).toBe(404);
+    expect((await t.api.request('DELETE', `/v1/apps/${app.id}`)).status).toBe(204);
+    expect((await t.api.get(`/v1/apps/${app.id}`)).status).toBe(404);
+  });
+
+  it('paginates newest first with a cursor', async () => {
+    const app = await createApp(t.api);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await sendEvent(t.api, app.id, { endpoint_ids: null })).id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { status: number; body: any } = await t.api.get(`/v1/apps/${app.id}/events?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      seen.push(...res.body.data.map((e: { id: string }) => e.id));
+      cursor = res.body.next_cursor;
+      expect(res.body.has_more).toBe(cursor !== null);
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+  });
+
+  it('serves health, readiness and an OpenAPI document generated from the request schemas', async () => {
+    expect((await fetch(`${t.api.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${t.api.url}/readyz`);
+    expect(await ready.json()).toEqual({ status: 'ok', checks: { store: 'ok', temporal: 'ok' } });
+    const doc = (await (await fetch(`${t.api.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/apps', '/v1/apps/{app}/endpoints/{endpoint}', '/v1/apps/{app}/events', '/v1/apps/{app}/deliveries/{delivery}/resend']));
+    expect(doc.paths['/v1/apps/{app}/events']).toHaveProperty('post');
+    expect(Object.keys(doc.components.schemas.CreateEvent!.properties!)).toEqual(['type', 'data', 'previous_data', 'channels', 'endpoint_ids']);
+  });
+
+  it('refuses requests without a valid admin key', async () => {
+    const anonymous = await fetch(`${t.api.url}/v1/apps`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ error: { type: 'authentication_error', code: 'missing_api_key' } });
+    const wrong = await apiClient(t.api.url, 'hk_wrong').get('/v1/apps');
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error.code).toBe('invalid_api_key');
+  });
+
+  it('answers every bad request with its 4xx and stores nothing', async () => {
+    const app = await createApp(t.api);
+    const ep = await createEndpoint(t.api, app.id);
+    const otherApp = await createApp(t.api);
+    const otherEp = await createEndpoint(t.api, otherApp.id);
+    const big = { blob: 'x'.repeat(256 * 1024) };
+    const cases: [string, string, string, unknown, number, string][] = [
+      ['malformed JSON', 'POST', '/v1/apps', '{"name":', 400, 'invalid_json'],
+      ['body is not an object', 'POST', '/v1/apps', [1, 2], 400, 'validation_failed'],
+      ['missing name', 'POST', '/v1/apps', {}, 400, 'validation_failed'],
+      ['unknown field', 'POST', '/v1/apps', { name: 'x', colour: 'red' }, 400, 'validation_failed'],
+      ['wrong field type', 'POST', '/v1/apps', { name: 42 }, 400, 'validation_failed'],
+      ['unknown preset', 'POST', '/v1/apps', { name: 'x', retry_schedule: 'hourly' }, 400, 'validation_failed'],
+      ['empty schedule', 'POST', '/v1/apps', { name: 'x', retry_schedule: [] }, 400, 'validation_failed'],
+      ['schedule step over 7 days', 'POST', '/v1/apps', { name: 'x', retry_schedule: ['8d'] }, 400, 'validation_failed'],
+      ['bad uid', 'POST', '/v1/apps', { name: 'x', uid: 'has space' }, 400, 'validation_failed'],
+      ['unknown app', 'POST', '/v1/apps/app_01M838KCW4CZ91T8WBYWG4A192/endpoints', { url: 'https://example.com' }, 404, 'application_not_found'],
+      ['bad endpoint URL', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'not a url' }, 400, 'validation_failed'],
+      ['endpoint URL with credentials', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'https://u:p@example.com' }, 400, 'validation_failed'],
+      ['ftp endpoint URL', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'ftp://example.com' }, 400, 'validation_failed'],
+      ['bad event-type pattern', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'https://example.com', event_types: ['*.paid'] }, 400, 'validation_failed'],
+      ['timeout over 30 s', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'https://example.com', timeout_ms: 60_000 }, 400, 'validation_failed'],
+      ['secret not whsec_', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'https://example.com', secret: 'plain' }, 400, 'validation_failed'],
+      ['bad endpoint id', 'GET', `/v1/apps/${app.id}/endpoints/nope`, undefined, 400, 'validation_failed'],
+      ['unknown endpoint', 'PATCH', `/v1/apps/${app.id}/endpoints/${otherEp.id}`, { description: 'x' }, 404, 'endpoint_not_found'],
+      ['another app\'s endpoint', 'DELETE', `/v1/apps/${app.id}/endpoints/${otherEp.id}`, undefined, 404, 'endpoint_not_found'],
+      ['bad event type', 'POST', `/v1/apps/${app.id}/events`, { type: 'invoice..paid', data: {} }, 400, 'validation_failed'],
+      ['data is a string', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b', data: 'text' }, 400, 'validation_failed'],
+      ['missing data', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b' }, 400, 'validation_failed'],
+      ['oversized data', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b', data: big }, 413, 'payload_too_large'],
+      ['body past the hard limit', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b', data: { blob: 'x'.repeat(1024 * 1024) } }, 413, 'payload_too_large'],
+      ['endpoint_ids of another app', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b', data: {}, endpoint_ids: [otherEp.id] }, 400, 'unknown_endpoint'],
+      ['malformed endpoint_ids', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b', data: {}, endpoint_ids: ['x'] }, 400, 'validation_failed'],
+      ['bad channel', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b', data: {}, channels: ['a b'] }, 400, 'validation_failed'],
+      ['unknown event', 'GET', `/v1/apps/${app.id}/events/evt_01M838KD3CHFQGT1S3B7N6488A`, undefined, 404, 'event_not_found'],
+      ['unknown delivery', 'POST', `/v1/apps/${app.id}/deliveries/dlv_01M838KDBENE2CD8HEZ8403BKN/resend`, undefined, 404, 'delivery_not_found'],
+      ['bad limit', 'GET', `/v1/apps/${app.id}/events?limit=0`, undefined, 400, 'validation_failed'],
+      ['foreign cursor', 'GET', `/v1/apps/${app.id}/events?cursor=ep_123`, undefined, 400, 'invalid_cursor'],
+      ['bad status filter', 'GET', `/v1/apps/${app.id}/deliveries?status=lost`, undefined, 400, 'validation_failed'],
+      ['unknown route', 'GET', '/v1/nothing', undefined, 404, 'route_not_found'],
+      ['duplicate app uid', 'POST', '/v1/apps', { name: 'x', uid: String(app.uid ?? 'dup') }, 409, 'already_exists'],
+    ];
+    await t.api.request('PATCH', `/v1/apps/${app.id}`, { uid: 'dup' });
+    expect(ep.id).toBeDefined();
+
+    const before = await counts();
+    for (const [name, method, path, body, status, code] of cases) {
+      const res = await t.api.request(method, path, body);
+      expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(status);
+      expect(res.body, name).toMatchObject({ error: { type: expect.any(String), code, message: expect.any(String) } });
+    }
+    expect(await counts()).toEqual(before);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * Accepted means durable: a crash between the event commit and the workflow start loses nothing,
+ * and a worker killed with SIGKILL while a delivery waits on its retry timer loses nothing either.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowStarter } from '../src/api/dispatcher';
+import { fanOutWorkflowId } from '../src/workflows/fan-out';
+import { apiClient } from './support/api-client';
+import { createApp, createEndpoint, deliveriesOf, sendEvent } from './support/factories';
+import { ADMIN_KEY, startWithEnv, storeKinds, testEnv } from './support/hookline';
+import { startReceiver, type Receiver } from './support/receiver';
+import { waitUntil } from './support/wait';
+
+const root = join(__dirname, '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.once('error', reject);
+  });
+}
+
+/** Runs Hookline exactly as `npm start` does (`src/main.ts`), as its own process. */
+function spawnHookline(env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.resume();
+  return child;
+}
+
+async function waitHealthy(url: string): Promise<void> {
+  await waitUntil(
+    () => fetch(`${url}/readyz`).then((r) => r.status, () => 0),
+    (status) => status === 200,
+    60_000,
+    'hookline readiness',
+  );
+}
+
+describe.each(storeKinds)('durability on %s', (kind) => {
+  let r: Receiver;
+  beforeAll(async () => {
+    r = await startReceiver();
+  });
+  afterAll(async () => {
+    await r?.close();
+  });
+
+  it('an event committed but never started is dispatched at the next start', async () => {
+    const env = await testEnv(kind, { HOOKLINE_DISPATCH_GRACE_MS: '0' });
+    // The process "dies" between the commit and the workflow start: every start fails.
+    const broken = (w: WorkflowStarter): WorkflowStarter => ({
+      ...w,
+      start: () => Promise.reject(new Error('injected: crash before the workflow start')),
+      signalWithStart: w.signalWithStart.bind(w),
+    });
+    const first = await startWithEnv(env, { wrapWorkflows: broken });
+    const app = await createApp(first.api);
+    await createEndpoint(first.api, app.id, { url: `${r.url}/injected` });
+    const event = await sendEvent(first.api, app.id);
+    const stored = await first.hookline.store.events.get(app.id, event.id);
+    expect(stored?.dispatchedAt).toBeNull();
+    await expect(first.hookline.client.workflow.getHandle(fanOutWorkflowId(event.id)).describe()).rejects.toThrow();
+    await first.stop({ keepData: true });
+
+    const second = await startWithEnv(env);
+    try {
+      const [delivery] = await waitUntil(() => deliveriesOf(second.api, app.id, event.id), (ds) => ds[0]?.status === 'succeeded', 30_000, 'recovered delivery');
+      expect(delivery).toBeDefined();
+      expect(r.requests.filter((q) => q.path === '/injected')).toHaveLength(1);
+      expect((await second.hookline.store.events.get(app.id, event.id))?.dispatchedAt).toBeInstanceOf(Date);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('a worker killed with SIGKILL while a delivery waits on its timer is replaced and the delivery completes', async () => {
+    const port = await freePort();
+    const env = await testEnv(kind, { HOOKLINE_API_PORT: String(port), LOG_LEVEL: 'error' });
+    const url = `http://127.0.0.1:${port}`;
+    const api = apiClient(url, ADMIN_KEY);
+    let child = spawnHookline(env);
+    try {
+      await waitHealthy(url);
+      const app = await createApp(api, { retry_schedule: ['4s'] });
+      r.script({ status: 500 });
+      await createEndpoint(api, app.id, { url: `${r.url}/killed` });
+      const event = await sendEvent(api, app.id);
+      await waitUntil(() => deliveriesOf(api, app.id, event.id), (ds) => ds[0]?.attempt_count === 1, 30_000, 'first attempt recorded');
+
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+
+      child = spawnHookline(env);
+      await waitHealthy(url);
+      const [done] = await waitUntil(() => deliveriesOf(api, app.id, event.id), (ds) => ds[0]?.status === 'succeeded', 60_000, 'delivery after restart');
+      expect(done!.attempt_count).toBe(2);
+      expect(r.requests.filter((q) => q.path === '/killed').map((q) => q.headers['webhook-id'])).toEqual([event.id, event.id]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * Which endpoints get an event: `*`, exact names, `prefix.*`, channels and `endpoint_ids`, and a
+ * fan-out that spans several continue-as-new windows.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fanOutWorkflowId } from '../src/workflows/fan-out';
+import { createApp, createEndpoint, deliveriesOf, sendEvent } from './support/factories';
+import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
+import { startReceiver, type Receiver } from './support/receiver';
+import { waitUntil } from './support/wait';
+
+describe.each(storeKinds)('routing on %s', (kind) => {
+  let t: TestHookline;
+  let r: Receiver;
+
+  beforeAll(async () => {
+    // A window of 4 makes the 10-endpoint fan-out below run as three chained runs.
+    t = await startTestHookline(kind, { env: { HOOKLINE_FAN_OUT_WINDOW: '4' } });
+    r = await startReceiver();
+  });
+  afterAll(async () => {
+    await r?.close();
+    await t?.stop();
+  });
+
+  it('delivers by event type and channel, and only to targeted endpoints', async () => {
+    const app = await createApp(t.api);
+    const ep = async (name: string, body: Record<string, unknown>) => [name, (await createEndpoint(t.api, app.id, { url: `${r.url}/${name}`, ...body })).id] as const;
+    const ids = Object.fromEntries(
+      await Promise.all([
+        ep('all', { event_types: ['*'] }),
+        ep('exact', { event_types: ['invoice.paid'] }),
+        ep('prefix', { event_types: ['invoice.*'] }),
+        ep('other', { event_types: ['order.created'] }),
+        ep('eu', { event_types: ['*'], channels: ['eu'] }),
+        ep('us', { event_types: ['*'], channels: ['us'] }),
+      ]),
+    );
+    const receivedBy = async (eventId: string) => {
+      const ds = await waitUntil(() => deliveriesOf(t.api, app.id, eventId), (list) => list.length > 0 && list.every((d) => d.status === 'succeeded'), 20_000, 'deliveries');
+      return ds.map((d) => Object.keys(ids).find((k) => ids[k] === d.endpoint_id)).sort();
+    };
+
+    expect(await receivedBy((await sendEvent(t.api, app.id, { type: 'invoice.paid' })).id)).toEqual(['all', 'exact', 'prefix']);
+    expect(await receivedBy((await sendEvent(t.api, app.id, { type: 'invoice.line.added' })).id)).toEqual(['all', 'prefix']);
+    expect(await receivedBy((await sendEvent(t.api, app.id, { type: 'order.created' })).id)).toEqual(['all', 'other']);
+    expect(await receivedBy((await sendEvent(t.api, app.id, { type: 'invoice.paid', channels: ['eu'] })).id)).toEqual(['all', 'eu', 'exact', 'prefix']);
+    const targeted = await sendEvent(t.api, app.id, { type: 'invoice.paid', endpoint_ids: [ids.prefix, ids.other] });
+    // Targeting narrows the set; the endpoint's own filter still applies, so `other` gets nothing.
+    expect(await receivedBy(targeted.id)).toEqual(['prefix']);
+  });
+
+  it('fans out in windows that continue as new, one delivery per endpoint', async () => {
+    const app = await createApp(t.api);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => createEndpoint(t.api, app.id, { url: `${r.url}/many/${i}` })));
+    const before = r.requests.length;
+    const event = await sendEvent(t.api, app.id);
+    const ds = await waitUntil(() => deliveriesOf(t.api, app.id, event.id), (list) => list.length === 10 && list.every((d) => d.status === 'succeeded'), 30_000, 'ten deliveries');
+    expect(new Set(ds.map((d) => d.endpoint_id)).size).toBe(10);
+    expect(r.requests.length - before).toBe(10);
+
+    const handle = t.hookline.client.workflow.getHandle(fanOutWorkflowId(event.id));
+    expect(await handle.result()).toEqual({ deliveries: 10 });
+    const runs: string[] = [];
+    for await (const w of t.hookline.client.workflow.list({ query: `WorkflowId = '${fanOutWorkflowId(event.id)}'` })) runs.push(w.runId);
+    expect(runs).toHaveLength(3); // 4 + 4 + 2
+  });
+});
