@@ -13,7 +13,9 @@ import { hooklineSearchAttributes } from './workflows/search-attributes';
 export interface DevServerOptions {
   dataDir: string;
   namespace: string;
+  /** 0 picks a free port. */
   port: number;
+  /** 0 turns the Web UI off. */
   uiPort: number;
   /** The `temporal` CLI; unset lets the SDK download one (needs internet). */
   cliPath: string | undefined;
@@ -21,7 +23,7 @@ export interface DevServerOptions {
 
 export interface DevServer {
   address: string;
-  uiUrl: string;
+  uiUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -34,15 +36,15 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
       executable: opts.cliPath ? { type: 'existing-path', path: opts.cliPath } : { type: 'cached-download' },
       namespace: opts.namespace,
       ip: '127.0.0.1',
-      port: opts.port,
-      ui: true,
-      uiPort: opts.uiPort,
+      ...(opts.port !== 0 && { port: opts.port }),
+      ui: opts.uiPort !== 0,
+      ...(opts.uiPort !== 0 && { uiPort: opts.uiPort }),
       dbFilename: join(opts.dataDir, 'temporal.sqlite'),
       extraArgs: SQLITE_PRAGMAS,
       searchAttributes: hooklineSearchAttributes,
     },
   });
-  return { address: env.address, uiUrl: `http://127.0.0.1:${opts.uiPort}`, stop: () => env.teardown() };
+  return { address: env.address, uiUrl: opts.uiPort !== 0 ? `http://127.0.0.1:${opts.uiPort}` : undefined, stop: () => env.teardown() };
 }
 
 /** Finds the CLI: TEMPORAL_CLI_PATH, then the project's pinned build (scripts/temporal-cli.mjs). */

@@ -6,7 +6,7 @@
 import { renderBody } from '../domain/envelope';
 import { AttemptErrorCode, type AttemptTrigger, DeliveryStatus } from '../domain/model';
 import { retryDelayMs, scheduleDelaysMs } from '../domain/schedule';
-import { standardHeaders } from '../domain/signing';
+import { signatureHeaders } from '../domain/signing';
 import { checkEndpointUrl } from '../domain/url-rules';
 import type { Store } from '../store';
 import type { HttpSender, PostResponse } from './http-sender';
@@ -48,7 +48,7 @@ function blocked(errorCode: AttemptErrorCode, errorMessage: string): PostRespons
 export function createSendWebhook(deps: SendDeps) {
   const now = deps.now ?? (() => new Date());
   return async function sendWebhook(input: SendInput): Promise<SendResult> {
-    const ctx = await deps.store.loadSendContext(input.deliveryId);
+    const ctx = await deps.store.loadSendContext(input.deliveryId, now());
     // The delivery, its event or its endpoint was deleted: nothing left to send or record.
     if (!ctx) return { outcome: 'gone', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 0 };
 
@@ -59,7 +59,9 @@ export function createSendWebhook(deps: SendDeps) {
       response = blocked(AttemptErrorCode.invalidUrl, verdict.reason);
     } else {
       const body = renderBody(ctx.event, ctx.payloadFormat);
-      const signature = standardHeaders({
+      const signature = signatureHeaders({
+        scheme: ctx.endpoint.signatureScheme,
+        signatureHeader: ctx.endpoint.signatureHeader,
         msgId: ctx.event.id,
         timestampS: Math.floor(startedAt.getTime() / 1000),
         body,
@@ -67,7 +69,9 @@ export function createSendWebhook(deps: SendDeps) {
       });
       response = await deps.http.post({
         url: verdict.url.href,
-        headers: { 'content-type': 'application/json', 'user-agent': deps.userAgent, ...signature },
+        // Custom headers first: reserved names were refused when they were set, and the
+        // signature and content headers must win regardless.
+        headers: { ...ctx.endpoint.headers, 'content-type': 'application/json', 'user-agent': deps.userAgent, ...signature },
         body,
         timeoutMs: ctx.endpoint.timeoutMs,
       });

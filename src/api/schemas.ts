@@ -2,7 +2,8 @@
 import { isEventTypeName, isEventTypePattern } from '../domain/event-types';
 import { IdPrefix, isId } from '../domain/ids';
 import { scheduleProblem, type RetrySchedule } from '../domain/schedule';
-import { isStandardSecret } from '../domain/signing';
+import { customHeadersProblem, signatureHeaderProblem } from '../domain/headers';
+import { isValidSuppliedSecret, SignatureSchemes, type SignatureScheme } from '../domain/signing';
 import { z } from './zod';
 
 export const MAX_PAGE_SIZE = 250;
@@ -59,23 +60,60 @@ export const AppResponse = z
 // Endpoints
 export const EndpointParams = AppParams.extend({ endpoint: idOf(IdPrefix.endpoint) });
 const eventTypePattern = z.string().refine(isEventTypePattern, 'must be "*", an event type such as "invoice.paid", or a prefix such as "invoice.*"');
+const SchemeSchema = z.enum([SignatureSchemes.standard, SignatureSchemes.stripe, SignatureSchemes.hex]);
+const SignatureHeaderSchema = z.string().superRefine((name, ctx) => {
+  const problem = signatureHeaderProblem(name);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+const CustomHeadersSchema = z
+  .record(z.string(), z.string())
+  .superRefine((headers, ctx) => {
+    const problem = customHeadersProblem(headers);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .openapi({ description: 'Write-only custom headers, such as Authorization. Values are encrypted at rest and never returned.' });
+
+/** Default header for the schemes that name their own (`standard` uses the webhook-* trio). */
+export const DEFAULT_SIGNATURE_HEADER: Record<SignatureScheme, string | null> = {
+  standard: null,
+  stripe: 'Hookline-Signature',
+  hex: 'X-Hookline-Signature',
+};
+
+const SuppliedSecret = z.string().min(1).max(256).openapi({ description: 'For standard: whsec_ + base64 of 24–64 bytes; for stripe and hex: 16–128 printable characters' });
+const endpointFields = {
+  url: z.string().min(1).max(2048),
+  uid: uid.nullish(),
+  description: z.string().max(1024).optional(),
+  event_types: z.array(eventTypePattern).min(1).max(100).optional(),
+  channels: z.array(channel).max(10).nullish(),
+  signature_scheme: SchemeSchema.optional(),
+  signature_header: SignatureHeaderSchema.nullish(),
+  headers: CustomHeadersSchema.nullish(),
+  timeout_ms: z.number().int().min(100).max(30_000).optional(),
+  rate_limit_per_s: z.number().int().min(1).max(10_000).nullish(),
+  retry_schedule: RetryScheduleSchema.nullish(),
+  metadata: metadata.optional(),
+};
 export const CreateEndpointBody = z
+  .object({ ...endpointFields, secret: SuppliedSecret.optional() })
+  .strict()
+  .superRefine((body, ctx) => {
+    const scheme = body.signature_scheme ?? SignatureSchemes.standard;
+    if (body.secret !== undefined && !isValidSuppliedSecret(scheme, body.secret)) {
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: `not a valid ${scheme} secret (${scheme === 'standard' ? '"whsec_" + base64 of 24–64 bytes' : '16–128 printable characters'})` });
+    }
+  })
+  .openapi('CreateEndpoint');
+export const UpdateEndpointBody = z.object(endpointFields).partial().strict().openapi('UpdateEndpoint');
+export const RotateSecretBody = z
   .object({
-    url: z.string().min(1).max(2048),
-    uid: uid.nullish(),
-    description: z.string().max(1024).optional(),
-    event_types: z.array(eventTypePattern).min(1).max(100).optional(),
-    channels: z.array(channel).max(10).nullish(),
-    signature_scheme: z.enum(['standard']).optional(),
-    secret: z.string().refine(isStandardSecret, 'must be "whsec_" followed by base64 of 24 to 64 bytes').optional(),
-    timeout_ms: z.number().int().min(100).max(30_000).optional(),
-    rate_limit_per_s: z.number().int().min(1).max(10_000).nullish(),
-    retry_schedule: RetryScheduleSchema.nullish(),
-    metadata: metadata.optional(),
+    secret: SuppliedSecret.optional(),
+    grace_period_s: z.number().int().min(0).max(7 * 24 * 3600).optional().openapi({ description: 'How long the old secret keeps signing; default 86400, at most 7 days' }),
   })
   .strict()
-  .openapi('CreateEndpoint');
-export const UpdateEndpointBody = CreateEndpointBody.omit({ secret: true }).partial().strict().openapi('UpdateEndpoint');
+  .openapi('RotateSecret');
+export const RotateSecretResponse = z.object({ secret: z.string(), previous_secret_expires_at: timestamp }).openapi('RotatedSecret');
 export const EndpointResponse = z
   .object({
     id: z.string(),
@@ -85,7 +123,9 @@ export const EndpointResponse = z
     description: z.string(),
     event_types: z.array(z.string()),
     channels: z.array(z.string()).nullable(),
-    signature_scheme: z.string(),
+    signature_scheme: SchemeSchema,
+    signature_header: z.string().nullable(),
+    header_names: z.array(z.string()).openapi({ description: 'Names of the custom headers; values are never returned' }),
     timeout_ms: z.number(),
     rate_limit_per_s: z.number().nullable(),
     retry_schedule: z.unknown(),

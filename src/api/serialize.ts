@@ -34,6 +34,8 @@ export function endpointJson(e: Endpoint): z.input<typeof EndpointResponse> {
     event_types: e.eventTypes,
     channels: e.channels,
     signature_scheme: e.signatureScheme,
+    signature_header: e.signatureHeader,
+    header_names: e.headerNames,
     timeout_ms: e.timeoutMs,
     rate_limit_per_s: e.rateLimitPerS,
     retry_schedule: e.retrySchedule,

@@ -1,6 +1,7 @@
 /** Resource shapes and states shared by the store, the activities and the API. */
 import type { PayloadFormat } from './envelope';
 import type { RetrySchedule } from './schedule';
+import type { SignatureScheme } from './signing';
 
 export const EndpointStatus = { active: 'active', disabled: 'disabled' } as const;
 export type EndpointStatus = (typeof EndpointStatus)[keyof typeof EndpointStatus];
@@ -25,8 +26,7 @@ export const AttemptErrorCode = {
 } as const;
 export type AttemptErrorCode = (typeof AttemptErrorCode)[keyof typeof AttemptErrorCode];
 
-export const SignatureScheme = { standard: 'standard' } as const;
-export type SignatureScheme = (typeof SignatureScheme)[keyof typeof SignatureScheme];
+export { SignatureSchemes, type SignatureScheme } from './signing';
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
@@ -50,6 +50,10 @@ export interface Endpoint {
   eventTypes: string[];
   channels: string[] | null;
   signatureScheme: SignatureScheme;
+  /** The header that carries `stripe` and `hex` signatures; null for `standard`. */
+  signatureHeader: string | null;
+  /** Names of the custom headers; their values are write-only. */
+  headerNames: string[];
   timeoutMs: number;
   rateLimitPerS: number | null;
   retrySchedule: RetrySchedule | null;

@@ -15,7 +15,10 @@ export interface NewEndpoint {
   eventTypes: string[];
   channels: string[] | null;
   signatureScheme: SignatureScheme;
+  signatureHeader: string | null;
   secret: string;
+  /** Custom headers; sealed at rest and never returned. */
+  headers: Record<string, string> | null;
   timeoutMs: number;
   rateLimitPerS: number | null;
   retrySchedule: RetrySchedule | null;
@@ -34,6 +37,8 @@ function toEndpoint(row: Selectable<EndpointsTable>): Endpoint {
     eventTypes: row.event_types,
     channels: row.channels,
     signatureScheme: row.signature_scheme as SignatureScheme,
+    signatureHeader: row.signature_header,
+    headerNames: row.header_names,
     timeoutMs: row.timeout_ms,
     rateLimitPerS: row.rate_limit_per_s,
     retrySchedule: row.retry_schedule as RetrySchedule | null,
@@ -48,6 +53,9 @@ function toEndpoint(row: Selectable<EndpointsTable>): Endpoint {
 
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 
+/** Rotated-out secrets are deleted this long after their grace ends; they sign nothing by then. */
+const EXPIRED_SECRET_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
 export interface ResolveQuery {
   appId: string;
   eventType: string;
@@ -59,28 +67,67 @@ export interface ResolveQuery {
 }
 
 export function createEndpointStore(db: Db, box: SecretBox) {
+  function sealHeaders(headers: Record<string, string> | null): { ciphertext: string | null; names: string[] } {
+    if (!headers || Object.keys(headers).length === 0) return { ciphertext: null, names: [] };
+    return { ciphertext: box.seal(JSON.stringify(headers)), names: Object.keys(headers).sort() };
+  }
+  function sealedColumns(headers: Record<string, string> | null) {
+    const sealed = sealHeaders(headers);
+    return { headers_ciphertext: sealed.ciphertext, header_names: JSON.stringify(sealed.names) };
+  }
+
   return {
     async create(appId: string, input: NewEndpoint): Promise<Endpoint> {
-      const row = await db
-        .insertInto('endpoints')
-        .values({
-          id: newId(IdPrefix.endpoint),
-          app_id: appId,
-          uid: input.uid,
-          url: input.url,
-          description: input.description,
-          event_types: JSON.stringify(input.eventTypes),
-          channels: json(input.channels),
-          signature_scheme: input.signatureScheme,
-          secret_ciphertext: box.seal(input.secret),
-          timeout_ms: input.timeoutMs,
-          rate_limit_per_s: input.rateLimitPerS,
-          retry_schedule: json(input.retrySchedule),
-          metadata: JSON.stringify(input.metadata),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return toEndpoint(row);
+      const sealed = sealHeaders(input.headers);
+      return db.transaction().execute(async (tx) => {
+        const row = await tx
+          .insertInto('endpoints')
+          .values({
+            id: newId(IdPrefix.endpoint),
+            app_id: appId,
+            uid: input.uid,
+            url: input.url,
+            description: input.description,
+            event_types: JSON.stringify(input.eventTypes),
+            channels: json(input.channels),
+            signature_scheme: input.signatureScheme,
+            signature_header: input.signatureHeader,
+            headers_ciphertext: sealed.ciphertext,
+            header_names: JSON.stringify(sealed.names),
+            timeout_ms: input.timeoutMs,
+            rate_limit_per_s: input.rateLimitPerS,
+            retry_schedule: json(input.retrySchedule),
+            metadata: JSON.stringify(input.metadata),
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await tx.insertInto('endpoint_secrets').values({ endpoint_id: row.id, secret_ciphertext: box.seal(input.secret) }).execute();
+        return toEndpoint(row);
+      });
+    },
+
+    /**
+     * Adds a new current secret. Every secret still live gets `expiresAt = now + grace` (or keeps
+     * an earlier expiry), so old ones keep signing until their grace ends (PRODUCT.md §4).
+     */
+    async rotateSecret(endpointId: string, secret: string, graceMs: number, now = new Date()): Promise<{ previousExpiresAt: Date }> {
+      const expiresAt = new Date(now.getTime() + graceMs);
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .updateTable('endpoint_secrets')
+          .set({ expires_at: expiresAt })
+          .where('endpoint_id', '=', endpointId)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', expiresAt)]))
+          .execute();
+        await tx
+          .deleteFrom('endpoint_secrets')
+          .where('endpoint_id', '=', endpointId)
+          .where('expires_at', '<', new Date(now.getTime() - EXPIRED_SECRET_RETENTION_MS))
+          .execute();
+        await tx.insertInto('endpoint_secrets').values({ endpoint_id: endpointId, secret_ciphertext: box.seal(secret), created_at: now }).execute();
+        await tx.updateTable('endpoints').set({ updated_at: now }).where('id', '=', endpointId).execute();
+      });
+      return { previousExpiresAt: expiresAt };
     },
 
     async get(appId: string, id: string): Promise<Endpoint | undefined> {
@@ -104,6 +151,8 @@ export function createEndpointStore(db: Db, box: SecretBox) {
           ...(patch.eventTypes !== undefined && { event_types: JSON.stringify(patch.eventTypes) }),
           ...(patch.channels !== undefined && { channels: json(patch.channels) }),
           ...(patch.signatureScheme !== undefined && { signature_scheme: patch.signatureScheme }),
+          ...(patch.signatureHeader !== undefined && { signature_header: patch.signatureHeader }),
+          ...(patch.headers !== undefined && sealedColumns(patch.headers)),
           ...(patch.timeoutMs !== undefined && { timeout_ms: patch.timeoutMs }),
           ...(patch.rateLimitPerS !== undefined && { rate_limit_per_s: patch.rateLimitPerS }),
           ...(patch.retrySchedule !== undefined && { retry_schedule: json(patch.retrySchedule) }),
@@ -127,12 +176,6 @@ export function createEndpointStore(db: Db, box: SecretBox) {
       if (ids.length === 0) return [];
       const rows = await db.selectFrom('endpoints').select('id').where('app_id', '=', appId).where('id', 'in', ids).execute();
       return rows.map((r) => r.id);
-    },
-
-    /** The live secrets of an endpoint, decrypted, oldest first. Only the sending activity calls this. */
-    async secrets(id: string): Promise<string[]> {
-      const row = await db.selectFrom('endpoints').select('secret_ciphertext').where('id', '=', id).executeTakeFirst();
-      return row ? [box.open(row.secret_ciphertext)] : [];
     },
 
     /**

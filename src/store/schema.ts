@@ -32,7 +32,9 @@ export interface EndpointsTable {
   event_types: Jsonb<string[]>;
   channels: NullableJsonb<string[]>;
   signature_scheme: string;
-  secret_ciphertext: string;
+  signature_header: string | null;
+  headers_ciphertext: string | null;
+  header_names: Jsonb<string[]>;
   timeout_ms: number;
   rate_limit_per_s: number | null;
   retry_schedule: NullableJsonb<unknown>;
@@ -42,6 +44,14 @@ export interface EndpointsTable {
   metadata: Jsonb<Record<string, string>>;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export interface EndpointSecretsTable {
+  id: Generated<string>;
+  endpoint_id: string;
+  secret_ciphertext: string;
+  created_at: Timestamp;
+  expires_at: NullableTimestamp;
 }
 
 export interface EventsTable {
@@ -93,6 +103,7 @@ export interface Database {
   settings: SettingsTable;
   applications: ApplicationsTable;
   endpoints: EndpointsTable;
+  endpoint_secrets: EndpointSecretsTable;
   events: EventsTable;
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;

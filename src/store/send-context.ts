@@ -3,7 +3,9 @@
  * the endpoint with its decrypted secrets, and the application's settings.
  */
 import type { PayloadFormat, StoredEventPayload } from '../domain/envelope';
-import type { EndpointStatus, SignatureScheme } from '../domain/model';
+import type { EndpointStatus } from '../domain/model';
+import { liveSecrets, type SignatureScheme } from '../domain/signing';
+import { sql } from 'kysely';
 import { DEFAULT_SCHEDULE, type RetrySchedule } from '../domain/schedule';
 import type { Db } from './db';
 import type { SecretBox } from './secret-box';
@@ -17,14 +19,24 @@ export interface SendContext {
     status: EndpointStatus;
     timeoutMs: number;
     signatureScheme: SignatureScheme;
+    signatureHeader: string | null;
+    /** The secrets that sign now, by the scheme's rotation rule (oldest first). */
     secrets: string[];
+    /** Custom headers, decrypted. */
+    headers: Record<string, string>;
   };
   payloadFormat: PayloadFormat;
   retrySchedule: RetrySchedule;
 }
 
+interface SecretRow {
+  c: string;
+  created: string;
+  expires: string | null;
+}
+
 export function createSendContextLoader(db: Db, box: SecretBox) {
-  return async function loadSendContext(deliveryId: string): Promise<SendContext | undefined> {
+  return async function loadSendContext(deliveryId: string, now = new Date()): Promise<SendContext | undefined> {
     const row = await db
       .selectFrom('deliveries as d')
       .innerJoin('events as e', 'e.id', 'd.event_id')
@@ -42,7 +54,11 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
         'ep.status',
         'ep.timeout_ms',
         'ep.signature_scheme',
-        'ep.secret_ciphertext',
+        'ep.signature_header',
+        'ep.headers_ciphertext',
+        // Unexpired secrets ride along as one JSON array, so an attempt stays one round trip.
+        sql<SecretRow[]>`(select coalesce(jsonb_agg(jsonb_build_object('c', s.secret_ciphertext, 'created', s.created_at, 'expires', s.expires_at) order by s.created_at), '[]'::jsonb)
+          from endpoint_secrets s where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > ${now}))`.as('secrets'),
         'ep.retry_schedule as endpoint_schedule',
         'a.retry_schedule as app_schedule',
         'a.payload_format',
@@ -50,6 +66,10 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
       .where('d.id', '=', deliveryId)
       .executeTakeFirst();
     if (!row) return undefined;
+    const scheme = row.signature_scheme as SignatureScheme;
+    const stored = row.secrets.map((r) => ({ secret: r.c, createdAt: new Date(r.created), expiresAt: r.expires === null ? null : new Date(r.expires) }));
+    // Decrypt only the secrets that sign: for `hex` that is one of them.
+    const live = liveSecrets(stored, scheme, now).map((sealed) => box.open(sealed));
     return {
       deliveryId: row.delivery_id,
       event: {
@@ -64,8 +84,10 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
         url: row.url,
         status: row.status as EndpointStatus,
         timeoutMs: row.timeout_ms,
-        signatureScheme: row.signature_scheme as SignatureScheme,
-        secrets: [box.open(row.secret_ciphertext)],
+        signatureScheme: scheme,
+        signatureHeader: row.signature_header,
+        secrets: live,
+        headers: row.headers_ciphertext ? (JSON.parse(box.open(row.headers_ciphertext)) as Record<string, string>) : {},
       },
       payloadFormat: row.payload_format as PayloadFormat,
       retrySchedule: ((row.endpoint_schedule ?? row.app_schedule) as RetrySchedule | null) ?? DEFAULT_SCHEDULE,

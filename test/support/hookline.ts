@@ -11,7 +11,7 @@ import { inject } from 'vitest';
 import type { WorkflowStarter } from '../../src/api/dispatcher';
 import { loadConfig } from '../../src/config';
 import { startHookline, type Hookline } from '../../src/hookline';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { apiClient, type ApiClient } from './api-client';
 
 export type StoreKind = 'pglite' | 'postgres';
@@ -47,6 +47,7 @@ export interface TestHookline {
 
 export interface TestHooklineOptions {
   env?: Record<string, string>;
+  logger?: Logger;
   wrapWorkflows?: (w: WorkflowStarter) => WorkflowStarter;
 }
 
@@ -79,7 +80,7 @@ export async function startWithEnv(env: Record<string, string>, options: Omit<Te
   const config = loadConfig(env);
   const hookline = await startHookline({
     config,
-    logger: createLogger(config.logLevel),
+    logger: options.logger ?? createLogger(config.logLevel),
     workflowBundlePath: inject('workflowBundlePath'),
     ...(options.wrapWorkflows && { wrapWorkflows: options.wrapWorkflows }),
   });

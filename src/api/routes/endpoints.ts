@@ -1,13 +1,37 @@
 import { Router } from 'express';
-import { SignatureScheme } from '../../domain/model';
-import { generateSecret } from '../../domain/signing';
+import { customHeadersProblem } from '../../domain/headers';
+import { generateSecret, isValidSuppliedSecret, SignatureSchemes, type SignatureScheme } from '../../domain/signing';
 import { checkEndpointUrl } from '../../domain/url-rules';
 import { ApiError } from '../errors';
-import { AppParams, CreateEndpointBody, EndpointParams, EndpointResponse, PageQuery, pageOf, UpdateEndpointBody } from '../schemas';
+import {
+  AppParams,
+  CreateEndpointBody,
+  DEFAULT_SIGNATURE_HEADER,
+  EndpointParams,
+  EndpointResponse,
+  PageQuery,
+  pageOf,
+  RotateSecretBody,
+  RotateSecretResponse,
+  UpdateEndpointBody,
+} from '../schemas';
 import { endpointJson, page } from '../serialize';
 import { checkCursor, findApp, type RouteContext } from './context';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_GRACE_PERIOD_S = 24 * 3600;
+
+/** `standard` signs with the webhook-* headers; the others need a header name of their own. */
+function signatureHeaderFor(scheme: SignatureScheme, given: string | null | undefined, current: string | null = null): string | null {
+  if (scheme === SignatureSchemes.standard) return null;
+  return given ?? current ?? DEFAULT_SIGNATURE_HEADER[scheme];
+}
+
+/** Custom header names may not collide with the signature header in effect. */
+function checkHeaders(names: string[], signatureHeader: string | null): void {
+  const problem = customHeadersProblem(Object.fromEntries(names.map((n) => [n, ''])), signatureHeader);
+  if (problem) throw ApiError.validation(`The custom headers are refused: ${problem}`, [{ path: 'headers', message: problem }]);
+}
 
 export function endpointsRouter({ store, api, allowInsecureUrls }: RouteContext): Router {
   const router = Router();
@@ -25,14 +49,19 @@ export function endpointsRouter({ store, api, allowInsecureUrls }: RouteContext)
     async ({ params, body }) => {
       const app = await findApp(store, params.app);
       const secret = body.secret ?? generateSecret();
+      const scheme = body.signature_scheme ?? SignatureSchemes.standard;
+      const signatureHeader = signatureHeaderFor(scheme, body.signature_header);
+      if (body.headers) checkHeaders(Object.keys(body.headers), signatureHeader);
       const endpoint = await store.endpoints.create(app.id, {
         uid: body.uid ?? null,
         url: checkUrl(body.url),
         description: body.description ?? '',
         eventTypes: body.event_types ?? ['*'],
         channels: body.channels ?? null,
-        signatureScheme: body.signature_scheme ?? SignatureScheme.standard,
+        signatureScheme: scheme,
+        signatureHeader,
         secret,
+        headers: body.headers ?? null,
         timeoutMs: body.timeout_ms ?? DEFAULT_TIMEOUT_MS,
         rateLimitPerS: body.rate_limit_per_s ?? null,
         retrySchedule: body.retry_schedule ?? null,
@@ -63,6 +92,11 @@ export function endpointsRouter({ store, api, allowInsecureUrls }: RouteContext)
     { method: 'patch', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Update an endpoint', tag, params: EndpointParams, body: UpdateEndpointBody, response: EndpointResponse },
     async ({ params, body }) => {
       const app = await findApp(store, params.app);
+      const current = await store.endpoints.get(app.id, params.endpoint);
+      if (!current) throw ApiError.notFound('endpoint', params.endpoint);
+      const scheme = body.signature_scheme ?? current.signatureScheme;
+      const signatureHeader = signatureHeaderFor(scheme, body.signature_header, scheme === current.signatureScheme ? current.signatureHeader : null);
+      checkHeaders(body.headers !== undefined ? Object.keys(body.headers ?? {}) : current.headerNames, signatureHeader);
       const updated = await store.endpoints.update(app.id, params.endpoint, {
         ...(body.url !== undefined && { url: checkUrl(body.url) }),
         ...(body.uid !== undefined && { uid: body.uid }),
@@ -70,6 +104,8 @@ export function endpointsRouter({ store, api, allowInsecureUrls }: RouteContext)
         ...(body.event_types !== undefined && { eventTypes: body.event_types }),
         ...(body.channels !== undefined && { channels: body.channels }),
         ...(body.signature_scheme !== undefined && { signatureScheme: body.signature_scheme }),
+        ...(signatureHeader !== current.signatureHeader && { signatureHeader }),
+        ...(body.headers !== undefined && { headers: body.headers }),
         ...(body.timeout_ms !== undefined && { timeoutMs: body.timeout_ms }),
         ...(body.rate_limit_per_s !== undefined && { rateLimitPerS: body.rate_limit_per_s }),
         ...(body.retry_schedule !== undefined && { retrySchedule: body.retry_schedule }),
@@ -77,6 +113,30 @@ export function endpointsRouter({ store, api, allowInsecureUrls }: RouteContext)
       });
       if (!updated) throw ApiError.notFound('endpoint', params.endpoint);
       return endpointJson(updated);
+    },
+  );
+
+  api.route(
+    router,
+    {
+      method: 'post',
+      path: '/v1/apps/:app/endpoints/:endpoint/secret/rotate',
+      summary: 'Rotate the signing secret; the old one keeps signing until its grace period ends. The response carries the new secret, once.',
+      tag,
+      params: EndpointParams,
+      body: RotateSecretBody,
+      response: RotateSecretResponse,
+    },
+    async ({ params, body }) => {
+      const app = await findApp(store, params.app);
+      const endpoint = await store.endpoints.get(app.id, params.endpoint);
+      if (!endpoint) throw ApiError.notFound('endpoint', params.endpoint);
+      const secret = body.secret ?? generateSecret();
+      if (!isValidSuppliedSecret(endpoint.signatureScheme, secret)) {
+        throw ApiError.validation(`The secret is not a valid ${endpoint.signatureScheme} secret`, [{ path: 'secret', message: 'invalid for this scheme' }]);
+      }
+      const { previousExpiresAt } = await store.endpoints.rotateSecret(endpoint.id, secret, (body.grace_period_s ?? DEFAULT_GRACE_PERIOD_S) * 1000);
+      return { secret, previous_secret_expires_at: previousExpiresAt.toISOString() };
     },
   );
 

@@ -1,0 +1,101 @@
+/**
+ * Benchmark plumbing: a fast loopback receiver that counts and timestamps requests, and a whole
+ * Hookline stack (local dev server, store, worker, API) in this process.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config';
+import { startHookline, type Hookline } from '../src/hookline';
+import { createLogger } from '../src/logger';
+
+export interface CountingReceiver {
+  url: string;
+  count: number;
+  /** Arrival time (performance.now()) by webhook-id, for the first arrival of each. */
+  firstArrival: Map<string, number>;
+  waitForCount(n: number, timeoutMs: number, onProgress?: (n: number) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startCountingReceiver(): Promise<CountingReceiver> {
+  const firstArrival = new Map<string, number>();
+  const state = { count: 0 };
+  const server: Server = createServer((req, res) => {
+    const at = performance.now();
+    req.resume();
+    req.on('end', () => {
+      state.count++;
+      const id = String(req.headers['webhook-id']);
+      if (!firstArrival.has(id)) firstArrival.set(id, at);
+      res.writeHead(204).end();
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get count() {
+      return state.count;
+    },
+    firstArrival,
+    async waitForCount(n, timeoutMs, onProgress) {
+      const deadline = Date.now() + timeoutMs;
+      let last = -1;
+      while (state.count < n) {
+        if (Date.now() > deadline) throw new Error(`received ${state.count} of ${n} within ${timeoutMs} ms`);
+        if (onProgress && state.count !== last) onProgress((last = state.count));
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface Stack {
+  hookline: Hookline;
+  adminKey: string;
+  stop(): Promise<void>;
+}
+
+/** A full `npm start`-style stack in a temporary directory; DATABASE_URL selects PostgreSQL. */
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
+  const config = loadConfig({
+    HOOKLINE_DATA_DIR: dataDir,
+    HOOKLINE_API_PORT: '0',
+    HOOKLINE_TEMPORAL_PORT: '0',
+    HOOKLINE_TEMPORAL_UI_PORT: '0',
+    HOOKLINE_ALLOW_INSECURE_URLS: 'true',
+    HOOKLINE_ADMIN_KEY: 'hk_bench',
+    LOG_LEVEL: 'warn',
+    ...(process.env.DATABASE_URL && { DATABASE_URL: process.env.DATABASE_URL }),
+    ...(process.env.TEMPORAL_ADDRESS && { TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS }),
+    ...env,
+  });
+  const hookline = await startHookline({ config, logger: createLogger('warn') });
+  return {
+    hookline,
+    adminKey: 'hk_bench',
+    async stop() {
+      await hookline.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export function progress(label: string) {
+  return (n: number) => process.stderr.write(`\r${label}: ${n}   `);
+}
