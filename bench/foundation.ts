@@ -41,7 +41,7 @@ async function main() {
     const big = await post('/v1/apps', { name: 'bench-fanout' });
     const createStarted = performance.now();
     for (let i = 0; i < fanOutSize; i++) {
-      await hookline.store.endpoints.create(big.id, {
+      await hookline.store.endpoints.create(big.id, fanOutSize, {
         uid: null, url: `${receiver.url}/fan/${i}`, description: '', eventTypes: ['*'], channels: null,
         signatureScheme: 'standard', signatureHeader: null, headers: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', timeoutMs: 10_000,
         rateLimitPerS: null, retrySchedule: null, metadata: {},

@@ -2,7 +2,9 @@
  * Configuration: environment variables, parsed once (PRODUCT.md §9). Names carry their units.
  * Secrets parsed here (admin key, encryption key) are never logged.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseAllowSubnets, type ParsedSubnet } from './domain/address-rules';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -30,6 +32,12 @@ const EnvSchema = z.object({
   TEMPORAL_CLI_PATH: optional,
   HOOKLINE_ALLOW_INSECURE_URLS: bool.default(false),
   HOOKLINE_ENCRYPTION_KEY: optional,
+  HOOKLINE_ALLOW_SUBNETS: z.string().default(''),
+  HOOKLINE_EGRESS_PROXY_URL: optional,
+  HOOKLINE_TLS_CA_FILE: optional,
+  HOOKLINE_MAX_ENDPOINTS_PER_APP: z.coerce.number().int().positive().default(50),
+  HOOKLINE_API_RATE_LIMIT_PER_S: z.coerce.number().positive().default(100),
+  HOOKLINE_API_RATE_BURST: z.coerce.number().int().positive().default(200),
   HOOKLINE_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().max(1024 * 1024).default(256 * 1024),
   HOOKLINE_DISPATCH_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
   HOOKLINE_DISPATCH_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
@@ -54,6 +62,13 @@ export type Config = {
     cliPath: string | undefined;
   };
   allowInsecureUrls: boolean;
+  /** Subnets the SSRF guard lets through (HOOKLINE_ALLOW_SUBNETS), parsed once. */
+  allowSubnets: ParsedSubnet[];
+  egressProxyUrl: string | undefined;
+  /** Extra trusted CA certificates (PEM), added to the system's roots. */
+  extraCaPem: string | undefined;
+  maxEndpointsPerApp: number;
+  apiRateLimit: { perS: number; burst: number };
   encryptionKey: string | undefined;
   maxPayloadBytes: number;
   dispatchIntervalMs: number;
@@ -85,6 +100,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.TEMPORAL_CLI_PATH,
     },
     allowInsecureUrls: e.HOOKLINE_ALLOW_INSECURE_URLS,
+    allowSubnets: parseAllowSubnets(e.HOOKLINE_ALLOW_SUBNETS),
+    egressProxyUrl: e.HOOKLINE_EGRESS_PROXY_URL,
+    extraCaPem: e.HOOKLINE_TLS_CA_FILE ? readFileSync(e.HOOKLINE_TLS_CA_FILE, 'utf8') : undefined,
+    maxEndpointsPerApp: e.HOOKLINE_MAX_ENDPOINTS_PER_APP,
+    apiRateLimit: { perS: e.HOOKLINE_API_RATE_LIMIT_PER_S, burst: e.HOOKLINE_API_RATE_BURST },
     encryptionKey: e.HOOKLINE_ENCRYPTION_KEY,
     maxPayloadBytes: e.HOOKLINE_MAX_PAYLOAD_BYTES,
     dispatchIntervalMs: e.HOOKLINE_DISPATCH_INTERVAL_MS,

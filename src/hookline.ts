@@ -10,6 +10,7 @@ import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createHttpSender } from './activities/http-sender';
+import type { Resolver } from './activities/guarded-lookup';
 import { createApi } from './api/app';
 import { createDispatcher, type Dispatcher, type WorkflowStarter } from './api/dispatcher';
 import type { Config } from './config';
@@ -30,6 +31,8 @@ export interface StartOptions {
   workflowBundlePath?: string;
   /** Tests wrap the workflow client to inject failures between the commit and the start. */
   wrapWorkflows?: (workflows: WorkflowStarter) => WorkflowStarter;
+  /** Tests resolve names through a DNS they control. */
+  resolve?: Resolver;
 }
 
 export interface Hookline {
@@ -94,9 +97,15 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
 
     let workerRun: Promise<void> | undefined;
     if (config.role !== 'api') {
-      const http = createHttpSender();
+      const http = createHttpSender({
+        allowInsecure: config.allowInsecureUrls,
+        allowSubnets: config.allowSubnets,
+        extraCaPem: config.extraCaPem,
+        proxyUrl: config.egressProxyUrl,
+        ...(opts.resolve && { resolve: opts.resolve }),
+      });
       stops.push(() => http.close());
-      const activities = createActivities({ store, http, allowInsecureUrls: config.allowInsecureUrls, userAgent: USER_AGENT });
+      const activities = createActivities({ store, http, urlPolicy: { allowInsecure: config.allowInsecureUrls, allowSubnets: config.allowSubnets }, userAgent: USER_AGENT });
       const worker: Worker = await createHooklineWorker({
         connection: connections.worker,
         namespace: config.temporal.namespace,
@@ -127,8 +136,9 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
         store,
         dispatcher,
         adminKey: admin.value,
-        allowInsecureUrls: config.allowInsecureUrls,
-        maxPayloadBytes: config.maxPayloadBytes,
+        urlPolicy: { allowInsecure: config.allowInsecureUrls, allowSubnets: config.allowSubnets },
+        limits: { maxPayloadBytes: config.maxPayloadBytes, maxEndpointsPerApp: config.maxEndpointsPerApp },
+        rateLimit: config.apiRateLimit,
         readiness: { temporal: async () => void (await connections.client.healthService.check({})) },
         logger,
       });

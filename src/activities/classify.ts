@@ -5,6 +5,7 @@
 import { AttemptErrorCode } from '../domain/model';
 
 const BY_CODE: Record<string, AttemptErrorCode> = {
+  SSRF_BLOCKED: AttemptErrorCode.ssrfBlocked,
   ECONNREFUSED: AttemptErrorCode.connectionRefused,
   ENOTFOUND: AttemptErrorCode.dns,
   EAI_AGAIN: AttemptErrorCode.dns,

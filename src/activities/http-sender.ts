@@ -2,9 +2,13 @@
  * The one HTTP client that talks to receivers: undici with pooled keep-alive connections,
  * no redirects followed, a hard timeout over the whole exchange, and at most 16 KiB read back.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import { rootCertificates } from 'node:tls';
+import { promisify } from 'node:util';
+import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import type { ParsedSubnet } from '../domain/address-rules';
 import type { AttemptErrorCode } from '../domain/model';
 import { classifyRequestError, describeRequestError } from './classify';
+import { createGuardedLookup, type Resolver } from './guarded-lookup';
 
 export const MAX_RESPONSE_BODY_BYTES = 16 * 1024;
 
@@ -57,12 +61,37 @@ function keptHeaders(headers: Dispatcher.ResponseData['headers']): Record<string
   return kept;
 }
 
-export function createHttpSender(dispatcher: Dispatcher = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 10_000 })): HttpSender {
+export interface SenderOptions {
+  /** Development mode: loopback and private addresses may be connected to. */
+  allowInsecure: boolean;
+  allowSubnets: readonly ParsedSubnet[];
+  /** Extra CA certificates (PEM) trusted beside the system's roots. */
+  extraCaPem?: string | undefined;
+  /** An HTTP CONNECT proxy every delivery goes through (static source IPs). */
+  proxyUrl?: string | undefined;
+  /** DNS resolution; injectable so tests can play a rebinding DNS server. */
+  resolve?: Resolver;
+}
+
+/**
+ * Without a proxy, the SSRF guard is the socket's own lookup: the address checked is the address
+ * connected to. Through a proxy the proxy connects, so the target name is resolved and checked
+ * here first; the proxy resolves it again, which an operator who runs the proxy should restrict
+ * to public addresses too (see README).
+ */
+export function createHttpSender(opts: SenderOptions): HttpSender {
+  const lookup = createGuardedLookup({ allowInsecure: opts.allowInsecure, allowSubnets: opts.allowSubnets, ...(opts.resolve && { resolve: opts.resolve }) });
+  const tls = opts.extraCaPem ? { ca: [...rootCertificates, opts.extraCaPem] } : {};
+  const dispatcher: Dispatcher = opts.proxyUrl
+    ? new ProxyAgent({ uri: opts.proxyUrl, requestTls: tls, connect: { timeout: 10_000 } })
+    : new Agent({ connect: { timeout: 10_000, lookup, ...tls }, keepAliveTimeout: 10_000 });
+  const checkTarget = opts.proxyUrl ? promisify(lookup) : undefined;
   return {
     async post({ url, headers, body, timeoutMs }) {
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
       try {
+        if (checkTarget) await checkTarget(new URL(url).hostname.replace(/^\[|\]$/g, ''), {});
         const res = await request(url, { method: 'POST', headers, body, dispatcher, signal: AbortSignal.timeout(timeoutMs) });
         const { text, truncated } = await readCapped(res.body);
         return {

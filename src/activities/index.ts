@@ -2,6 +2,7 @@
  * `createActivities(deps)`: the only code that touches the network and the store on Temporal's
  * behalf. Workflows import the `Activities` type only.
  */
+import type { UrlPolicy } from '../domain/url-rules';
 import type { Store } from '../store';
 import type { HttpSender } from './http-sender';
 import { createSendWebhook } from './send-webhook';
@@ -11,7 +12,7 @@ export type { SendInput, SendResult } from './send-webhook';
 export interface ActivityDeps {
   store: Store;
   http: HttpSender;
-  allowInsecureUrls: boolean;
+  urlPolicy: UrlPolicy;
   userAgent: string;
 }
 

@@ -7,7 +7,7 @@ import { renderBody } from '../domain/envelope';
 import { AttemptErrorCode, type AttemptTrigger, DeliveryStatus } from '../domain/model';
 import { retryDelayMs, scheduleDelaysMs } from '../domain/schedule';
 import { signatureHeaders } from '../domain/signing';
-import { checkEndpointUrl } from '../domain/url-rules';
+import { checkEndpointUrl, type UrlPolicy } from '../domain/url-rules';
 import type { Store } from '../store';
 import type { HttpSender, PostResponse } from './http-sender';
 
@@ -36,7 +36,7 @@ export interface SendResult {
 export interface SendDeps {
   store: Store;
   http: HttpSender;
-  allowInsecureUrls: boolean;
+  urlPolicy: UrlPolicy;
   userAgent: string;
   now?: () => Date;
 }
@@ -53,7 +53,7 @@ export function createSendWebhook(deps: SendDeps) {
     if (!ctx) return { outcome: 'gone', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 0 };
 
     const startedAt = now();
-    const verdict = checkEndpointUrl(ctx.endpoint.url, { allowInsecure: deps.allowInsecureUrls });
+    const verdict = checkEndpointUrl(ctx.endpoint.url, deps.urlPolicy);
     let response: PostResponse;
     if (!verdict.ok) {
       response = blocked(AttemptErrorCode.invalidUrl, verdict.reason);

@@ -5,7 +5,10 @@
 import express, { type Express } from 'express';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
-import { requireAdminKey } from './auth';
+import { authenticate, rateLimitPerKey, scopeToApplication } from './auth';
+import type { BucketRule } from '../domain/token-bucket';
+import type { UrlPolicy } from '../domain/url-rules';
+import { keysRouter } from './routes/keys';
 import type { Dispatcher } from './dispatcher';
 import { errorHandler, routeNotFound } from './errors';
 import { ApiRegistry } from './openapi';
@@ -20,8 +23,9 @@ export interface ApiDeps {
   store: Store;
   dispatcher: Dispatcher;
   adminKey: string;
-  allowInsecureUrls: boolean;
-  maxPayloadBytes: number;
+  urlPolicy: UrlPolicy;
+  limits: { maxPayloadBytes: number; maxEndpointsPerApp: number };
+  rateLimit: BucketRule;
   readiness: Readiness;
   logger: Logger;
 }
@@ -31,7 +35,7 @@ const SMALL_BODY_LIMIT = '64kb';
 
 export function createApi(deps: ApiDeps): Express {
   const api = new ApiRegistry();
-  const ctx: RouteContext = { store: deps.store, dispatcher: deps.dispatcher, api, allowInsecureUrls: deps.allowInsecureUrls, maxPayloadBytes: deps.maxPayloadBytes };
+  const ctx: RouteContext = { store: deps.store, dispatcher: deps.dispatcher, api, urlPolicy: deps.urlPolicy, limits: deps.limits };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -42,12 +46,13 @@ export function createApi(deps: ApiDeps): Express {
     res.json(document());
   });
 
-  const eventBodyLimit = 2 * deps.maxPayloadBytes + 64 * 1024;
-  app.use('/v1', requireAdminKey(deps.adminKey));
+  const eventBodyLimit = 2 * deps.limits.maxPayloadBytes + 64 * 1024;
+  app.use('/v1', authenticate(deps.adminKey, deps.store), rateLimitPerKey(deps.rateLimit));
+  app.use('/v1/apps/:app', scopeToApplication);
   // The first parser that matches wins; the second skips a body that is already parsed.
   app.post('/v1/apps/:app/events', express.json({ limit: eventBodyLimit, strict: false }));
   app.use('/v1', express.json({ limit: SMALL_BODY_LIMIT, strict: false }));
-  app.use(appsRouter(ctx), endpointsRouter(ctx), eventsRouter(ctx), deliveriesRouter(ctx));
+  app.use(appsRouter(ctx), keysRouter(ctx), endpointsRouter(ctx), eventsRouter(ctx), deliveriesRouter(ctx));
 
   app.use(routeNotFound);
   app.use(errorHandler(deps.logger));

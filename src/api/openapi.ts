@@ -5,6 +5,7 @@
  */
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Request, RequestHandler, Response, Router } from 'express';
+import { requireAdmin } from './auth';
 import { ApiError, ErrorBody, zodDetails } from './errors';
 import { z } from './zod';
 
@@ -23,7 +24,8 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
   headers?: AnyObject;
   status?: number;
   response?: R;
-  auth?: boolean;
+  /** false: no key needed; 'admin': the admin key only. */
+  auth?: boolean | 'admin';
 }
 
 export interface Input<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
@@ -56,6 +58,7 @@ export class ApiRegistry {
       return result.data;
     };
     const handle: RequestHandler = async (req, res) => {
+      if (spec.auth === 'admin') requireAdmin(res);
       const input: Input<P, Q, B> = {
         params: parse(spec.params, req.params, 'path'),
         query: parse(spec.query, req.query, 'query'),
@@ -88,6 +91,7 @@ function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType
     method: spec.method,
     path: spec.path.replace(/:([A-Za-z_]+)/g, '{$1}'),
     summary: spec.summary,
+    ...(spec.auth === 'admin' && { description: 'Needs the admin key.' }),
     tags: [spec.tag],
     ...(spec.auth !== false && { security: [{ bearer: [] }] }),
     request: {

@@ -77,9 +77,16 @@ export function createEndpointStore(db: Db, box: SecretBox) {
   }
 
   return {
-    async create(appId: string, input: NewEndpoint): Promise<Endpoint> {
+    /**
+     * Creates an endpoint, or returns undefined when the application already has `maxEndpoints`.
+     * The application row is locked first, so concurrent creates cannot pass the limit together.
+     */
+    async create(appId: string, maxEndpoints: number, input: NewEndpoint): Promise<Endpoint | undefined> {
       const sealed = sealHeaders(input.headers);
       return db.transaction().execute(async (tx) => {
+        await tx.selectFrom('applications').select('id').where('id', '=', appId).forUpdate().execute();
+        const { n } = await tx.selectFrom('endpoints').select((eb) => eb.fn.countAll<number>().as('n')).where('app_id', '=', appId).executeTakeFirstOrThrow();
+        if (Number(n) >= maxEndpoints) return undefined;
         const row = await tx
           .insertInto('endpoints')
           .values({

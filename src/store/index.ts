@@ -5,6 +5,7 @@ import { createAppStore } from './apps';
 import { createDeliveryStore } from './deliveries';
 import { createEndpointStore } from './endpoints';
 import { createEventStore } from './events';
+import { createKeyStore } from './keys';
 import { createSendContextLoader } from './send-context';
 import { migrate, openDatabase, type Db, type DbOptions } from './db';
 import type { SecretBox } from './secret-box';
@@ -15,6 +16,7 @@ export function createStore(db: Db, box: SecretBox) {
     apps: createAppStore(db),
     endpoints: createEndpointStore(db, box),
     events: createEventStore(db),
+    keys: createKeyStore(db),
     deliveries: createDeliveryStore(db),
     loadSendContext: createSendContextLoader(db, box),
     settings: {

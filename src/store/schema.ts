@@ -99,8 +99,19 @@ export interface AttemptsTable {
   next_attempt_at: NullableTimestamp;
 }
 
+export interface ApiKeysTable {
+  id: string;
+  app_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  created_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
 export interface Database {
   settings: SettingsTable;
+  api_keys: ApiKeysTable;
   applications: ApplicationsTable;
   endpoints: EndpointsTable;
   endpoint_secrets: EndpointSecretsTable;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
+import type { Resolver } from '../../src/activities/guarded-lookup';
 import type { WorkflowStarter } from '../../src/api/dispatcher';
 import { loadConfig } from '../../src/config';
 import { startHookline, type Hookline } from '../../src/hookline';
@@ -48,6 +49,7 @@ export interface TestHookline {
 export interface TestHooklineOptions {
   env?: Record<string, string>;
   logger?: Logger;
+  resolve?: Resolver;
   wrapWorkflows?: (w: WorkflowStarter) => WorkflowStarter;
 }
 
@@ -83,6 +85,7 @@ export async function startWithEnv(env: Record<string, string>, options: Omit<Te
     logger: options.logger ?? createLogger(config.logLevel),
     workflowBundlePath: inject('workflowBundlePath'),
     ...(options.wrapWorkflows && { wrapWorkflows: options.wrapWorkflows }),
+    ...(options.resolve && { resolve: options.resolve }),
   });
   return {
     hookline,

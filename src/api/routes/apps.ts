@@ -10,7 +10,7 @@ export function appsRouter({ store, api }: RouteContext): Router {
   const router = Router();
   const tag = 'Applications';
 
-  api.route(router, { method: 'post', path: '/v1/apps', summary: 'Create an application', tag, body: CreateAppBody, response: AppResponse, status: 201 }, async ({ body }) => {
+  api.route(router, { method: 'post', path: '/v1/apps', summary: 'Create an application', tag, auth: 'admin', body: CreateAppBody, response: AppResponse, status: 201 }, async ({ body }) => {
     const app = await store.apps.create({
       name: body.name,
       uid: body.uid ?? null,
@@ -21,7 +21,7 @@ export function appsRouter({ store, api }: RouteContext): Router {
     return appJson(app);
   });
 
-  api.route(router, { method: 'get', path: '/v1/apps', summary: 'List applications, newest first', tag, query: PageQuery, response: pageOf(AppResponse, 'ApplicationList') }, async ({ query }) =>
+  api.route(router, { method: 'get', path: '/v1/apps', summary: 'List applications, newest first', tag, auth: 'admin', query: PageQuery, response: pageOf(AppResponse, 'ApplicationList') }, async ({ query }) =>
     page(await store.apps.list({ limit: query.limit, cursor: checkCursor(query.cursor, 'app') }), appJson),
   );
 
@@ -42,7 +42,7 @@ export function appsRouter({ store, api }: RouteContext): Router {
     return appJson(updated);
   });
 
-  api.route(router, { method: 'delete', path: '/v1/apps/:app', summary: 'Delete an application and everything it owns', tag, params: AppParams, status: 204 }, async ({ params }) => {
+  api.route(router, { method: 'delete', path: '/v1/apps/:app', summary: 'Delete an application and everything it owns', tag, auth: 'admin', params: AppParams, status: 204 }, async ({ params }) => {
     const app = await findApp(store, params.app);
     await store.apps.delete(app.id);
     return undefined;

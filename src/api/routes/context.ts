@@ -1,5 +1,6 @@
 /** What every resource router receives. */
 import type { Application } from '../../domain/model';
+import type { UrlPolicy } from '../../domain/url-rules';
 import type { Store } from '../../store';
 import type { Dispatcher } from '../dispatcher';
 import { ApiError } from '../errors';
@@ -9,8 +10,8 @@ export interface RouteContext {
   store: Store;
   dispatcher: Dispatcher;
   api: ApiRegistry;
-  allowInsecureUrls: boolean;
-  maxPayloadBytes: number;
+  urlPolicy: UrlPolicy;
+  limits: { maxPayloadBytes: number; maxEndpointsPerApp: number };
 }
 
 export async function findApp(store: Store, idOrUid: string): Promise<Application> {

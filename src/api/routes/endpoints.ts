@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { customHeadersProblem } from '../../domain/headers';
 import { generateSecret, isValidSuppliedSecret, SignatureSchemes, type SignatureScheme } from '../../domain/signing';
 import { checkEndpointUrl } from '../../domain/url-rules';
-import { ApiError } from '../errors';
+import { ApiError, ErrorType } from '../errors';
 import {
   AppParams,
   CreateEndpointBody,
@@ -33,12 +33,12 @@ function checkHeaders(names: string[], signatureHeader: string | null): void {
   if (problem) throw ApiError.validation(`The custom headers are refused: ${problem}`, [{ path: 'headers', message: problem }]);
 }
 
-export function endpointsRouter({ store, api, allowInsecureUrls }: RouteContext): Router {
+export function endpointsRouter({ store, api, urlPolicy, limits }: RouteContext): Router {
   const router = Router();
   const tag = 'Endpoints';
 
   const checkUrl = (url: string) => {
-    const verdict = checkEndpointUrl(url, { allowInsecure: allowInsecureUrls });
+    const verdict = checkEndpointUrl(url, urlPolicy);
     if (!verdict.ok) throw ApiError.validation(`The endpoint URL is refused: ${verdict.reason}`, [{ path: 'url', message: verdict.reason }]);
     return verdict.url.href;
   };
@@ -52,7 +52,7 @@ export function endpointsRouter({ store, api, allowInsecureUrls }: RouteContext)
       const scheme = body.signature_scheme ?? SignatureSchemes.standard;
       const signatureHeader = signatureHeaderFor(scheme, body.signature_header);
       if (body.headers) checkHeaders(Object.keys(body.headers), signatureHeader);
-      const endpoint = await store.endpoints.create(app.id, {
+      const endpoint = await store.endpoints.create(app.id, limits.maxEndpointsPerApp, {
         uid: body.uid ?? null,
         url: checkUrl(body.url),
         description: body.description ?? '',
@@ -67,6 +67,9 @@ export function endpointsRouter({ store, api, allowInsecureUrls }: RouteContext)
         retrySchedule: body.retry_schedule ?? null,
         metadata: body.metadata ?? {},
       });
+      if (!endpoint) {
+        throw new ApiError(422, ErrorType.invalidRequest, 'endpoint_limit_reached', `An application can have at most ${limits.maxEndpointsPerApp} endpoints`);
+      }
       return { ...endpointJson(endpoint), secret };
     },
   );

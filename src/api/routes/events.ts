@@ -5,7 +5,8 @@ import { AppParams, CreateEventBody, EventListQuery, EventParams, EventResponse,
 import { eventJson, page } from '../serialize';
 import { checkCursor, findApp, type RouteContext } from './context';
 
-export function eventsRouter({ store, api, dispatcher, maxPayloadBytes }: RouteContext): Router {
+export function eventsRouter({ store, api, dispatcher, limits }: RouteContext): Router {
+  const { maxPayloadBytes } = limits;
   const router = Router();
   const tag = 'Events';
 

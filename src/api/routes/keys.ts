@@ -1,0 +1,65 @@
+import { Router } from 'express';
+import { generateAppKey } from '../../domain/keys';
+import { IdPrefix } from '../../domain/ids';
+import type { ApiKey } from '../../store/keys';
+import { ApiError } from '../errors';
+import { AppParams, PageQuery, pageOf } from '../schemas';
+import { page } from '../serialize';
+import { z } from '../zod';
+import { checkCursor, findApp, type RouteContext } from './context';
+
+const KeyParams = AppParams.extend({ key: z.string().regex(new RegExp(`^${IdPrefix.key}_[0-9A-Z]{26}$`), 'must be a key id') });
+const CreateKeyBody = z.object({ name: z.string().max(256).optional() }).strict().openapi('CreateKey');
+const KeyResponse = z
+  .object({
+    id: z.string(),
+    app_id: z.string(),
+    name: z.string(),
+    prefix: z.string().openapi({ description: 'The first characters of the key, to tell keys apart' }),
+    created_at: z.iso.datetime(),
+    revoked_at: z.iso.datetime().nullable(),
+    key: z.string().optional().openapi({ description: 'The key itself: returned once, when it is created' }),
+  })
+  .openapi('ApiKey');
+
+const keyJson = (k: ApiKey) => ({
+  id: k.id,
+  app_id: k.appId,
+  name: k.name,
+  prefix: k.prefix,
+  created_at: k.createdAt.toISOString(),
+  revoked_at: k.revokedAt ? k.revokedAt.toISOString() : null,
+});
+
+export function keysRouter({ store, api }: RouteContext): Router {
+  const router = Router();
+  const tag = 'Keys';
+
+  api.route(
+    router,
+    { method: 'post', path: '/v1/apps/:app/keys', summary: 'Create an application key; the response carries it once', tag, auth: 'admin', params: AppParams, body: CreateKeyBody, response: KeyResponse, status: 201 },
+    async ({ params, body }) => {
+      const app = await findApp(store, params.app);
+      const key = generateAppKey();
+      return { ...keyJson(await store.keys.create(app.id, key, body.name ?? '')), key };
+    },
+  );
+
+  api.route(
+    router,
+    { method: 'get', path: '/v1/apps/:app/keys', summary: 'List application keys (prefix and metadata only)', tag, auth: 'admin', params: AppParams, query: PageQuery, response: pageOf(KeyResponse, 'ApiKeyList') },
+    async ({ params, query }) => {
+      const app = await findApp(store, params.app);
+      return page(await store.keys.list(app.id, { limit: query.limit, cursor: checkCursor(query.cursor, IdPrefix.key) }), keyJson);
+    },
+  );
+
+  api.route(router, { method: 'delete', path: '/v1/apps/:app/keys/:key', summary: 'Revoke an application key', tag, auth: 'admin', params: KeyParams, response: KeyResponse }, async ({ params }) => {
+    const app = await findApp(store, params.app);
+    const revoked = await store.keys.revoke(app.id, params.key);
+    if (!revoked) throw ApiError.notFound('key', params.key);
+    return keyJson(revoked);
+  });
+
+  return router;
+}
