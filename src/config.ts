@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseAllowSubnets, type ParsedSubnet } from './domain/address-rules';
+import { isStandardSecret } from './domain/signing';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -33,6 +34,8 @@ const EnvSchema = z.object({
   HOOKLINE_ALLOW_INSECURE_URLS: bool.default(false),
   HOOKLINE_ENCRYPTION_KEY: optional,
   HOOKLINE_ALLOW_SUBNETS: z.string().default(''),
+  HOOKLINE_OPERATOR_WEBHOOK_URL: optional,
+  HOOKLINE_OPERATOR_WEBHOOK_SECRET: optional,
   HOOKLINE_EGRESS_PROXY_URL: optional,
   HOOKLINE_TLS_CA_FILE: optional,
   HOOKLINE_MAX_ENDPOINTS_PER_APP: z.coerce.number().int().positive().default(50),
@@ -65,6 +68,8 @@ export type Config = {
   /** Subnets the SSRF guard lets through (HOOKLINE_ALLOW_SUBNETS), parsed once. */
   allowSubnets: ParsedSubnet[];
   egressProxyUrl: string | undefined;
+  /** Where operational events go (endpoint.disabled, endpoint.enabled, delivery.exhausted). */
+  operatorWebhook: { url: string; secret: string } | undefined;
   /** Extra trusted CA certificates (PEM), added to the system's roots. */
   extraCaPem: string | undefined;
   maxEndpointsPerApp: number;
@@ -76,6 +81,14 @@ export type Config = {
   fanOutWindow: number;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 };
+
+function operatorWebhook(url: string | undefined, secret: string | undefined): Config['operatorWebhook'] {
+  if (!url) return undefined;
+  if (!secret || !isStandardSecret(secret)) {
+    throw new Error('invalid configuration: HOOKLINE_OPERATOR_WEBHOOK_URL needs HOOKLINE_OPERATOR_WEBHOOK_SECRET, a "whsec_" secret (base64 of 24–64 bytes)');
+  }
+  return { url, secret };
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
@@ -102,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowInsecureUrls: e.HOOKLINE_ALLOW_INSECURE_URLS,
     allowSubnets: parseAllowSubnets(e.HOOKLINE_ALLOW_SUBNETS),
     egressProxyUrl: e.HOOKLINE_EGRESS_PROXY_URL,
+    operatorWebhook: operatorWebhook(e.HOOKLINE_OPERATOR_WEBHOOK_URL, e.HOOKLINE_OPERATOR_WEBHOOK_SECRET),
     extraCaPem: e.HOOKLINE_TLS_CA_FILE ? readFileSync(e.HOOKLINE_TLS_CA_FILE, 'utf8') : undefined,
     maxEndpointsPerApp: e.HOOKLINE_MAX_ENDPOINTS_PER_APP,
     apiRateLimit: { perS: e.HOOKLINE_API_RATE_LIMIT_PER_S, burst: e.HOOKLINE_API_RATE_BURST },

@@ -18,7 +18,7 @@ import { createLogger, installTemporalLogging, type Logger } from './logger';
 import { listen, type ApiServer } from './server';
 import { openStore, type Store } from './store';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box';
-import { connectTemporal, findTemporalCli, registerSearchAttributes, startDevServer, type DevServer } from './temporal';
+import { connectTemporal, endpointFailureReporter, findTemporalCli, registerSearchAttributes, startDevServer, type DevServer } from './temporal';
 import { createHooklineWorker } from './worker';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -75,6 +75,7 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
 
     const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }, createSecretBox(parseEncryptionKey(encryptionKey)));
     stops.push(() => store.close());
+    await store.operator.configure(config.operatorWebhook);
 
     let devServer: DevServer | undefined;
     let address = config.temporal.address;
@@ -105,7 +106,13 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
         ...(opts.resolve && { resolve: opts.resolve }),
       });
       stops.push(() => http.close());
-      const activities = createActivities({ store, http, urlPolicy: { allowInsecure: config.allowInsecureUrls, allowSubnets: config.allowSubnets }, userAgent: USER_AGENT });
+      const activities = createActivities({
+        store,
+        http,
+        urlPolicy: { allowInsecure: config.allowInsecureUrls, allowSubnets: config.allowSubnets },
+        userAgent: USER_AGENT,
+        reportFailure: endpointFailureReporter(client, config.temporal.taskQueue),
+      });
       const worker: Worker = await createHooklineWorker({
         connection: connections.worker,
         namespace: config.temporal.namespace,

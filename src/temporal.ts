@@ -4,11 +4,12 @@
  */
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { Connection } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { hooklineSearchAttributes } from './workflows/search-attributes';
+import { endpointHealth, endpointHealthWorkflowId, failureSignal } from './workflows/endpoint-health';
+import { hooklineSearchAttributes, HooklineEndpoint } from './workflows/search-attributes';
 
 export interface DevServerOptions {
   dataDir: string;
@@ -89,4 +90,18 @@ export async function registerSearchAttributes(connection: Connection, namespace
     // Another process registered them first (gRPC status 6, ALREADY_EXISTS).
     if ((err as { code?: number }).code !== GRPC_ALREADY_EXISTS) throw err;
   }
+}
+
+/** Starts the endpoint's health workflow, or tells the running one about another failure. */
+export function endpointFailureReporter(client: Client, taskQueue: string) {
+  return async (endpointId: string): Promise<void> => {
+    await client.workflow.signalWithStart(endpointHealth, {
+      workflowId: endpointHealthWorkflowId(endpointId),
+      taskQueue,
+      signal: failureSignal,
+      signalArgs: [],
+      args: [{ endpointId }],
+      typedSearchAttributes: [{ key: HooklineEndpoint, value: endpointId }],
+    });
+  };
 }

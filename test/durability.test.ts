@@ -106,5 +106,6 @@ describe.each(storeKinds)('durability on %s', (kind) => {
     } finally {
       child.kill('SIGKILL');
     }
-  });
+    // Two process starts (each bundles the workflows) on a busy two-core machine.
+  }, 180_000);
 });

@@ -2,19 +2,13 @@
  * `createActivities(deps)`: the only code that touches the network and the store on Temporal's
  * behalf. Workflows import the `Activities` type only.
  */
-import type { UrlPolicy } from '../domain/url-rules';
-import type { Store } from '../store';
-import type { HttpSender } from './http-sender';
-import { createSendWebhook } from './send-webhook';
+import { createHealthCheck } from './health';
+import { createSendWebhook, type SendDeps } from './send-webhook';
 
 export type { SendInput, SendResult } from './send-webhook';
+export type { HealthCheckResult } from './health';
 
-export interface ActivityDeps {
-  store: Store;
-  http: HttpSender;
-  urlPolicy: UrlPolicy;
-  userAgent: string;
-}
+export type ActivityDeps = SendDeps;
 
 export interface ResolveInput {
   eventId: string;
@@ -23,7 +17,9 @@ export interface ResolveInput {
 }
 
 export interface ResolveResult {
+  /** Deliveries to start; endpoints that are disabled get a `skipped` delivery instead. */
   deliveries: { deliveryId: string; endpointId: string }[];
+  skipped: number;
   /** The cursor for the next window, or null when this was the last. */
   nextAfter: string | null;
 }
@@ -33,8 +29,8 @@ export function createActivities(deps: ActivityDeps) {
     /** One window of subscribed endpoints, with their delivery rows created (idempotently). */
     async resolveEndpoints({ eventId, after, limit }: ResolveInput): Promise<ResolveResult> {
       const event = await deps.store.events.payload(eventId);
-      if (!event) return { deliveries: [], nextAfter: null };
-      const endpointIds = await deps.store.endpoints.resolveForEvent({
+      if (!event) return { deliveries: [], skipped: 0, nextAfter: null };
+      const endpoints = await deps.store.endpoints.resolveForEvent({
         appId: event.app_id,
         eventType: event.type,
         channels: event.channels,
@@ -42,13 +38,16 @@ export function createActivities(deps: ActivityDeps) {
         after,
         limit,
       });
-      const created = await deps.store.deliveries.createForEvent({ id: event.id, appId: event.app_id, type: event.type }, endpointIds);
+      const created = await deps.store.deliveries.createForEvent({ id: event.id, appId: event.app_id, type: event.type }, endpoints);
+      const toStart = created.filter((d) => d.status === 'pending');
       return {
-        deliveries: created.map((d) => ({ deliveryId: d.id, endpointId: d.endpointId })),
-        nextAfter: endpointIds.length === limit ? endpointIds[endpointIds.length - 1]! : null,
+        deliveries: toStart.map((d) => ({ deliveryId: d.id, endpointId: d.endpointId })),
+        skipped: created.length - toStart.length,
+        nextAfter: endpoints.length === limit ? endpoints[endpoints.length - 1]!.id : null,
       };
     },
     sendWebhook: createSendWebhook(deps),
+    checkEndpointHealth: createHealthCheck(deps.store, deps.now),
   };
 }
 

@@ -1,14 +1,17 @@
 /**
  * The `sendWebhook` activity: one signed POST and its record. The retry decision stays with the
- * delivery workflow; this only computes the next delay from the stored schedule and the
- * workflow's jitter, so `next_attempt_at` in the store is the exact time the timer fires.
+ * delivery workflow; this computes the next delay from the stored schedule, the workflow's jitter
+ * and any Retry-After, so `next_attempt_at` in the store is the exact time the timer fires.
  */
+import { decideOutcome, FailureReason } from '../domain/attempt-outcome';
 import { renderBody } from '../domain/envelope';
 import { AttemptErrorCode, type AttemptTrigger, DeliveryStatus } from '../domain/model';
-import { retryDelayMs, scheduleDelaysMs } from '../domain/schedule';
+import { scheduleDelaysMs } from '../domain/schedule';
 import { signatureHeaders } from '../domain/signing';
 import { checkEndpointUrl, type UrlPolicy } from '../domain/url-rules';
 import type { Store } from '../store';
+import { OperationalEventType } from '../store/operator';
+import type { SendContext } from '../store/send-context';
 import type { HttpSender, PostResponse } from './http-sender';
 
 export interface SendInput {
@@ -21,14 +24,17 @@ export interface SendInput {
   jitter: number;
   /** False for a revived delivery's single manual attempt. */
   retry: boolean;
+  /** True when an earlier call reserved this attempt's rate-limit slot and the wait is over. */
+  slotReserved?: boolean;
 }
 
 /** What goes back into the workflow history: ids and an outcome summary, never payloads. */
 export interface SendResult {
-  outcome: 'succeeded' | 'failed' | 'gone';
+  /** `throttled`: not sent; wait `nextDelayMs` for the reserved slot. `gone`/`disabled`: nothing to send. */
+  outcome: 'succeeded' | 'failed' | 'throttled' | 'gone' | 'disabled';
   statusCode: number | null;
   errorCode: string | null;
-  /** Delay before the next attempt, or null when the delivery is finished. */
+  /** Delay before the next attempt (or the reserved slot), or null when the delivery is finished. */
   nextDelayMs: number | null;
   scheduleLength: number;
 }
@@ -38,11 +44,35 @@ export interface SendDeps {
   http: HttpSender;
   urlPolicy: UrlPolicy;
   userAgent: string;
+  /** Starts or signals the endpoint's health workflow; called on failures only. */
+  reportFailure: (endpointId: string) => Promise<void>;
   now?: () => Date;
 }
 
-function blocked(errorCode: AttemptErrorCode, errorMessage: string): PostResponse {
-  return { durationMs: 0, statusCode: null, headers: {}, body: '', bodyTruncated: false, errorCode, errorMessage };
+const finished = (outcome: SendResult['outcome']): SendResult => ({ outcome, statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 0 });
+
+async function post(deps: SendDeps, ctx: SendContext, startedAt: Date): Promise<PostResponse> {
+  const verdict = checkEndpointUrl(ctx.endpoint.url, deps.urlPolicy);
+  if (!verdict.ok) {
+    return { durationMs: 0, statusCode: null, headers: {}, body: '', bodyTruncated: false, errorCode: AttemptErrorCode.invalidUrl, errorMessage: verdict.reason };
+  }
+  const body = renderBody(ctx.event, ctx.payloadFormat);
+  const signature = signatureHeaders({
+    scheme: ctx.endpoint.signatureScheme,
+    signatureHeader: ctx.endpoint.signatureHeader,
+    msgId: ctx.event.id,
+    timestampS: Math.floor(startedAt.getTime() / 1000),
+    body,
+    secrets: ctx.endpoint.secrets,
+  });
+  return deps.http.post({
+    url: verdict.url.href,
+    // Custom headers first: reserved names were refused when they were set, and the signature
+    // and content headers must win regardless.
+    headers: { ...ctx.endpoint.headers, 'content-type': 'application/json', 'user-agent': deps.userAgent, ...signature },
+    body,
+    timeoutMs: ctx.endpoint.timeoutMs,
+  });
 }
 
 export function createSendWebhook(deps: SendDeps) {
@@ -50,62 +80,79 @@ export function createSendWebhook(deps: SendDeps) {
   return async function sendWebhook(input: SendInput): Promise<SendResult> {
     const ctx = await deps.store.loadSendContext(input.deliveryId, now());
     // The delivery, its event or its endpoint was deleted: nothing left to send or record.
-    if (!ctx) return { outcome: 'gone', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 0 };
-
-    const startedAt = now();
-    const verdict = checkEndpointUrl(ctx.endpoint.url, deps.urlPolicy);
-    let response: PostResponse;
-    if (!verdict.ok) {
-      response = blocked(AttemptErrorCode.invalidUrl, verdict.reason);
-    } else {
-      const body = renderBody(ctx.event, ctx.payloadFormat);
-      const signature = signatureHeaders({
-        scheme: ctx.endpoint.signatureScheme,
-        signatureHeader: ctx.endpoint.signatureHeader,
-        msgId: ctx.event.id,
-        timestampS: Math.floor(startedAt.getTime() / 1000),
-        body,
-        secrets: ctx.endpoint.secrets,
-      });
-      response = await deps.http.post({
-        url: verdict.url.href,
-        // Custom headers first: reserved names were refused when they were set, and the
-        // signature and content headers must win regardless.
-        headers: { ...ctx.endpoint.headers, 'content-type': 'application/json', 'user-agent': deps.userAgent, ...signature },
-        body,
-        timeoutMs: ctx.endpoint.timeoutMs,
-      });
+    if (!ctx) return finished('gone');
+    if (ctx.endpoint.status === 'disabled') {
+      await deps.store.deliveries.setStatus(ctx.deliveryId, { status: DeliveryStatus.failed, nextAttemptAt: null, failureReason: FailureReason.endpointDisabled });
+      return finished('disabled');
+    }
+    if (ctx.endpoint.rateLimitPerS) {
+      const waitMs = await throttle(deps.store, ctx.endpoint.id, ctx.endpoint.rateLimitPerS, input.slotReserved === true);
+      // The workflow waits on a durable timer, not this activity, then calls again with the slot.
+      if (waitMs > 0) return { ...finished('throttled'), nextDelayMs: waitMs };
     }
 
-    const status = response.statusCode;
-    const succeeded = status !== null && status >= 200 && status < 300;
-    const errorCode = succeeded ? null : (response.errorCode ?? (status !== null && status >= 300 && status < 400 ? AttemptErrorCode.redirect : null));
+    const startedAt = now();
+    const response = await post(deps, ctx, startedAt);
     const delaysMs = scheduleDelaysMs(ctx.retrySchedule);
-    const nextDelayMs = succeeded || !input.retry ? null : retryDelayMs(delaysMs, input.retryIndex, input.jitter);
-    const nextAttemptAt = nextDelayMs === null ? null : new Date(startedAt.getTime() + response.durationMs + nextDelayMs);
-
+    const outcome = decideOutcome({
+      response: { status: response.statusCode, errorCode: response.errorCode, retryAfter: response.headers['retry-after'] },
+      delaysMs,
+      retryIndex: input.retryIndex,
+      jitter: input.jitter,
+      retry: input.retry,
+      now: startedAt,
+    });
+    const nextAttemptAt = outcome.nextDelayMs === null ? null : new Date(startedAt.getTime() + response.durationMs + outcome.nextDelayMs);
     await deps.store.deliveries.recordAttempt(
       {
         deliveryId: ctx.deliveryId,
+        endpointId: ctx.endpoint.id,
         attemptNumber: input.attemptNumber,
         trigger: input.trigger,
         url: ctx.endpoint.url,
         startedAt,
         durationMs: response.durationMs,
-        responseStatus: status,
+        responseStatus: response.statusCode,
         responseHeaders: response.headers,
         responseBody: response.body,
         responseBodyTruncated: response.bodyTruncated,
-        errorCode,
+        succeeded: outcome.succeeded,
+        errorCode: outcome.errorCode,
         errorMessage: response.errorMessage,
         nextAttemptAt,
       },
-      {
-        status: succeeded ? DeliveryStatus.succeeded : nextDelayMs === null ? DeliveryStatus.failed : DeliveryStatus.pending,
-        nextAttemptAt,
-        failureReason: succeeded || nextDelayMs !== null ? null : input.retry ? 'schedule_exhausted' : 'manual_attempt_failed',
-      },
+      { status: outcome.status, nextAttemptAt, failureReason: outcome.failureReason },
     );
-    return { outcome: succeeded ? 'succeeded' : 'failed', statusCode: status, errorCode, nextDelayMs, scheduleLength: delaysMs.length };
+    if (!outcome.succeeded) await afterFailure(deps, ctx, input, outcome.disableEndpoint, outcome.failureReason);
+    return { outcome: outcome.succeeded ? 'succeeded' : 'failed', statusCode: response.statusCode, errorCode: outcome.errorCode, nextDelayMs: outcome.nextDelayMs, scheduleLength: delaysMs.length };
   };
+}
+
+/** Milliseconds to wait before sending to a rate-limited endpoint; 0 means send now. */
+async function throttle(store: Store, endpointId: string, perS: number, slotReserved: boolean): Promise<number> {
+  if (!slotReserved) {
+    const waitMs = await store.health.reserveSlot(endpointId, perS);
+    if (waitMs > 5) return waitMs;
+  }
+  // At the gate a short wait is spent here: another round through a workflow timer would add its
+  // own latency to every send and halve the rate the endpoint allows.
+  for (let tries = 0; tries < 20; tries++) {
+    const waitMs = await store.health.claimSend(endpointId, perS);
+    if (waitMs === 0) return 0;
+    if (waitMs > MAX_GATE_WAIT_MS) return waitMs;
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
+  return Math.ceil(1000 / perS);
+}
+
+const MAX_GATE_WAIT_MS = 1_000;
+
+/** Failures, and only failures, cost health work: 410 disables at once, the rest is watched. */
+async function afterFailure(deps: SendDeps, ctx: SendContext, input: SendInput, disable: boolean, reason: FailureReason | null): Promise<void> {
+  if (disable) await deps.store.health.disable(ctx.endpoint.id, 'the endpoint answered 410 Gone');
+  else await deps.reportFailure(ctx.endpoint.id);
+  if (reason === FailureReason.exhausted && !deps.store.operator.isOperatorApp(ctx.appId)) {
+    const data = { app_id: ctx.appId, delivery_id: ctx.deliveryId, event_id: ctx.event.id, event_type: ctx.event.type, endpoint_id: ctx.endpoint.id, attempts: input.attemptNumber };
+    await deps.store.operator.emit(deps.store.db, OperationalEventType.deliveryExhausted, data, `exhausted:${ctx.deliveryId}:${input.attemptNumber}`);
+  }
 }

@@ -1,6 +1,7 @@
 /** Request and response schemas of the API. They validate requests and generate /openapi.json. */
 import { isEventTypeName, isEventTypePattern } from '../domain/event-types';
 import { IdPrefix, isId } from '../domain/ids';
+import { disablePolicyProblem, type DisablePolicy } from '../domain/health-policy';
 import { scheduleProblem, type RetrySchedule } from '../domain/schedule';
 import { customHeadersProblem, signatureHeaderProblem } from '../domain/headers';
 import { isValidSuppliedSecret, SignatureSchemes, type SignatureScheme } from '../domain/signing';
@@ -23,6 +24,17 @@ export const RetryScheduleSchema = z
   .transform((v) => v as RetrySchedule)
   .openapi('RetrySchedule', { description: 'A preset (standard, short, steady, patient, brief) or a list of durations such as ["30s", "5m", "2h"] or milliseconds.' });
 
+export const DisablePolicySchema = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    const problem = disablePolicyProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .transform((v) => v as DisablePolicy)
+  .openapi('DisablePolicy', {
+    description: 'When failing endpoints are disabled: {"type":"failure_rate","threshold":0.9,"window_s":86400,"min_attempts":10} (the default) or {"type":"consecutive","threshold":5}',
+  });
+
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
   cursor: z.string().max(64).optional(),
@@ -39,6 +51,7 @@ export const CreateAppBody = z
     uid: uid.nullish(),
     retry_schedule: RetryScheduleSchema.optional(),
     payload_format: z.enum(['envelope', 'raw']).optional(),
+    disable_policy: DisablePolicySchema.optional(),
     metadata: metadata.optional(),
   })
   .strict()
@@ -51,6 +64,7 @@ export const AppResponse = z
     name: z.string(),
     retry_schedule: z.unknown(),
     payload_format: z.enum(['envelope', 'raw']),
+    disable_policy: z.unknown(),
     metadata: z.record(z.string(), z.string()),
     created_at: timestamp,
     updated_at: timestamp,
@@ -106,6 +120,7 @@ export const CreateEndpointBody = z
   })
   .openapi('CreateEndpoint');
 export const UpdateEndpointBody = z.object(endpointFields).partial().strict().openapi('UpdateEndpoint');
+export const DisableEndpointBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict().openapi('DisableEndpoint');
 export const RotateSecretBody = z
   .object({
     secret: SuppliedSecret.optional(),

@@ -18,6 +18,7 @@ export function appJson(a: Application): z.input<typeof AppResponse> {
     name: a.name,
     retry_schedule: a.retrySchedule,
     payload_format: a.payloadFormat,
+    disable_policy: a.disablePolicy,
     metadata: a.metadata,
     created_at: iso(a.createdAt),
     updated_at: iso(a.updatedAt),

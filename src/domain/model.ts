@@ -1,5 +1,6 @@
 /** Resource shapes and states shared by the store, the activities and the API. */
 import type { PayloadFormat } from './envelope';
+import type { DisablePolicy } from './health-policy';
 import type { RetrySchedule } from './schedule';
 import type { SignatureScheme } from './signing';
 
@@ -36,6 +37,7 @@ export interface Application {
   name: string;
   retrySchedule: RetrySchedule;
   payloadFormat: PayloadFormat;
+  disablePolicy: DisablePolicy;
   metadata: Record<string, string>;
   createdAt: Date;
   updatedAt: Date;

@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import { newId, IdPrefix } from '../domain/ids';
 import type { Application } from '../domain/model';
 import type { PayloadFormat } from '../domain/envelope';
+import { DEFAULT_DISABLE_POLICY, type DisablePolicy } from '../domain/health-policy';
 import type { RetrySchedule } from '../domain/schedule';
 import type { Db } from './db';
 import type { ApplicationsTable } from './schema';
@@ -12,6 +13,7 @@ export interface NewApplication {
   uid: string | null;
   retrySchedule: RetrySchedule;
   payloadFormat: PayloadFormat;
+  disablePolicy: DisablePolicy | null;
   metadata: Record<string, string>;
 }
 
@@ -24,6 +26,7 @@ function toApplication(row: Selectable<ApplicationsTable>): Application {
     name: row.name,
     retrySchedule: row.retry_schedule as RetrySchedule,
     payloadFormat: row.payload_format as PayloadFormat,
+    disablePolicy: (row.disable_policy as DisablePolicy | null) ?? DEFAULT_DISABLE_POLICY,
     metadata: row.metadata,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -41,6 +44,7 @@ export function createAppStore(db: Db) {
           name: input.name,
           retry_schedule: JSON.stringify(input.retrySchedule),
           payload_format: input.payloadFormat,
+          disable_policy: input.disablePolicy === null ? null : JSON.stringify(input.disablePolicy),
           metadata: JSON.stringify(input.metadata),
         })
         .returningAll()
@@ -69,6 +73,7 @@ export function createAppStore(db: Db) {
           ...(patch.uid !== undefined && { uid: patch.uid }),
           ...(patch.retrySchedule !== undefined && { retry_schedule: JSON.stringify(patch.retrySchedule) }),
           ...(patch.payloadFormat !== undefined && { payload_format: patch.payloadFormat }),
+          ...(patch.disablePolicy !== undefined && { disable_policy: patch.disablePolicy === null ? null : JSON.stringify(patch.disablePolicy) }),
           ...(patch.metadata !== undefined && { metadata: JSON.stringify(patch.metadata) }),
           updated_at: new Date(),
         })

@@ -41,7 +41,7 @@ function toAttempt(row: Selectable<AttemptsTable>): Attempt {
   };
 }
 
-export type AttemptRecord = Omit<Attempt, 'id'>;
+export type AttemptRecord = Omit<Attempt, 'id'> & { endpointId: string; succeeded: boolean };
 
 export interface DeliveryOutcome {
   status: DeliveryStatus;
@@ -57,31 +57,36 @@ export interface DeliveryFilter extends PageRequest {
 
 export function createDeliveryStore(db: Db) {
   return {
-    /** Creates the pending deliveries of one event (idempotent) and returns them by endpoint. */
-    async createForEvent(event: { id: string; appId: string; type: string }, endpointIds: string[]): Promise<{ id: string; endpointId: string }[]> {
-      if (endpointIds.length === 0) return [];
+    /**
+     * Creates the deliveries of one event (idempotent): `pending` for active endpoints, `skipped`
+     * for disabled ones, so recovery can send them later. Returns them by endpoint.
+     */
+    async createForEvent(event: { id: string; appId: string; type: string }, endpoints: { id: string; status: string }[]): Promise<{ id: string; endpointId: string; status: DeliveryStatus }[]> {
+      if (endpoints.length === 0) return [];
+      const endpointIds = endpoints.map((e) => e.id);
       await db
         .insertInto('deliveries')
         .values(
-          endpointIds.map((endpointId) => ({
+          endpoints.map((ep) => ({
             id: newId(IdPrefix.delivery),
             app_id: event.appId,
             event_id: event.id,
-            endpoint_id: endpointId,
+            endpoint_id: ep.id,
             event_type: event.type,
-            status: 'pending',
+            status: ep.status === 'disabled' ? 'skipped' : 'pending',
+            ...(ep.status === 'disabled' && { failure_reason: 'endpoint_disabled' }),
           })),
         )
         .onConflict((oc) => oc.columns(['event_id', 'endpoint_id']).doNothing())
         .execute();
       const rows = await db
         .selectFrom('deliveries')
-        .select(['id', 'endpoint_id'])
+        .select(['id', 'endpoint_id', 'status'])
         .where('event_id', '=', event.id)
         .where('endpoint_id', 'in', endpointIds)
         .orderBy('endpoint_id', 'asc')
         .execute();
-      return rows.map((r) => ({ id: r.id, endpointId: r.endpoint_id }));
+      return rows.map((r) => ({ id: r.id, endpointId: r.endpoint_id, status: r.status as DeliveryStatus }));
     },
 
     async get(appId: string, id: string): Promise<Delivery | undefined> {
@@ -126,6 +131,8 @@ export function createDeliveryStore(db: Db) {
         error_code: attempt.errorCode,
         error_message: attempt.errorMessage,
         next_attempt_at: attempt.nextAttemptAt,
+        endpoint_id: attempt.endpointId,
+        succeeded: attempt.succeeded,
       };
       await db.transaction().execute(async (tx) => {
         await tx

@@ -186,15 +186,15 @@ export function createEndpointStore(db: Db, box: SecretBox) {
     },
 
     /**
-     * One page of the active endpoints subscribed to an event, ascending by id. The type filter is
+     * One page of the endpoints subscribed to an event, ascending by id. The type filter is
      * an overlap with `subscriptionKeys(type)`, the same rule `matchesEventType` applies in code.
      */
-    async resolveForEvent(q: ResolveQuery): Promise<string[]> {
+    async resolveForEvent(q: ResolveQuery): Promise<{ id: string; status: EndpointStatus }[]> {
+      // Disabled endpoints are included: their deliveries are recorded as `skipped`.
       let query = db
         .selectFrom('endpoints')
-        .select('id')
+        .select(['id', 'status'])
         .where('app_id', '=', q.appId)
-        .where('status', '=', 'active')
         .where(sql<boolean>`event_types ?| ${sql.val(subscriptionKeys(q.eventType))}::text[]`)
         .orderBy('id', 'asc')
         .limit(q.limit);
@@ -203,7 +203,7 @@ export function createEndpointStore(db: Db, box: SecretBox) {
         : query.where(sql<boolean>`(channels is null or jsonb_array_length(channels) = 0)`);
       if (q.endpointIds) query = query.where('id', 'in', q.endpointIds.length ? q.endpointIds : ['']);
       if (q.after) query = query.where('id', '>', q.after);
-      return (await query.execute()).map((r) => r.id);
+      return (await query.execute()).map((r) => ({ id: r.id, status: r.status as EndpointStatus }));
     },
   };
 }

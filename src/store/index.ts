@@ -6,12 +6,17 @@ import { createDeliveryStore } from './deliveries';
 import { createEndpointStore } from './endpoints';
 import { createEventStore } from './events';
 import { createKeyStore } from './keys';
+import { createHealthStore } from './health';
+import { createOperatorEvents } from './operator';
 import { createSendContextLoader } from './send-context';
 import { migrate, openDatabase, type Db, type DbOptions } from './db';
 import type { SecretBox } from './secret-box';
 
 export function createStore(db: Db, box: SecretBox) {
+  const operator = createOperatorEvents(db, box);
   return {
+    operator,
+    health: createHealthStore(db, operator),
     db,
     apps: createAppStore(db),
     endpoints: createEndpointStore(db, box),

@@ -18,6 +18,7 @@ export interface ApplicationsTable {
   name: string;
   retry_schedule: Jsonb<unknown>;
   payload_format: string;
+  disable_policy: NullableJsonb<unknown>;
   metadata: Jsonb<Record<string, string>>;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -41,6 +42,7 @@ export interface EndpointsTable {
   status: Generated<string>;
   disabled_reason: string | null;
   disabled_at: NullableTimestamp;
+  health_reset_at: NullableTimestamp;
   metadata: Jsonb<Record<string, string>>;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -97,6 +99,14 @@ export interface AttemptsTable {
   error_code: string | null;
   error_message: string | null;
   next_attempt_at: NullableTimestamp;
+  endpoint_id: string | null;
+  succeeded: Generated<boolean>;
+}
+
+export interface EndpointThrottleTable {
+  endpoint_id: string;
+  next_slot_at: Timestamp;
+  last_sent_at: NullableTimestamp;
 }
 
 export interface ApiKeysTable {
@@ -118,4 +128,5 @@ export interface Database {
   events: EventsTable;
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
+  endpoint_throttle: EndpointThrottleTable;
 }

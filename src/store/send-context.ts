@@ -12,12 +12,14 @@ import type { SecretBox } from './secret-box';
 
 export interface SendContext {
   deliveryId: string;
+  appId: string;
   event: StoredEventPayload;
   endpoint: {
     id: string;
     url: string;
     status: EndpointStatus;
     timeoutMs: number;
+    rateLimitPerS: number | null;
     signatureScheme: SignatureScheme;
     signatureHeader: string | null;
     /** The secrets that sign now, by the scheme's rotation rule (oldest first). */
@@ -44,6 +46,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
       .innerJoin('applications as a', 'a.id', 'd.app_id')
       .select([
         'd.id as delivery_id',
+        'd.app_id',
         'e.id as event_id',
         'e.type as event_type',
         'e.created_at as event_created_at',
@@ -53,6 +56,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
         'ep.url',
         'ep.status',
         'ep.timeout_ms',
+        'ep.rate_limit_per_s',
         'ep.signature_scheme',
         'ep.signature_header',
         'ep.headers_ciphertext',
@@ -72,6 +76,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
     const live = liveSecrets(stored, scheme, now).map((sealed) => box.open(sealed));
     return {
       deliveryId: row.delivery_id,
+      appId: row.app_id,
       event: {
         id: row.event_id,
         type: row.event_type,
@@ -84,6 +89,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
         url: row.url,
         status: row.status as EndpointStatus,
         timeoutMs: row.timeout_ms,
+        rateLimitPerS: row.rate_limit_per_s,
         signatureScheme: scheme,
         signatureHeader: row.signature_header,
         secrets: live,

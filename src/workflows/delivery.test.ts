@@ -12,7 +12,7 @@ import type { Activities, SendInput, SendResult } from '../activities';
 import { delivery, deliveryStateQuery, resendSignal, type DeliveryInput } from './delivery';
 import { fanOut } from './fan-out';
 
-type Script = (input: SendInput) => Partial<SendResult> | Error;
+type Script = (input: SendInput) => Partial<SendResult> | Error | Promise<Partial<SendResult>>;
 
 const ok: Partial<SendResult> = { outcome: 'succeeded', statusCode: 200, nextDelayMs: null };
 const fail = (nextDelayMs: number | null): Partial<SendResult> => ({ outcome: 'failed', statusCode: 500, nextDelayMs });
@@ -29,16 +29,19 @@ describe('delivery and fanOut workflows', () => {
   const activities: Activities = {
     async sendWebhook(input) {
       calls.set(input.deliveryId, [...(calls.get(input.deliveryId) ?? []), input]);
-      const result = scripts.get(input.deliveryId)?.(input) ?? ok;
+      const result = (await scripts.get(input.deliveryId)?.(input)) ?? ok;
       if (result instanceof Error) throw result;
       return { outcome: 'failed', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 3, ...result };
+    },
+    async checkEndpointHealth() {
+      return { verdict: 'healthy', reason: 'fake', nextCheckMs: 0 };
     },
     async resolveEndpoints({ eventId, after, limit }) {
       windows.push({ after, limit });
       const all = Array.from({ length: 7 }, (_, i) => `ep_${i}`);
       const start = after === null ? 0 : all.indexOf(after) + 1;
       const page = all.slice(start, start + limit);
-      return { deliveries: page.map((ep) => ({ deliveryId: `dlv_${eventId}_${ep}`, endpointId: ep })), nextAfter: page.length === limit ? page[page.length - 1]! : null };
+      return { deliveries: page.map((ep) => ({ deliveryId: `dlv_${eventId}_${ep}`, endpointId: ep })), skipped: 0, nextAfter: page.length === limit ? page[page.length - 1]! : null };
     },
   };
 
@@ -106,6 +109,22 @@ describe('delivery and fanOut workflows', () => {
     scripts.set(i.deliveryId, () => fail(null));
     expect(await (await start(i)).result()).toEqual({ status: 'failed', attempts: 4 });
     expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger, c.retry])).toEqual([[4, 'manual', false]]);
+  });
+
+  it('a resend that arrives during the final attempt is honoured, not lost', async () => {
+    const i = input();
+    const signalled: { send?: () => Promise<void> } = {};
+    scripts.set(i.deliveryId, async (c) => {
+      if (c.attemptNumber > 1) return ok;
+      // Signal while the first (and, by the schedule, last) attempt is still running.
+      while (!signalled.send) await new Promise((r) => setTimeout(r, 20));
+      await signalled.send();
+      return fail(null);
+    });
+    const handle = await start(i);
+    signalled.send = () => handle.signal(resendSignal);
+    expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 2 });
+    expect(calls.get(i.deliveryId)!.map((c) => c.trigger)).toEqual(['scheduled', 'manual']);
   });
 
   it('retries the same attempt number after an infrastructure failure', async () => {

@@ -73,6 +73,7 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
   let trigger: AttemptTrigger = input.revive ? 'manual' : 'scheduled';
   let retryIndex = 0;
   let infraFailures = 0;
+  let slotReserved = false;
   for (;;) {
     state.status = 'attempting';
     resendRequested = false;
@@ -86,6 +87,7 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
         // Jitter comes from the workflow's seeded Math.random, so a replay computes the same delay.
         jitter: Math.random() * 2 - 1,
         retry: !input.revive,
+        slotReserved,
       });
     } catch (err) {
       const delay = INFRA_RETRY_DELAYS_MS[infraFailures++];
@@ -94,7 +96,22 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
       continue;
     }
     infraFailures = 0;
+    slotReserved = false;
+    if (result.outcome === 'throttled') {
+      // The endpoint's rate limit reserved a later slot for this attempt: wait for it durably.
+      await sleep(result.nextDelayMs ?? 0, { summary: `rate limit: attempt ${state.attemptNumber} in ${formatDuration(result.nextDelayMs ?? 0)}` });
+      slotReserved = true;
+      continue;
+    }
     state.last = { outcome: result.outcome, statusCode: result.statusCode, errorCode: result.errorCode };
+    const done = result.outcome === 'succeeded' || result.nextDelayMs === null;
+    if (done && resendRequested && result.outcome !== 'gone' && result.outcome !== 'disabled') {
+      // A resend that arrived during the last attempt: the API already marked the delivery
+      // pending, and signal-with-start delivered it to this run, so this run must honour it.
+      state.attemptNumber++;
+      trigger = 'manual';
+      continue;
+    }
     if (result.outcome === 'succeeded') return finish(state, DeliveryOutcome.succeeded);
     if (result.nextDelayMs === null) return finish(state, DeliveryOutcome.failed);
 

@@ -16,6 +16,7 @@ export function appsRouter({ store, api }: RouteContext): Router {
       uid: body.uid ?? null,
       retrySchedule: body.retry_schedule ?? DEFAULT_SCHEDULE,
       payloadFormat: body.payload_format ?? PayloadFormat.envelope,
+      disablePolicy: body.disable_policy ?? null,
       metadata: body.metadata ?? {},
     });
     return appJson(app);
@@ -36,6 +37,7 @@ export function appsRouter({ store, api }: RouteContext): Router {
       ...(body.uid !== undefined && { uid: body.uid }),
       ...(body.retry_schedule !== undefined && { retrySchedule: body.retry_schedule }),
       ...(body.payload_format !== undefined && { payloadFormat: body.payload_format }),
+      ...(body.disable_policy !== undefined && { disablePolicy: body.disable_policy }),
       ...(body.metadata !== undefined && { metadata: body.metadata }),
     });
     if (!updated) throw ApiError.notFound('application', params.app);

@@ -6,6 +6,7 @@ import { ApiError, ErrorType } from '../errors';
 import {
   AppParams,
   CreateEndpointBody,
+  DisableEndpointBody,
   DEFAULT_SIGNATURE_HEADER,
   EndpointParams,
   EndpointResponse,
@@ -140,6 +141,28 @@ export function endpointsRouter({ store, api, urlPolicy, limits }: RouteContext)
       }
       const { previousExpiresAt } = await store.endpoints.rotateSecret(endpoint.id, secret, (body.grace_period_s ?? DEFAULT_GRACE_PERIOD_S) * 1000);
       return { secret, previous_secret_expires_at: previousExpiresAt.toISOString() };
+    },
+  );
+
+  api.route(
+    router,
+    { method: 'post', path: '/v1/apps/:app/endpoints/:endpoint/disable', summary: 'Disable an endpoint: pending deliveries end failed, new events are recorded as skipped', tag, params: EndpointParams, body: DisableEndpointBody, response: EndpointResponse },
+    async ({ params, body }) => {
+      const app = await findApp(store, params.app);
+      if (!(await store.endpoints.get(app.id, params.endpoint))) throw ApiError.notFound('endpoint', params.endpoint);
+      await store.health.disable(params.endpoint, body.reason ?? 'disabled through the API');
+      return endpointJson((await store.endpoints.get(app.id, params.endpoint))!);
+    },
+  );
+
+  api.route(
+    router,
+    { method: 'post', path: '/v1/apps/:app/endpoints/:endpoint/enable', summary: 'Enable an endpoint and reset its health record', tag, params: EndpointParams, response: EndpointResponse },
+    async ({ params }) => {
+      const app = await findApp(store, params.app);
+      if (!(await store.endpoints.get(app.id, params.endpoint))) throw ApiError.notFound('endpoint', params.endpoint);
+      await store.health.enable(params.endpoint);
+      return endpointJson((await store.endpoints.get(app.id, params.endpoint))!);
     },
   );
 

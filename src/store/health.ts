@@ -1,0 +1,129 @@
+/**
+ * Endpoint health in the store: attempt statistics for the disable policies, disable and enable
+ * (with their operational events, in one transaction), and the shared send-slot of a
+ * rate-limited endpoint.
+ */
+import { sql } from 'kysely';
+import { DEFAULT_DISABLE_POLICY, type AttemptStats, type DisablePolicy } from '../domain/health-policy';
+import type { Db } from './db';
+import { OperationalEventType, type OperatorEvents } from './operator';
+
+export interface HealthSubject {
+  endpointId: string;
+  appId: string;
+  status: string;
+  policy: DisablePolicy;
+  resetAt: Date | null;
+}
+
+export function createHealthStore(db: Db, operator: OperatorEvents) {
+  return {
+    async subject(endpointId: string): Promise<HealthSubject | undefined> {
+      const row = await db
+        .selectFrom('endpoints as ep')
+        .innerJoin('applications as a', 'a.id', 'ep.app_id')
+        .select(['ep.id', 'ep.app_id', 'ep.status', 'ep.health_reset_at', 'a.disable_policy'])
+        .where('ep.id', '=', endpointId)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return { endpointId: row.id, appId: row.app_id, status: row.status, policy: (row.disable_policy as DisablePolicy | null) ?? DEFAULT_DISABLE_POLICY, resetAt: row.health_reset_at };
+    },
+
+    /** Statistics of the endpoint's attempts since `since`, one indexed range scan. */
+    async stats(endpointId: string, since: Date): Promise<AttemptStats> {
+      const { rows } = await sql<{ attempts: number; failures: number; first_failure: Date | null; last_failure: Date | null; last_success: Date | null; consecutive: number }>`
+        with recent as (
+          select started_at, succeeded from attempts where endpoint_id = ${endpointId} and started_at >= ${since}
+        ), last_ok as (select max(started_at) as at from recent where succeeded)
+        select count(*)::int as attempts,
+               (count(*) filter (where not succeeded))::int as failures,
+               min(started_at) filter (where not succeeded) as first_failure,
+               max(started_at) filter (where not succeeded) as last_failure,
+               (select at from last_ok) as last_success,
+               (count(*) filter (where not succeeded and started_at > coalesce((select at from last_ok), '-infinity'::timestamptz)))::int as consecutive
+        from recent`.execute(db);
+      const r = rows[0]!;
+      const date = (v: Date | string | null) => (v === null ? null : new Date(v));
+      return { attempts: r.attempts, failures: r.failures, firstFailureAt: date(r.first_failure), lastFailureAt: date(r.last_failure), lastSuccessAt: date(r.last_success), consecutiveFailures: r.consecutive };
+    },
+
+    /**
+     * Disables an active endpoint: status and reason, its pending deliveries end `failed` with
+     * `endpoint_disabled`, and `endpoint.disabled` is emitted. Returns false if it was not active.
+     */
+    async disable(endpointId: string, reason: string, now = new Date()): Promise<boolean> {
+      return db.transaction().execute(async (tx) => {
+        const ep = await tx
+          .updateTable('endpoints')
+          .set({ status: 'disabled', disabled_reason: reason, disabled_at: now, updated_at: now })
+          .where('id', '=', endpointId)
+          .where('status', '=', 'active')
+          .returning(['id', 'app_id', 'url'])
+          .executeTakeFirst();
+        if (!ep) return false;
+        await tx
+          .updateTable('deliveries')
+          .set({ status: 'failed', failure_reason: 'endpoint_disabled', next_attempt_at: null, updated_at: now })
+          .where('endpoint_id', '=', endpointId)
+          .where('status', '=', 'pending')
+          .execute();
+        if (!operator.isOperatorApp(ep.app_id)) {
+          await operator.emit(tx, OperationalEventType.endpointDisabled, { app_id: ep.app_id, endpoint_id: ep.id, url: ep.url, reason, disabled_at: now.toISOString() }, `disabled:${ep.id}:${now.getTime()}`);
+        }
+        return true;
+      });
+    },
+
+    /** Re-enables an endpoint and resets its health record; emits `endpoint.enabled`. */
+    async enable(endpointId: string, now = new Date()): Promise<boolean> {
+      return db.transaction().execute(async (tx) => {
+        const ep = await tx
+          .updateTable('endpoints')
+          .set({ status: 'active', disabled_reason: null, disabled_at: null, health_reset_at: now, updated_at: now })
+          .where('id', '=', endpointId)
+          .returning(['id', 'app_id', 'url'])
+          .executeTakeFirst();
+        if (!ep) return false;
+        if (!operator.isOperatorApp(ep.app_id)) {
+          await operator.emit(tx, OperationalEventType.endpointEnabled, { app_id: ep.app_id, endpoint_id: ep.id, url: ep.url, enabled_at: now.toISOString() }, `enabled:${ep.id}:${now.getTime()}`);
+        }
+        return true;
+      });
+    },
+
+    /**
+     * Reserves the endpoint's next send slot, `1 / perS` seconds after the previous one, and
+     * returns how long until it, by the database's clock. One atomic upsert, so any number of
+     * workers share the limit.
+     */
+    async reserveSlot(endpointId: string, perS: number): Promise<number> {
+      const spacing = sql`make_interval(secs => ${1 / perS})`;
+      const { rows } = await sql<{ wait_ms: number | string }>`
+        insert into endpoint_throttle (endpoint_id, next_slot_at) values (${endpointId}, now() + ${spacing})
+        on conflict (endpoint_id) do update set next_slot_at = greatest(endpoint_throttle.next_slot_at, now()) + ${spacing}
+        returning extract(epoch from (next_slot_at - ${spacing} - now())) * 1000 as wait_ms`.execute(db);
+      return Math.max(0, Math.round(Number(rows[0]!.wait_ms)));
+    },
+
+    /**
+     * The gate at send time: claims the send if the endpoint's last actual send is at least
+     * `1 / perS` seconds ago, else returns how long to wait. Reserved slots order the senders;
+     * this keeps a timer that fired late from bunching sends closer than the limit allows.
+     */
+    async claimSend(endpointId: string, perS: number): Promise<number> {
+      const spacing = sql`make_interval(secs => ${1 / perS})`;
+      const { rows } = await sql<{ claimed: boolean; wait_ms: number | string }>`
+        with prev as (select last_sent_at from endpoint_throttle where endpoint_id = ${endpointId} for update),
+        upd as (
+          update endpoint_throttle set last_sent_at = now()
+          where endpoint_id = ${endpointId} and (last_sent_at is null or last_sent_at <= now() - ${spacing})
+          returning 1
+        )
+        select exists(select 1 from upd) as claimed,
+               coalesce(extract(epoch from ((select last_sent_at from prev) + ${spacing} - now())) * 1000, 0) as wait_ms`.execute(db);
+      const row = rows[0]!;
+      return row.claimed ? 0 : Math.max(1, Math.round(Number(row.wait_ms)));
+    },
+  };
+}
+export type HealthStore = ReturnType<typeof createHealthStore>;

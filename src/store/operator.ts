@@ -1,0 +1,70 @@
+/**
+ * Operational events (PRODUCT.md §5): `endpoint.disabled`, `endpoint.enabled`,
+ * `delivery.exhausted`. They are ordinary events of a reserved application (uid
+ * `hookline-operator`) whose one endpoint is the operator's URL, so they are signed with the
+ * `standard` scheme and delivered with the same durable retries as any other event. They are
+ * inserted in the caller's transaction and started by the dispatcher's sweep.
+ */
+import { IdPrefix, newId } from '../domain/ids';
+import type { Db } from './db';
+import type { SecretBox } from './secret-box';
+
+export const OPERATOR_APP_UID = 'hookline-operator';
+const OPERATOR_ENDPOINT_UID = 'operator';
+
+export const OperationalEventType = {
+  endpointDisabled: 'endpoint.disabled',
+  endpointEnabled: 'endpoint.enabled',
+  deliveryExhausted: 'delivery.exhausted',
+} as const;
+export type OperationalEventType = (typeof OperationalEventType)[keyof typeof OperationalEventType];
+
+type Executor = Pick<Db, 'insertInto'>;
+
+export function createOperatorEvents(db: Db, box: SecretBox) {
+  let appId: string | null = null;
+  return {
+    /** Creates or updates the operator application and endpoint; call once at start. */
+    async configure(target: { url: string; secret: string } | undefined): Promise<void> {
+      if (!target) return;
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .insertInto('applications')
+          .values({ id: newId(IdPrefix.app), uid: OPERATOR_APP_UID, name: 'Hookline operational events', retry_schedule: JSON.stringify('standard'), payload_format: 'envelope', metadata: '{}' })
+          .onConflict((oc) => oc.column('uid').doNothing())
+          .execute();
+        const app = await tx.selectFrom('applications').select('id').where('uid', '=', OPERATOR_APP_UID).executeTakeFirstOrThrow();
+        const existing = await tx.selectFrom('endpoints').select('id').where('app_id', '=', app.id).where('uid', '=', OPERATOR_ENDPOINT_UID).executeTakeFirst();
+        if (existing) {
+          await tx.updateTable('endpoints').set({ url: target.url, status: 'active', disabled_reason: null, disabled_at: null }).where('id', '=', existing.id).execute();
+          await tx.deleteFrom('endpoint_secrets').where('endpoint_id', '=', existing.id).execute();
+          await tx.insertInto('endpoint_secrets').values({ endpoint_id: existing.id, secret_ciphertext: box.seal(target.secret) }).execute();
+        } else {
+          const id = newId(IdPrefix.endpoint);
+          await tx
+            .insertInto('endpoints')
+            .values({ id, app_id: app.id, uid: OPERATOR_ENDPOINT_UID, url: target.url, description: 'Operator webhook', event_types: '["*"]', signature_scheme: 'standard', signature_header: null, headers_ciphertext: null, header_names: '[]', timeout_ms: 10_000, rate_limit_per_s: null, retry_schedule: null, metadata: '{}' })
+            .execute();
+          await tx.insertInto('endpoint_secrets').values({ endpoint_id: id, secret_ciphertext: box.seal(target.secret) }).execute();
+        }
+        appId = app.id;
+      });
+    },
+
+    /** True for the operator application itself: its own failures raise no further events. */
+    isOperatorApp(id: string): boolean {
+      return id === appId;
+    },
+
+    /** Inserts an operational event in `tx`; the key makes a repeated emit (activity re-run) a no-op. */
+    async emit(tx: Executor, type: OperationalEventType, data: Record<string, unknown>, idempotencyKey: string): Promise<void> {
+      if (!appId) return;
+      await tx
+        .insertInto('events')
+        .values({ id: newId(IdPrefix.event), app_id: appId, type, payload: JSON.stringify(data), previous_payload: null, channels: null, endpoint_ids: null, idempotency_key: idempotencyKey })
+        .onConflict((oc) => oc.columns(['app_id', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
+        .execute();
+    },
+  };
+}
+export type OperatorEvents = ReturnType<typeof createOperatorEvents>;
