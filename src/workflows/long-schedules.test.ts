@@ -1,0 +1,123 @@
+/**
+ * The real durations, on Temporal's time-skipping test server (the Java one from Maven Central,
+ * scripts/temporal-test-server.sh): a delivery's full `standard` schedule (about 75 h) and the
+ * endpoint-health workflow's 24 h `failure_rate` window against a real store. Skipped when Java
+ * or Maven is missing.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createActivities } from '../activities';
+import type { HttpSender } from '../activities/http-sender';
+import { SchedulePresets } from '../domain/schedule';
+import { openStore, type Store } from '../store';
+import { createSecretBox } from '../store/secret-box';
+import { temporal } from '@temporalio/proto';
+import { hooklineSearchAttributes } from './search-attributes';
+import { delivery } from './delivery';
+import { endpointHealth, endpointHealthWorkflowId, failureSignal } from './endpoint-health';
+
+const script = join(__dirname, '..', '..', 'scripts', 'temporal-test-server.sh');
+const available = (() => {
+  try {
+    execFileSync(script, ['--check'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** The activity's clock is the test server's skipped time, which the server puts on every task. */
+const skippedNow = () => new Date(Context.current().info.currentAttemptScheduledTimestampMs);
+
+describe.runIf(available)('long schedules on the time-skipping test server', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let run: Promise<void>;
+  let store: Store;
+  const taskQueue = `long-${randomUUID()}`;
+  const attemptsAt: Date[] = [];
+  let watchHealth = false;
+
+  beforeAll(async () => {
+    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: script } } });
+    // The Java test server implements AddSearchAttributes but not ListSearchAttributes.
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: env.namespace ?? 'default',
+      searchAttributes: Object.fromEntries(hooklineSearchAttributes.map((k) => [k.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    });
+    store = await openStore({}, createSecretBox(randomBytes(32)));
+    // The real activities over a real store; only the receiver (always 500) and the clock are stand-ins.
+    const http: HttpSender = {
+      async post() {
+        attemptsAt.push(skippedNow());
+        return { durationMs: 5, statusCode: 500, headers: {}, body: 'down', bodyTruncated: false, errorCode: null, errorMessage: null };
+      },
+      async close() {},
+    };
+    const activities = createActivities({
+      store,
+      http,
+      urlPolicy: { allowInsecure: false, allowSubnets: [] },
+      userAgent: 'Hookline/test',
+      now: skippedNow,
+      reportFailure: async (endpointId) => {
+        if (!watchHealth) return;
+        await env.client.workflow.signalWithStart(endpointHealth, { taskQueue, workflowId: endpointHealthWorkflowId(endpointId), signal: failureSignal, signalArgs: [], args: [{ endpointId }] });
+      },
+    });
+    worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, workflowBundle: { codePath: inject('workflowBundlePath') } });
+    run = worker.run();
+  }, 180_000);
+  afterAll(async () => {
+    worker?.shutdown();
+    await run;
+    await env?.teardown();
+    await store?.close();
+  });
+
+  async function failingDelivery(schedule: 'standard' | string[]) {
+    const app = await store.apps.create({ name: 'long', uid: null, retrySchedule: schedule, payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
+    const ep = await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} });
+    const { event } = await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null });
+    const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep!.id, status: 'active' }]);
+    return { app, endpoint: ep!, deliveryId: d!.id, eventId: event.id };
+  }
+
+  it('runs the whole standard schedule (~75 h) and ends failed, each wait within ±20% of its step', async () => {
+    attemptsAt.length = 0;
+    // Health watching is the next test's business; here the schedule alone decides.
+    watchHealth = false;
+    const { endpoint, deliveryId, eventId, app } = await failingDelivery('standard');
+    const handle = await env.client.workflow.start(delivery, { taskQueue, workflowId: `delivery/${eventId}/${endpoint.id}`, args: [{ deliveryId, appId: app.id, eventId, endpointId: endpoint.id, eventType: 'a.b' }] });
+    expect(await handle.result()).toEqual({ status: 'failed', attempts: 10 });
+    const gaps = attemptsAt.slice(1).map((t, i) => t.getTime() - attemptsAt[i]!.getTime());
+    SchedulePresets.standard.forEach((step, i) => {
+      expect(gaps[i]).toBeGreaterThanOrEqual(step * 0.8 - 1000);
+      expect(gaps[i]).toBeLessThanOrEqual(step * 1.2 + 1000);
+    });
+    const total = attemptsAt.at(-1)!.getTime() - attemptsAt[0]!.getTime();
+    expect(total / 3_600_000).toBeGreaterThan(60);
+  }, 120_000);
+
+  it('failure_rate disables only once failures span ~90% of the 24 h window, with 10+ attempts', async () => {
+    attemptsAt.length = 0;
+    watchHealth = true;
+    const hourly = Array.from({ length: 20 }, () => '90m');
+    const { endpoint, deliveryId, eventId, app } = await failingDelivery(hourly);
+    const handle = await env.client.workflow.start(delivery, { taskQueue, workflowId: `delivery/${eventId}/${endpoint.id}`, args: [{ deliveryId, appId: app.id, eventId, endpointId: endpoint.id, eventType: 'a.b' }] });
+    const result = await handle.result();
+    expect(result.status).toBe('failed');
+    const disabled = (await store.endpoints.get(app.id, endpoint.id))!;
+    expect(disabled.status).toBe('disabled');
+    const failingFor = disabled.disabledAt!.getTime() - attemptsAt[0]!.getTime();
+    expect(failingFor / 3_600_000).toBeGreaterThanOrEqual(21.6);
+    expect(failingFor / 3_600_000).toBeLessThan(26);
+    expect(attemptsAt.length).toBeGreaterThanOrEqual(10);
+    expect((await store.deliveries.byId(deliveryId))!.failureReason).toBe('endpoint_disabled');
+  }, 120_000);
+});
