@@ -182,6 +182,15 @@ describe.each(storeKinds)('signatures on %s', (kind) => {
       expect(JSON.stringify(res.body.error), JSON.stringify(body)).toMatch(mentions);
     }
     expect((await t.api.get(`/v1/apps/${app.id}/endpoints`)).body.data).toHaveLength(0);
+
+    // A stripe secret cannot sign as standard; a generated whsec_ secret can sign any scheme.
+    const stripe = await createEndpoint(t.api, app.id, { url: 'https://example.com/s', signature_scheme: 'stripe', secret: 'sk_some_stripe_secret_1234' });
+    const toStandard = await t.api.request('PATCH', `/v1/apps/${app.id}/endpoints/${stripe.id}`, { signature_scheme: 'standard' });
+    expect(toStandard.status).toBe(400);
+    expect(toStandard.body.error.message).toMatch(/rotate/);
+    const generated = await createEndpoint(t.api, app.id, { url: 'https://example.com/g' });
+    const toHex = await t.api.request('PATCH', `/v1/apps/${app.id}/endpoints/${generated.id}`, { signature_scheme: 'hex' });
+    expect(toHex.body).toMatchObject({ signature_scheme: 'hex', signature_header: 'X-Hookline-Signature' });
   });
 
   it('no secret or custom header value appears in histories, logs, other API responses or the store in plaintext', async () => {

@@ -178,6 +178,17 @@ export function createEndpointStore(db: Db, box: SecretBox) {
       return result.numDeletedRows > 0n;
     },
 
+    /** The endpoint's unexpired secrets, decrypted: for checks that need them, never for responses. */
+    async unexpiredSecrets(endpointId: string, now = new Date()): Promise<string[]> {
+      const rows = await db
+        .selectFrom('endpoint_secrets')
+        .select('secret_ciphertext')
+        .where('endpoint_id', '=', endpointId)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .execute();
+      return rows.map((r) => box.open(r.secret_ciphertext));
+    },
+
     /** The subset of `ids` that are endpoints of the application. */
     async existingIds(appId: string, ids: string[]): Promise<string[]> {
       if (ids.length === 0) return [];

@@ -99,6 +99,9 @@ export function endpointsRouter({ store, api, urlPolicy, limits }: RouteContext)
       const current = await store.endpoints.get(app.id, params.endpoint);
       if (!current) throw ApiError.notFound('endpoint', params.endpoint);
       const scheme = body.signature_scheme ?? current.signatureScheme;
+      if (scheme !== current.signatureScheme && !(await store.endpoints.unexpiredSecrets(current.id)).every((secret) => isValidSuppliedSecret(scheme, secret))) {
+        throw ApiError.validation(`The endpoint's secret cannot sign with the ${scheme} scheme; rotate it to a secret valid for ${scheme} first`, [{ path: 'signature_scheme', message: 'secret not valid for this scheme' }]);
+      }
       const signatureHeader = signatureHeaderFor(scheme, body.signature_header, scheme === current.signatureScheme ? current.signatureHeader : null);
       checkHeaders(body.headers !== undefined ? Object.keys(body.headers ?? {}) : current.headerNames, signatureHeader);
       const updated = await store.endpoints.update(app.id, params.endpoint, {
