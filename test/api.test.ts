@@ -71,6 +71,11 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/apps', '/v1/apps/{app}/endpoints/{endpoint}', '/v1/apps/{app}/events', '/v1/apps/{app}/deliveries/{delivery}/resend']));
     expect(doc.paths['/v1/apps/{app}/events']).toHaveProperty('post');
     expect(Object.keys(doc.components.schemas.CreateEvent!.properties!)).toEqual(['type', 'data', 'previous_data', 'channels', 'endpoint_ids']);
+    const docs = await fetch(`${t.api.url}/docs`);
+    expect(docs.headers.get('content-type')).toMatch(/text\/html/);
+    const html = await docs.text();
+    expect(html).toContain('POST /v1/apps/{app}/events');
+    expect(html).toContain('<code>idempotency-key</code>');
   });
 
   it('refuses requests without a valid admin key', async () => {

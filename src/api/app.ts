@@ -10,6 +10,7 @@ import type { BucketRule } from '../domain/token-bucket';
 import type { UrlPolicy } from '../domain/url-rules';
 import { keysRouter } from './routes/keys';
 import type { Dispatcher } from './dispatcher';
+import { renderDocs } from './docs';
 import { errorHandler, routeNotFound } from './errors';
 import { ApiRegistry } from './openapi';
 import { appsRouter } from './routes/apps';
@@ -44,6 +45,9 @@ export function createApi(deps: ApiDeps): Express {
   const document = api.document.bind(api);
   app.get('/openapi.json', (_req, res) => {
     res.json(document());
+  });
+  app.get('/docs', (_req, res) => {
+    res.type('html').send(renderDocs(document()));
   });
 
   const eventBodyLimit = 2 * deps.limits.maxPayloadBytes + 64 * 1024;
