@@ -41,6 +41,7 @@ const EnvSchema = z.object({
   HOOKLINE_MAX_ENDPOINTS_PER_APP: z.coerce.number().int().positive().default(50),
   HOOKLINE_API_RATE_LIMIT_PER_S: z.coerce.number().positive().default(100),
   HOOKLINE_API_RATE_BURST: z.coerce.number().int().positive().default(200),
+  HOOKLINE_API_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(512),
   HOOKLINE_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().max(1024 * 1024).default(256 * 1024),
   HOOKLINE_DISPATCH_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
   HOOKLINE_DISPATCH_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
@@ -74,6 +75,7 @@ export type Config = {
   extraCaPem: string | undefined;
   maxEndpointsPerApp: number;
   apiRateLimit: { perS: number; burst: number };
+  apiMaxInFlight: number;
   encryptionKey: string | undefined;
   maxPayloadBytes: number;
   dispatchIntervalMs: number;
@@ -119,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     extraCaPem: e.HOOKLINE_TLS_CA_FILE ? readFileSync(e.HOOKLINE_TLS_CA_FILE, 'utf8') : undefined,
     maxEndpointsPerApp: e.HOOKLINE_MAX_ENDPOINTS_PER_APP,
     apiRateLimit: { perS: e.HOOKLINE_API_RATE_LIMIT_PER_S, burst: e.HOOKLINE_API_RATE_BURST },
+    apiMaxInFlight: e.HOOKLINE_API_MAX_IN_FLIGHT,
     encryptionKey: e.HOOKLINE_ENCRYPTION_KEY,
     maxPayloadBytes: e.HOOKLINE_MAX_PAYLOAD_BYTES,
     dispatchIntervalMs: e.HOOKLINE_DISPATCH_INTERVAL_MS,

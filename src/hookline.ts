@@ -146,6 +146,7 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
         urlPolicy: { allowInsecure: config.allowInsecureUrls, allowSubnets: config.allowSubnets },
         limits: { maxPayloadBytes: config.maxPayloadBytes, maxEndpointsPerApp: config.maxEndpointsPerApp },
         rateLimit: config.apiRateLimit,
+        maxInFlight: config.apiMaxInFlight,
         readiness: { temporal: async () => void (await connections.client.healthService.check({})) },
         logger,
       });

@@ -11,6 +11,7 @@ import type { UrlPolicy } from '../domain/url-rules';
 import { keysRouter } from './routes/keys';
 import type { Dispatcher } from './dispatcher';
 import { renderDocs } from './docs';
+import { limitInFlight } from './load-shed';
 import { errorHandler, routeNotFound } from './errors';
 import { ApiRegistry } from './openapi';
 import { appsRouter } from './routes/apps';
@@ -27,6 +28,8 @@ export interface ApiDeps {
   urlPolicy: UrlPolicy;
   limits: { maxPayloadBytes: number; maxEndpointsPerApp: number };
   rateLimit: BucketRule;
+  /** Concurrent /v1 requests before the API sheds load with 503. */
+  maxInFlight: number;
   readiness: Readiness;
   logger: Logger;
 }
@@ -51,7 +54,7 @@ export function createApi(deps: ApiDeps): Express {
   });
 
   const eventBodyLimit = 2 * deps.limits.maxPayloadBytes + 64 * 1024;
-  app.use('/v1', authenticate(deps.adminKey, deps.store), rateLimitPerKey(deps.rateLimit));
+  app.use('/v1', limitInFlight(deps.maxInFlight), authenticate(deps.adminKey, deps.store), rateLimitPerKey(deps.rateLimit));
   app.use('/v1/apps/:app', scopeToApplication);
   // The first parser that matches wins; the second skips a body that is already parsed.
   app.post('/v1/apps/:app/events', express.json({ limit: eventBodyLimit, strict: false }));
