@@ -1,0 +1,115 @@
+/**
+ * P5: N deliveries parked on retry timers. The receiver answers 500 and the application's schedule
+ * is ["1h"], so every delivery fails once and waits; what a parked delivery costs is then memory
+ * (this process's RSS, since the worker runs in it; and the dev server's) and whether the API stays
+ * as fast as it was. Runs last on its stack: the parked workflows stay until the stack stops.
+ */
+import { forceGc, serverRssBytes, sampleCpu } from '../lib-proc';
+import type { ApiClient } from '../lib-api';
+import { startFailingReceiver } from '../lib-receiver';
+import type { Row, ScenarioOutput } from '../lib-report';
+import { log, round, sleep, summarize, until, type Summary } from '../lib-util';
+import { appWithEndpoints, driveEvents, type Ctx } from './context';
+
+const MB = 1024 * 1024;
+
+/** RSS and where V8 can see it going; the rest is worker threads (workflow isolates), native code and WASM. */
+function memory() {
+  forceGc();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, serverRss: serverRssBytes() };
+}
+const mb = (bytes: number) => `${round(bytes / MB)} MB`;
+/** "Unchanged" allows for noise on a shared machine: within 25% or 5 ms of the baseline. */
+const unchanged = (before: number, after: number) => after <= Math.max(before * 1.25, before + 5);
+
+/** GET latency over a fixed mix (an app, its endpoints, its newest deliveries), 4 at a time. */
+async function getLatency(api: ApiClient, appId: string, samples: number, stop?: () => boolean): Promise<Summary & { statuses: string[] }> {
+  const paths = [`/v1/apps/${appId}`, `/v1/apps/${appId}/endpoints?limit=10`, `/v1/apps/${appId}/deliveries?limit=20`];
+  const ms: number[] = [];
+  const statuses = new Set<string>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (stop ? !stop() : next < samples) {
+        const res = await api.request('GET', paths[next++ % paths.length]!);
+        statuses.add(String(res.status));
+        ms.push(res.ms);
+        // While parking, sample rather than load: the GETs must not become the load.
+        if (stop) await sleep(20);
+      }
+    }),
+  );
+  return { ...summarize(ms), statuses: [...statuses] };
+}
+
+/** Waits for this process to go quiet (the last attempts recorded, health checks done). */
+async function quiesce(minMs: number, maxMs: number): Promise<void> {
+  await sleep(minMs);
+  let last = sampleCpu();
+  await until(async () => {
+    await sleep(1000);
+    const now = sampleCpu();
+    const cores = (now.selfMs - last.selfMs) / (now.at - last.at);
+    last = now;
+    return cores < 0.15;
+  }, maxMs, 0);
+}
+
+export async function p5Parked(ctx: Ctx): Promise<ScenarioOutput> {
+  const { scale } = ctx;
+  const n = scale.p5.parked;
+  const perEvent = scale.p5.endpoints;
+  const failing = await startFailingReceiver();
+  try {
+    const { appId } = await appWithEndpoints(ctx.api, 'p5-parked', failing.url, perEvent, { retry_schedule: ['1h'] });
+    await getLatency(ctx.api, appId, 30); // warm the routes so the baseline is not a cold start
+    const before = { ...memory(), get: await getLatency(ctx.api, appId, scale.p5.getSamples) };
+    log(`P5: baseline RSS ${round(before.rss / MB)} MB here, ${round(before.serverRss / MB)} MB dev server; GET p99 ${round(before.get.p99)} ms`);
+
+    let parking = true;
+    const duringParking = getLatency(ctx.api, appId, 0, () => !parking);
+    const started = performance.now();
+    const drive = await driveEvents({
+      label: `P5 parking ${n}`,
+      ctx,
+      appId,
+      perEvent,
+      delivered: () => failing.count,
+      warmupMs: 0,
+      stopAfter: n,
+      measure: async () => void (await until(() => failing.count >= n, scale.p5.timeoutMs, 100)),
+    });
+    const parkMs = performance.now() - started;
+    parking = false;
+    const whileParking = await duringParking;
+    await quiesce(scale.p5.settleMs, 60_000);
+
+    const parked = failing.count;
+    const after = { ...memory(), get: await getLatency(ctx.api, appId, scale.p5.getSamples) };
+    const running = (await ctx.stack.hookline.client.workflow.count(`HooklineApp = '${appId}' AND ExecutionStatus = 'Running'`)).count;
+    const perParked = (after.rss - before.rss) / parked;
+    const serverPerParked = (after.serverRss - before.serverRss) / parked;
+    const rows: Row[] = [
+      {
+        id: 'P5',
+        metric: `RSS with ${parked} parked (this process: API + worker + store)`,
+        value: after.rss / MB,
+        unit: 'MB',
+        ref: { name: 'before', value: before.rss / MB },
+        target: '<= 400 MB',
+        pass: after.rss <= 400 * MB,
+        note:
+          `worker is in-process, so RSS also holds the API, ${ctx.store === 'pglite' ? 'PGlite, ' : ''}the receiver and the bench; main heap ${mb(before.heapUsed)} → ${mb(after.heapUsed)}, ` +
+          `external ${mb(before.external)} → ${mb(after.external)}; ${running} workflows running; parked in ${round(parkMs / 1000)} s`,
+      },
+      { id: 'P5', metric: 'bytes per parked delivery (this process)', value: perParked, unit: 'B' },
+      { id: 'P5', metric: 'bytes per parked delivery (dev server)', value: serverPerParked, unit: 'B', note: `dev server RSS ${round(before.serverRss / MB)} → ${round(after.serverRss / MB)} MB` },
+      { id: 'P5', metric: 'API GET p99 with deliveries parked', value: after.get.p99, unit: 'ms', ref: { name: 'before', value: before.get.p99 }, target: 'unchanged (≤ +25% or +5 ms)', pass: unchanged(before.get.p99, after.get.p99) },
+      { id: 'P5', metric: 'API GET p99 while parking', value: whileParking.p99, unit: 'ms', ref: { name: 'before', value: before.get.p99 }, note: `${whileParking.n} GETs sampled during the parking load` },
+    ];
+    return { rows, details: { parked, perEvent, parkMs, running, before, whileParking, after, bytesPerParked: perParked, serverBytesPerParked: serverPerParked, drive } };
+  } finally {
+    await failing.close();
+  }
+}

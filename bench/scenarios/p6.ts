@@ -1,0 +1,101 @@
+/**
+ * P6: API ingest alone. Events go to an application with no endpoints, so there is no delivery
+ * work; but each accepted event still starts a fanOut workflow before the API answers (the
+ * dispatcher's start is awaited in the request), so ingest includes one Temporal start per event.
+ * Closed loops at a few concurrencies find the capacity; an open loop at twice that shows what
+ * happens past it: shed with 429/503, or queue (latency climbing for as long as the overload lasts).
+ */
+import { apiClient, outcomeLabel } from '../lib-api';
+import { closedLoop, openLoop } from '../lib-load';
+import { storeStatements } from '../lib-queries';
+import type { Row, ScenarioOutput } from '../lib-report';
+import { log, round, summarize, tally, ticker, until } from '../lib-util';
+import type { Ctx } from './context';
+
+export async function p6Ingest(ctx: Ctx): Promise<ScenarioOutput> {
+  const { scale, stack } = ctx;
+  const appId = await ctx.api.create('/v1/apps', { name: 'p6-ingest' });
+  const client = stack.hookline.client;
+  const runningFanOuts = async () => (await client.workflow.count(`HooklineApp = '${appId}' AND ExecutionStatus = 'Running'`)).count;
+
+  const levels = [];
+  for (const concurrency of scale.p6.concurrency) {
+    const statuses: string[] = [];
+    const ms: number[] = [];
+    const api = apiClient(stack.hookline.apiUrl!, stack.adminKey, concurrency);
+    const result = await closedLoop({
+      label: `P6 ingest, ${concurrency} clients`,
+      concurrency,
+      warmupMs: 1_000,
+      windowMs: scale.p6.windowMs,
+      probe: storeStatements(),
+      op: async (i) => {
+        const res = await api.postEvent(appId, 'bench.ingest', { i });
+        statuses.push(outcomeLabel(res));
+        ms.push(res.ms);
+        return res.status === 202;
+      },
+    });
+    await api.close();
+    levels.push({ concurrency, ...result, statuses: tally(statuses), latency: summarize(ms) });
+    // Let the fan-outs these events started finish, so the next level starts on an idle server.
+    await until(async () => (await runningFanOuts()) === 0, scale.p6.drainTimeoutMs, 500);
+  }
+  const best = levels.reduce((a, b) => (b.perS > a.perS ? b : a));
+
+  // Past capacity: twice the best rate, open loop, through enough sockets that requests queue in
+  // the server rather than in this client's pool.
+  const offered = Math.max(50, 2 * best.perS);
+  const count = Math.round((offered * scale.p6.overloadMs) / 1000);
+  const api = apiClient(stack.hookline.apiUrl!, stack.adminKey, 1024);
+  log(`P6: overload at ${round(offered, 0)}/s for ${scale.p6.overloadMs / 1000} s (${count} requests)`);
+  const { results, sendMs, totalMs } = await openLoop(count, offered, (i) => api.postEvent(appId, 'bench.overload', { i }), 'P6 overload');
+  await api.close();
+  const overloadStatuses = tally(results.map(outcomeLabel));
+  const accepted = results.filter((r) => r.status === 202).length;
+  const tenth = Math.max(1, Math.floor(results.length / 10));
+  const firstTenth = summarize(results.slice(0, tenth).map((r) => r.ms));
+  const lastTenth = summarize(results.slice(-tenth).map((r) => r.ms));
+  const all = summarize(results.map((r) => r.ms));
+  const shed = Object.keys(overloadStatuses).some((s) => s === '429' || s === '503');
+  // Overloaded: the offered rate was not served, or latency climbed past the at-capacity level
+  // (a queue growing for as long as the overload lasts). Passing needs shedding (429/503) then.
+  const overloaded = (accepted * 1000) / totalMs < 0.95 * offered || lastTenth.p50 > 2 * best.latency.p50;
+
+  // The other backlog: accepted events whose fanOut workflows have not run yet.
+  const backlogAtEnd = await runningFanOuts();
+  const drainStarted = performance.now();
+  const stopTicker = ticker('P6 fan-out backlog', () => 'draining');
+  const drained = await until(async () => (await runningFanOuts()) === 0, scale.p6.drainTimeoutMs, 500).finally(stopTicker);
+  const drainMs = performance.now() - drainStarted;
+
+  const floor = { name: 'floor', value: ctx.refs.floorPerS };
+  const onPg = ctx.store !== 'pglite';
+  const rows: Row[] = [
+    {
+      id: 'P6',
+      metric: `events accepted/s (${ctx.store}, best of ${levels.map((l) => l.concurrency).join('/')} clients)`,
+      value: best.perS,
+      unit: '/s',
+      ref: floor,
+      target: '>= 1,700/s on PostgreSQL',
+      pass: best.perS >= 1700,
+      note:
+        `${best.concurrency} clients: POST p50 ${round(best.latency.p50)} ms p99 ${round(best.latency.p99)} ms; CPU per event ${round(best.cpu.selfMsPerUnit)} ms here + ` +
+        `${round(best.cpu.serverMsPerUnit)} ms dev server; ${round(best.probeDelta / Math.max(1, best.done))} store statements per event; statuses ${JSON.stringify(best.statuses)}` + (onPg ? '' : '; on PGlite: the target is for PostgreSQL'),
+    },
+    {
+      id: 'P6',
+      metric: `past capacity: offered ${round(offered, 0)}/s, accepted/s`,
+      value: (accepted * 1000) / totalMs,
+      unit: '/s',
+      ref: { name: 'capacity', value: best.perS },
+      target: '429/503, no unbounded backlog',
+      pass: (shed || !overloaded) && drained,
+      note:
+        `statuses ${JSON.stringify(overloadStatuses)}; ${overloaded ? (shed ? 'overloaded, shed' : 'overloaded, queued without shedding') : 'kept up'}; POST p50 ${round(firstTenth.p50)} ms in the first tenth → ${round(lastTenth.p50)} ms in the last (max ${round(all.max)} ms); ` +
+        `${backlogAtEnd} fan-outs still running at the end, drained in ${round(drainMs / 1000)} s${drained ? '' : ' (NOT drained)'}`,
+    },
+  ];
+  return { rows, details: { store: ctx.store, levels, overload: { offered, count, sendMs, totalMs, statuses: overloadStatuses, firstTenth, lastTenth, all, shed, overloaded, backlogAtEnd, drainMs, drained } } };
+}
