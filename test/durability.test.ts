@@ -5,8 +5,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { WorkflowStarter } from '../src/api/dispatcher';
+import { deliveryStateQuery, deliveryWorkflowId } from '../src/workflows/delivery';
 import { fanOutWorkflowId } from '../src/workflows/fan-out';
 import { apiClient } from './support/api-client';
 import { createApp, createEndpoint, deliveriesOf, sendEvent } from './support/factories';
@@ -92,7 +94,16 @@ describe.each(storeKinds)('durability on %s', (kind) => {
       r.script({ status: 500 });
       await createEndpoint(api, app.id, { url: `${r.url}/killed` });
       const event = await sendEvent(api, app.id);
-      await waitUntil(() => deliveriesOf(api, app.id, event.id), (ds) => ds[0]?.attempt_count === 1, 30_000, 'first attempt recorded');
+      const [first] = await waitUntil(() => deliveriesOf(api, app.id, event.id), (ds) => ds[0]?.attempt_count === 1, 30_000, 'first attempt recorded');
+      // Kill only once the workflow itself waits on its timer: the attempt's record reaches the
+      // store a moment before its completion reaches Temporal.
+      const connection = await Connection.connect({ address: inject('temporalAddress') });
+      try {
+        const handle = new Client({ connection }).workflow.getHandle(deliveryWorkflowId(event.id, first!.endpoint_id));
+        await waitUntil(() => handle.query(deliveryStateQuery).then((s) => s.status), (status) => status === 'waiting', 30_000, 'the retry timer');
+      } finally {
+        await connection.close();
+      }
 
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');

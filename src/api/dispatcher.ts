@@ -28,12 +28,21 @@ export interface EventRef {
   id: string;
   appId: string;
   type: string;
+  channels: string[] | null;
+  endpointIds: string[] | null;
 }
+
+/** Fan-out starts the API has begun and not yet finished; past this the sweep takes over. */
+const MAX_PENDING_DISPATCHES = 256;
 
 export function createDispatcher(deps: DispatcherDeps) {
   const { workflows, store, taskQueue, logger } = deps;
 
   async function startFanOut(event: EventRef): Promise<void> {
+    // An event no endpoint subscribes to (disabled ones included: they record skips) needs no
+    // workflow at all; one indexed query is far cheaper than a workflow start.
+    const subscribed = await store.endpoints.resolveForEvent({ appId: event.appId, eventType: event.type, channels: event.channels, endpointIds: event.endpointIds, after: null, limit: 1 });
+    if (subscribed.length === 0) return store.events.markDispatched(event.id);
     try {
       await workflows.start(fanOut, {
         workflowId: fanOutWorkflowId(event.id),
@@ -54,6 +63,7 @@ export function createDispatcher(deps: DispatcherDeps) {
 
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<number> | undefined;
+  const pending = new Set<Promise<void>>();
 
   async function sweepOnce(): Promise<number> {
     let started = 0;
@@ -68,13 +78,18 @@ export function createDispatcher(deps: DispatcherDeps) {
   }
 
   return {
-    /** Called after the commit. A failure here is logged, not returned: the event is accepted and the sweep will start it. */
-    async dispatch(event: EventRef): Promise<void> {
-      try {
-        await startFanOut(event);
-      } catch (err) {
+    /**
+     * Called after the commit, and not awaited: the event is accepted once it is committed, so
+     * the API answers without waiting for Temporal. A failed start is logged and the sweep starts
+     * the event later; so does the sweep when too many starts are already under way.
+     */
+    dispatch(event: EventRef): void {
+      if (pending.size >= MAX_PENDING_DISPATCHES) return;
+      const started = startFanOut(event).catch((err: unknown) => {
         logger.warn({ err, eventId: event.id }, 'fan-out start failed; the dispatcher sweep will retry');
-      }
+      });
+      pending.add(started);
+      void started.finally(() => pending.delete(started));
     },
 
     /** Starts every undispatched event older than the grace period; returns how many. */
@@ -100,7 +115,7 @@ export function createDispatcher(deps: DispatcherDeps) {
 
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
-      await sweeping?.catch(() => undefined);
+      await Promise.all([sweeping?.catch(() => undefined), ...pending]);
     },
 
     /**

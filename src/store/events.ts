@@ -78,16 +78,16 @@ export function createEventStore(db: Db) {
     },
 
     /** Events committed before `before` whose fan-out was never confirmed started. */
-    async undispatched(before: Date, limit: number): Promise<{ id: string; appId: string; type: string }[]> {
+    async undispatched(before: Date, limit: number): Promise<Pick<WebhookEvent, 'id' | 'appId' | 'type' | 'channels' | 'endpointIds'>[]> {
       const rows = await db
         .selectFrom('events')
-        .select(['id', 'app_id', 'type'])
+        .select(['id', 'app_id', 'type', 'channels', 'endpoint_ids'])
         .where('dispatched_at', 'is', null)
         .where('created_at', '<', before)
         .orderBy('created_at', 'asc')
         .limit(limit)
         .execute();
-      return rows.map((r) => ({ id: r.id, appId: r.app_id, type: r.type }));
+      return rows.map((r) => ({ id: r.id, appId: r.app_id, type: r.type, channels: r.channels, endpointIds: r.endpoint_ids }));
     },
 
     /** What the sending activity needs of an event: its stored JSON text, never re-serialized. */

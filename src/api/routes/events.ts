@@ -44,7 +44,7 @@ export function eventsRouter({ store, api, dispatcher, limits }: RouteContext): 
         endpointIds,
         idempotencyKey,
       });
-      if (created) await dispatcher.dispatch(event);
+      if (created) dispatcher.dispatch(event);
       else res.set('idempotent-replayed', 'true');
       return eventJson(event);
     },
