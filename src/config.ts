@@ -33,6 +33,7 @@ const EnvSchema = z.object({
   TEMPORAL_CLI_PATH: optional,
   HOOKLINE_ALLOW_INSECURE_URLS: bool.default(false),
   HOOKLINE_ENCRYPTION_KEY: optional,
+  HOOKLINE_PREVIOUS_ENCRYPTION_KEYS: z.string().default(''),
   HOOKLINE_ALLOW_SUBNETS: z.string().default(''),
   HOOKLINE_OPERATOR_WEBHOOK_URL: optional,
   HOOKLINE_OPERATOR_WEBHOOK_SECRET: optional,
@@ -77,6 +78,8 @@ export type Config = {
   apiRateLimit: { perS: number; burst: number };
   apiMaxInFlight: number;
   encryptionKey: string | undefined;
+  /** Keys that sealed older values: still read, never written (comma-separated, base64 or hex). */
+  previousEncryptionKeys: string[];
   maxPayloadBytes: number;
   dispatchIntervalMs: number;
   dispatchGraceMs: number;
@@ -123,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiRateLimit: { perS: e.HOOKLINE_API_RATE_LIMIT_PER_S, burst: e.HOOKLINE_API_RATE_BURST },
     apiMaxInFlight: e.HOOKLINE_API_MAX_IN_FLIGHT,
     encryptionKey: e.HOOKLINE_ENCRYPTION_KEY,
+    previousEncryptionKeys: e.HOOKLINE_PREVIOUS_ENCRYPTION_KEYS.split(',').map((k) => k.trim()).filter(Boolean),
     maxPayloadBytes: e.HOOKLINE_MAX_PAYLOAD_BYTES,
     dispatchIntervalMs: e.HOOKLINE_DISPATCH_INTERVAL_MS,
     dispatchGraceMs: e.HOOKLINE_DISPATCH_GRACE_MS,

@@ -7,7 +7,6 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createHttpSender } from './activities/http-sender';
 import type { Resolver } from './activities/guarded-lookup';
@@ -18,7 +17,7 @@ import { createLogger, installTemporalLogging, type Logger } from './logger';
 import { listen, type ApiServer } from './server';
 import { openStore, type Store } from './store';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box';
-import { connectTemporal, endpointFailureReporter, findTemporalCli, registerSearchAttributes, startDevServer, type DevServer } from './temporal';
+import { connectTemporal, endpointFailureReporter, findTemporalCli, registerSearchAttributes, startDevServer, type DevServer, type TemporalConnections } from './temporal';
 import { createHooklineWorker } from './worker';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -58,11 +57,96 @@ function localSecret(dataDir: string, name: string, make: () => string): { value
   return { value, generated: true };
 }
 
+type Stops = (() => Promise<void>)[];
+
+interface Shared {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  client: Client;
+  connections: TemporalConnections;
+  stops: Stops;
+}
+
+/** Temporal: the configured cluster, or (role `all` only) a local dev server with the Web UI. */
+async function temporalFor(config: Config, stops: Stops): Promise<{ address: string; devServer: DevServer | undefined }> {
+  if (config.temporal.address) return { address: config.temporal.address, devServer: undefined };
+  if (config.role !== 'all') throw new Error('TEMPORAL_ADDRESS is required when HOOKLINE_ROLE is api or worker');
+  const devServer = await startDevServer({
+    dataDir: config.dataDir,
+    namespace: config.temporal.namespace,
+    port: config.temporal.devServerPort,
+    uiPort: config.temporal.devServerUiPort,
+    cliPath: findTemporalCli(config.temporal.cliPath),
+  });
+  stops.push(() => devServer.stop());
+  return { address: devServer.address, devServer };
+}
+
+async function startWorkerRole({ config, store, client, connections, stops }: Shared, opts: StartOptions): Promise<{ run: Promise<void> }> {
+  const http = createHttpSender({
+    allowInsecure: config.allowInsecureUrls,
+    allowSubnets: config.allowSubnets,
+    extraCaPem: config.extraCaPem,
+    proxyUrl: config.egressProxyUrl,
+    ...(opts.resolve && { resolve: opts.resolve }),
+  });
+  stops.push(() => http.close());
+  const activities = createActivities({
+    store,
+    http,
+    urlPolicy: { allowInsecure: config.allowInsecureUrls, allowSubnets: config.allowSubnets },
+    userAgent: USER_AGENT,
+    reportFailure: endpointFailureReporter(client, config.temporal.taskQueue),
+  });
+  const worker = await createHooklineWorker({
+    connection: connections.worker,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities,
+    workflowBundlePath: opts.workflowBundlePath,
+  });
+  const run = worker.run();
+  stops.push(async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await run.catch(() => undefined);
+  });
+  return { run };
+}
+
+async function startApiRole({ config, logger, store, client, connections, stops }: Shared, adminKey: string, opts: StartOptions): Promise<{ api: ApiServer; dispatcher: Dispatcher }> {
+  const wrap = opts.wrapWorkflows ?? ((w: WorkflowStarter) => w);
+  const dispatcher = createDispatcher({
+    workflows: wrap(client.workflow),
+    store,
+    taskQueue: config.temporal.taskQueue,
+    fanOutWindow: config.fanOutWindow,
+    graceMs: config.dispatchGraceMs,
+    logger,
+  });
+  const app = createApi({
+    store,
+    dispatcher,
+    adminKey,
+    urlPolicy: { allowInsecure: config.allowInsecureUrls, allowSubnets: config.allowSubnets },
+    limits: { maxPayloadBytes: config.maxPayloadBytes, maxEndpointsPerApp: config.maxEndpointsPerApp },
+    rateLimit: config.apiRateLimit,
+    maxInFlight: config.apiMaxInFlight,
+    readiness: { temporal: async () => void (await connections.client.healthService.check({})) },
+    logger,
+  });
+  const api = await listen(app, config.apiHost, config.apiPort);
+  stops.push(() => api.close());
+  dispatcher.start(config.dispatchIntervalMs);
+  stops.push(() => dispatcher.stop());
+  return { api, dispatcher };
+}
+
 export async function startHookline(opts: StartOptions): Promise<Hookline> {
   const { config } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel);
   installTemporalLogging(logger);
-  const stops: (() => Promise<void>)[] = [];
+  const stops: Stops = [];
   const stop = async () => {
     for (const fn of stops.reverse()) await fn().catch((err: unknown) => logger.warn({ err }, 'error during shutdown'));
   };
@@ -72,101 +156,30 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
     const admin = config.adminKey
       ? { value: config.adminKey, generated: false }
       : localSecret(config.dataDir, 'admin-key', () => `hk_admin_${randomBytes(24).toString('base64url')}`);
-
-    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }, createSecretBox(parseEncryptionKey(encryptionKey)));
+    const box = createSecretBox(parseEncryptionKey(encryptionKey), config.previousEncryptionKeys.map(parseEncryptionKey));
+    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }, box);
     stops.push(() => store.close());
     await store.operator.configure(config.operatorWebhook);
 
-    let devServer: DevServer | undefined;
-    let address = config.temporal.address;
-    if (!address) {
-      if (config.role !== 'all') throw new Error('TEMPORAL_ADDRESS is required when HOOKLINE_ROLE is api or worker');
-      devServer = await startDevServer({
-        dataDir: config.dataDir,
-        namespace: config.temporal.namespace,
-        port: config.temporal.devServerPort,
-        uiPort: config.temporal.devServerUiPort,
-        cliPath: findTemporalCli(config.temporal.cliPath),
-      });
-      stops.push(() => devServer!.stop());
-      address = devServer.address;
-    }
+    const { address, devServer } = await temporalFor(config, stops);
     const connections = await connectTemporal(address);
     stops.push(() => connections.close());
     await registerSearchAttributes(connections.client, config.temporal.namespace);
     const client = new Client({ connection: connections.client, namespace: config.temporal.namespace });
+    const shared: Shared = { config, logger, store, client, connections, stops };
 
-    let workerRun: Promise<void> | undefined;
-    if (config.role !== 'api') {
-      const http = createHttpSender({
-        allowInsecure: config.allowInsecureUrls,
-        allowSubnets: config.allowSubnets,
-        extraCaPem: config.extraCaPem,
-        proxyUrl: config.egressProxyUrl,
-        ...(opts.resolve && { resolve: opts.resolve }),
-      });
-      stops.push(() => http.close());
-      const activities = createActivities({
-        store,
-        http,
-        urlPolicy: { allowInsecure: config.allowInsecureUrls, allowSubnets: config.allowSubnets },
-        userAgent: USER_AGENT,
-        reportFailure: endpointFailureReporter(client, config.temporal.taskQueue),
-      });
-      const worker: Worker = await createHooklineWorker({
-        connection: connections.worker,
-        namespace: config.temporal.namespace,
-        taskQueue: config.temporal.taskQueue,
-        activities,
-        workflowBundlePath: opts.workflowBundlePath,
-      });
-      workerRun = worker.run();
-      stops.push(async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await workerRun?.catch(() => undefined);
-      });
-    }
-
-    let api: ApiServer | undefined;
-    let dispatcher: Dispatcher | undefined;
-    if (config.role !== 'worker') {
-      const wrap = opts.wrapWorkflows ?? ((w: WorkflowStarter) => w);
-      dispatcher = createDispatcher({
-        workflows: wrap(client.workflow),
-        store,
-        taskQueue: config.temporal.taskQueue,
-        fanOutWindow: config.fanOutWindow,
-        graceMs: config.dispatchGraceMs,
-        logger,
-      });
-      const app = createApi({
-        store,
-        dispatcher,
-        adminKey: admin.value,
-        urlPolicy: { allowInsecure: config.allowInsecureUrls, allowSubnets: config.allowSubnets },
-        limits: { maxPayloadBytes: config.maxPayloadBytes, maxEndpointsPerApp: config.maxEndpointsPerApp },
-        rateLimit: config.apiRateLimit,
-        maxInFlight: config.apiMaxInFlight,
-        readiness: { temporal: async () => void (await connections.client.healthService.check({})) },
-        logger,
-      });
-      api = await listen(app, config.apiHost, config.apiPort);
-      stops.push(() => api!.close());
-      dispatcher.start(config.dispatchIntervalMs);
-      const d = dispatcher;
-      stops.push(() => d.stop());
-    }
-
+    const workerRole = config.role !== 'api' ? await startWorkerRole(shared, opts) : undefined;
+    const apiRole = config.role !== 'worker' ? await startApiRole(shared, admin.value, opts) : undefined;
     return {
-      apiUrl: api?.url,
+      apiUrl: apiRole?.api.url,
       temporalAddress: address,
       temporalUiUrl: devServer?.uiUrl,
       adminKey: admin.value,
       adminKeyGenerated: admin.generated,
       store,
-      dispatcher,
+      dispatcher: apiRole?.dispatcher,
       client,
-      workerRun,
+      workerRun: workerRole?.run,
       stop,
     };
   } catch (err) {

@@ -92,10 +92,20 @@ export async function registerSearchAttributes(connection: Connection, namespace
   }
 }
 
-/** Starts the endpoint's health workflow, or tells the running one about another failure. */
-export function endpointFailureReporter(client: Client, taskQueue: string) {
-  return async (endpointId: string): Promise<void> => {
-    await client.workflow.signalWithStart(endpointHealth, {
+/** Failures of one endpoint within this long are reported once: the health workflow only needs to know it is failing. */
+export const FAILURE_REPORT_INTERVAL_MS = 2_000;
+
+/**
+ * Starts the endpoint's health workflow, or tells the running one about another failure. A burst
+ * of failures (thousands of deliveries to one dead endpoint) becomes at most one report per
+ * interval per process: the first at once, the last of the burst at the end of the interval, so
+ * the workflow still sees the latest failures within the interval.
+ */
+export function endpointFailureReporter(client: Client, taskQueue: string, intervalMs = FAILURE_REPORT_INTERVAL_MS) {
+  const lastReported = new Map<string, number>();
+  const trailing = new Set<string>();
+  const report = (endpointId: string) =>
+    client.workflow.signalWithStart(endpointHealth, {
       workflowId: endpointHealthWorkflowId(endpointId),
       taskQueue,
       signal: failureSignal,
@@ -103,5 +113,22 @@ export function endpointFailureReporter(client: Client, taskQueue: string) {
       args: [{ endpointId }],
       typedSearchAttributes: [{ key: HooklineEndpoint, value: endpointId }],
     });
+  return async (endpointId: string): Promise<void> => {
+    const now = Date.now();
+    const since = now - (lastReported.get(endpointId) ?? -Infinity);
+    if (since >= intervalMs) {
+      if (lastReported.size > 10_000) lastReported.clear();
+      lastReported.set(endpointId, now);
+      await report(endpointId);
+      return;
+    }
+    if (trailing.has(endpointId)) return;
+    trailing.add(endpointId);
+    // Best effort: if this process dies first, the health workflow's own check timer covers it.
+    setTimeout(() => {
+      trailing.delete(endpointId);
+      lastReported.set(endpointId, Date.now());
+      report(endpointId).catch(() => undefined);
+    }, intervalMs - since).unref();
   };
 }

@@ -116,6 +116,20 @@ describe.each(storeKinds)('delivery on %s', (kind) => {
     expect(revived.attempts![0]).toMatchObject({ attempt_number: 3, trigger: 'manual', response_status: 204 });
   });
 
+  it('never follows a redirect: the attempt fails with redirect and the target is not called', async () => {
+    const app = await createApp(t.api, { retry_schedule: ['1h'] });
+    const target = await receiver();
+    const r = await receiver();
+    r.setDefault({ status: 302, headers: { location: `${target.url}/elsewhere` } });
+    await createEndpoint(t.api, app.id, { url: r.url });
+    const event = await sendEvent(t.api, app.id);
+    const [d] = await waitUntil(() => deliveriesOf(t.api, app.id, event.id), (ds) => ds[0]?.attempt_count === 1, 20_000, 'first attempt');
+    const detail = await deliveryOf(t.api, app.id, d!.id);
+    expect(detail.attempts![0]).toMatchObject({ response_status: 302, error_code: 'redirect' });
+    expect(detail.status).toBe('pending');
+    expect(target.requests).toHaveLength(0);
+  });
+
   it('an Idempotency-Key repeat returns the first event and delivers once', async () => {
     const app = await createApp(t.api);
     const r = await receiver();

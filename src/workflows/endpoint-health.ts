@@ -7,7 +7,7 @@
  * when the policy says so. The workflow ends when the endpoint is healthy again or disabled, and
  * continues-as-new now and then so its history stays bounded.
  */
-import { condition, continueAsNew, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, continueAsNew, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities, HealthCheckResult } from '../activities';
 import { formatDuration } from '../domain/schedule';
 
@@ -26,6 +26,7 @@ export function endpointHealthWorkflowId(endpointId: string): string {
 
 /** Checks per run before continuing as new: each costs about a dozen history events. */
 const CHECKS_PER_RUN = 100;
+const MAX_RUN_EVENTS = 2_000;
 
 const { checkEndpointHealth } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -37,7 +38,8 @@ export async function endpointHealth(input: EndpointHealthInput): Promise<Endpoi
   setHandler(failureSignal, () => {
     failed = true;
   });
-  for (let check = 0; check < CHECKS_PER_RUN; check++) {
+  // Checks, and failure signals between them, both add events: either bounds the run.
+  for (let check = 0; check < CHECKS_PER_RUN && !workflowInfo().continueAsNewSuggested && workflowInfo().historyLength < MAX_RUN_EVENTS; check++) {
     failed = false;
     const result = await checkEndpointHealth({ endpointId: input.endpointId });
     if (result.verdict !== 'watching') return { verdict: result.verdict, reason: result.reason };
