@@ -20,7 +20,8 @@ export interface CountingReceiver {
   close(): Promise<void>;
 }
 
-export async function startCountingReceiver(): Promise<CountingReceiver> {
+/** `status` 204 by default; P5 passes 500 so every delivery fails its first attempt and parks. */
+export async function startCountingReceiver(status = 204): Promise<CountingReceiver> {
   const firstArrival = new Map<string, number>();
   const state = { count: 0 };
   const server: Server = createServer((req, res) => {
@@ -30,7 +31,7 @@ export async function startCountingReceiver(): Promise<CountingReceiver> {
       state.count++;
       const id = String(req.headers['webhook-id']);
       if (!firstArrival.has(id)) firstArrival.set(id, at);
-      res.writeHead(204).end();
+      res.writeHead(status).end();
     });
   });
   server.keepAliveTimeout = 30_000;

@@ -39,7 +39,6 @@ export interface Hookline {
   temporalAddress: string;
   temporalUiUrl: string | undefined;
   adminKey: string;
-  adminKeyGenerated: boolean;
   store: Store;
   dispatcher: Dispatcher | undefined;
   client: Client;
@@ -175,7 +174,6 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
       temporalAddress: address,
       temporalUiUrl: devServer?.uiUrl,
       adminKey: admin.value,
-      adminKeyGenerated: admin.generated,
       store,
       dispatcher: apiRole?.dispatcher,
       client,

@@ -138,6 +138,9 @@ describe.each(storeKinds)('API on %s', (kind) => {
       expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(status);
       expect(res.body, name).toMatchObject({ error: { type: expect.any(String), code, message: expect.any(String) } });
     }
+    const longKey = await t.api.post(`/v1/apps/${app.id}/events`, { type: 'a.b', data: {} }, { 'idempotency-key': 'k'.repeat(257) });
+    expect(longKey.status).toBe(400);
+    expect(longKey.body.error.message).toMatch(/headers/);
     expect(await counts()).toEqual(before);
   });
 });

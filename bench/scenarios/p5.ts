@@ -6,7 +6,7 @@
  */
 import { forceGc, serverRssBytes, sampleCpu } from '../lib-proc';
 import type { ApiClient } from '../lib-api';
-import { startFailingReceiver } from '../lib-receiver';
+import { startCountingReceiver } from '../support';
 import type { Row, ScenarioOutput } from '../lib-report';
 import { log, round, sleep, summarize, until, type Summary } from '../lib-util';
 import { appWithEndpoints, driveEvents, type Ctx } from './context';
@@ -60,7 +60,7 @@ export async function p5Parked(ctx: Ctx): Promise<ScenarioOutput> {
   const { scale } = ctx;
   const n = scale.p5.parked;
   const perEvent = scale.p5.endpoints;
-  const failing = await startFailingReceiver();
+  const failing = await startCountingReceiver(500);
   try {
     const { appId } = await appWithEndpoints(ctx.api, 'p5-parked', failing.url, perEvent, { retry_schedule: ['1h'] });
     await getLatency(ctx.api, appId, 30); // warm the routes so the baseline is not a cold start

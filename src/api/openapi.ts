@@ -12,7 +12,7 @@ import { z } from './zod';
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 
-export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, R extends z.ZodType> {
+export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, R extends z.ZodType, H extends AnyObject = z.ZodObject<Record<string, never>>> {
   method: Method;
   /** Express form, e.g. `/v1/apps/:app`. */
   path: string;
@@ -21,15 +21,17 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
   params?: P;
   query?: Q;
   body?: B;
-  headers?: AnyObject;
+  headers?: H;
   status?: number;
   response?: R;
   /** false: no key needed; 'admin': the admin key only. */
   auth?: boolean | 'admin';
 }
 
-export interface Input<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
+export interface Input<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, H extends AnyObject = z.ZodObject<Record<string, never>>> {
   params: z.output<P>;
+  /** The declared headers only, parsed; other request headers are dropped. */
+  headers: z.output<H>;
   query: z.output<Q>;
   body: z.output<B>;
   req: Request;
@@ -44,10 +46,10 @@ export class ApiRegistry {
   }
 
   /** Adds a route to `router` and to the document; the handler returns the response body. */
-  route<P extends AnyObject = z.ZodObject<Record<string, never>>, Q extends AnyObject = z.ZodObject<Record<string, never>>, B extends z.ZodType = z.ZodUndefined, R extends z.ZodType = z.ZodUnknown>(
+  route<P extends AnyObject = z.ZodObject<Record<string, never>>, Q extends AnyObject = z.ZodObject<Record<string, never>>, B extends z.ZodType = z.ZodUndefined, R extends z.ZodType = z.ZodUnknown, H extends AnyObject = z.ZodObject<Record<string, never>>>(
     router: Router,
-    spec: RouteSpec<P, Q, B, R>,
-    handler: (input: Input<P, Q, B>) => Promise<z.input<R> | undefined>,
+    spec: RouteSpec<P, Q, B, R, H>,
+    handler: (input: Input<P, Q, B, H>) => Promise<z.input<R> | undefined>,
   ): void {
     const status = spec.status ?? 200;
     this.registry.registerPath(toOpenApi(spec, status));
@@ -59,8 +61,9 @@ export class ApiRegistry {
     };
     const handle: RequestHandler = async (req, res) => {
       if (spec.auth === 'admin') requireAdmin(res);
-      const input: Input<P, Q, B> = {
+      const input: Input<P, Q, B, H> = {
         params: parse(spec.params, req.params, 'path'),
+        headers: parse(spec.headers, req.headers, 'headers') ?? ({} as z.output<H>),
         query: parse(spec.query, req.query, 'query'),
         body: spec.body ? parse(spec.body, req.body ?? undefined, 'body') : (undefined as z.output<B>),
         req,
@@ -83,7 +86,7 @@ export class ApiRegistry {
   }
 }
 
-function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, R extends z.ZodType>(spec: RouteSpec<P, Q, B, R>, status: number): RouteConfig {
+function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, R extends z.ZodType, H extends AnyObject>(spec: RouteSpec<P, Q, B, R, H>, status: number): RouteConfig {
   const errors = Object.fromEntries(
     [400, 401, 404].map((code) => [code, { description: 'Error', content: { 'application/json': { schema: ErrorBody } } }]),
   );

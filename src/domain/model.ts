@@ -22,7 +22,6 @@ export const AttemptErrorCode = {
   redirect: 'redirect',
   reset: 'reset',
   invalidUrl: 'invalid_url',
-  httpStatus: 'http_status',
   network: 'network',
 } as const;
 export type AttemptErrorCode = (typeof AttemptErrorCode)[keyof typeof AttemptErrorCode];

@@ -1,6 +1,5 @@
 /** The store: one module per aggregate over one database handle. */
 import { sql } from 'kysely';
-import { randomBytes } from 'node:crypto';
 import { createAppStore } from './apps';
 import { createDeliveryStore } from './deliveries';
 import { createEndpointStore } from './endpoints';
@@ -24,14 +23,6 @@ export function createStore(db: Db, box: SecretBox) {
     keys: createKeyStore(db),
     deliveries: createDeliveryStore(db),
     loadSendContext: createSendContextLoader(db, box),
-    settings: {
-      /** Returns the stored value of `name`, storing `make()` first if there is none (first writer wins). */
-      async getOrCreate(name: string, make: () => string): Promise<string> {
-        await db.insertInto('settings').values({ name, value: make() }).onConflict((oc) => oc.column('name').doNothing()).execute();
-        const row = await db.selectFrom('settings').select('value').where('name', '=', name).executeTakeFirstOrThrow();
-        return row.value;
-      },
-    },
     async ping(): Promise<void> {
       await sql`select 1`.execute(db);
     },
@@ -47,6 +38,3 @@ export async function openStore(options: DbOptions, box: SecretBox): Promise<Sto
   return createStore(db, box);
 }
 
-export function randomKey(bytes = 24): string {
-  return randomBytes(bytes).toString('base64url');
-}

@@ -23,8 +23,8 @@ export function eventsRouter({ store, api, dispatcher, limits }: RouteContext): 
       response: EventResponse,
       status: 202,
     },
-    async ({ params, body, req, res }) => {
-      const idempotencyKey = IdempotencyHeaders.parse({ 'idempotency-key': req.get('idempotency-key') })['idempotency-key'] ?? null;
+    async ({ params, headers, body, res }) => {
+      const idempotencyKey = headers['idempotency-key'] ?? null;
       const app = await findApp(store, params.app);
       const size = Buffer.byteLength(JSON.stringify(body.data)) + (body.previous_data ? Buffer.byteLength(JSON.stringify(body.previous_data)) : 0);
       if (size > maxPayloadBytes) {
