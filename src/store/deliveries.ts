@@ -114,7 +114,7 @@ export function createDeliveryStore(db: Db) {
     },
 
     /**
-     * Records one attempt and the delivery's new state in one transaction. The attempt id is
+     * Records one attempt and the delivery's new state in one statement. The attempt id is
      * derived from (delivery, number) and upserted, so a re-run activity cannot double-count.
      */
     async recordAttempt(attempt: AttemptRecord, outcome: DeliveryOutcome): Promise<void> {
@@ -134,25 +134,26 @@ export function createDeliveryStore(db: Db) {
         endpoint_id: attempt.endpointId,
         succeeded: attempt.succeeded,
       };
-      await db.transaction().execute(async (tx) => {
-        await tx
-          .insertInto('attempts')
-          .values({ id, delivery_id: attempt.deliveryId, attempt_number: attempt.attemptNumber, ...values })
-          .onConflict((oc) => oc.column('id').doUpdateSet(values))
-          .execute();
-        await tx
-          .updateTable('deliveries')
-          .set((eb) => ({
-            status: outcome.status,
-            attempt_count: eb.fn('greatest', [eb.ref('attempt_count'), eb.val(attempt.attemptNumber)]),
-            last_attempt_at: attempt.startedAt,
-            next_attempt_at: outcome.nextAttemptAt,
-            failure_reason: outcome.failureReason,
-            updated_at: new Date(),
-          }))
-          .where('id', '=', attempt.deliveryId)
-          .execute();
-      });
+      // One statement (a data-modifying CTE), so one round trip, and atomic like a transaction.
+      await db
+        .with('attempt', (q) =>
+          q
+            .insertInto('attempts')
+            .values({ id, delivery_id: attempt.deliveryId, attempt_number: attempt.attemptNumber, ...values })
+            .onConflict((oc) => oc.column('id').doUpdateSet(values))
+            .returning('id'),
+        )
+        .updateTable('deliveries')
+        .set((eb) => ({
+          status: outcome.status,
+          attempt_count: eb.fn('greatest', [eb.ref('attempt_count'), eb.val(attempt.attemptNumber)]),
+          last_attempt_at: attempt.startedAt,
+          next_attempt_at: outcome.nextAttemptAt,
+          failure_reason: outcome.failureReason,
+          updated_at: new Date(),
+        }))
+        .where('id', '=', attempt.deliveryId)
+        .execute();
     },
 
     async setStatus(id: string, outcome: DeliveryOutcome): Promise<void> {

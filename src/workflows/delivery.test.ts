@@ -113,18 +113,43 @@ describe('delivery and fanOut workflows', () => {
 
   it('a resend that arrives during the final attempt is honoured, not lost', async () => {
     const i = input();
-    const signalled: { send?: () => Promise<void> } = {};
-    scripts.set(i.deliveryId, async (c) => {
-      if (c.attemptNumber > 1) return ok;
+    const signalled: { send?: () => Promise<void>; done?: boolean } = {};
+    scripts.set(i.deliveryId, async () => {
+      if (signalled.done) return ok;
       // Signal while the first (and, by the schedule, last) attempt is still running.
       while (!signalled.send) await new Promise((r) => setTimeout(r, 20));
       await signalled.send();
+      signalled.done = true;
       return fail(null);
     });
     const handle = await start(i);
     signalled.send = () => handle.signal(resendSignal);
+    // The local attempt's result is dropped with the refused completion, so attempt 1 runs
+    // again after the signal, as the resend's manual attempt.
+    expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 1 });
+    expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger])).toEqual([
+      [1, 'scheduled'],
+      [1, 'manual'],
+    ]);
+  });
+
+  it('a resend during an attempt that leaves retries is honoured right after it', async () => {
+    const i = input();
+    const signalled: { send?: () => Promise<void>; done?: boolean } = {};
+    scripts.set(i.deliveryId, async () => {
+      if (signalled.done) return ok;
+      while (!signalled.send) await new Promise((r) => setTimeout(r, 20));
+      await signalled.send();
+      signalled.done = true;
+      return fail(3_600_000);
+    });
+    const handle = await start(i);
+    signalled.send = () => handle.signal(resendSignal);
     expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 2 });
-    expect(calls.get(i.deliveryId)!.map((c) => c.trigger)).toEqual(['scheduled', 'manual']);
+    expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger])).toEqual([
+      [1, 'scheduled'],
+      [2, 'manual'],
+    ]);
   });
 
   it('retries the same attempt number after an infrastructure failure', async () => {

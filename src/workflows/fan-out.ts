@@ -6,7 +6,7 @@
  * cursor. A run that has closed is not written to when its children complete, so no history
  * grows with the number of endpoints (invariant 4).
  */
-import { continueAsNew, ParentClosePolicy, proxyActivities, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { continueAsNew, ParentClosePolicy, proxyLocalActivities, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { delivery, deliveryWorkflowId, type DeliveryInput } from './delivery';
@@ -34,7 +34,9 @@ export function fanOutWorkflowId(eventId: string): string {
   return `fanout/${eventId}`;
 }
 
-const { resolveEndpoints } = proxyActivities<Activities>({
+// A local activity: the window is resolved inside the run's first workflow task, with no
+// activity task round trip (4 history events and one task-queue hop fewer per run).
+const { resolveEndpoints } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '60s',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });

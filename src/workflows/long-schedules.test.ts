@@ -7,9 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Context } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { Worker, type ActivityInboundCallsInterceptor } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../activities';
 import type { HttpSender } from '../activities/http-sender';
@@ -31,8 +30,13 @@ const available = (() => {
   }
 })();
 
-/** The activity's clock is the test server's skipped time, which the server puts on every task. */
-const skippedNow = () => new Date(Context.current().info.currentAttemptScheduledTimestampMs);
+/**
+ * The activities' clock is the test server's skipped time. `sendWebhook` runs as a local
+ * activity, whose task carries the worker's clock, so an interceptor asks the server for its
+ * time as each activity starts (time does not skip while a task is running).
+ */
+let skippedBase = { serverMs: Date.now(), realMs: Date.now() };
+const skippedNow = () => new Date(skippedBase.serverMs + (Date.now() - skippedBase.realMs));
 
 describe.runIf(available)('long schedules on the time-skipping test server', () => {
   let env: TestWorkflowEnvironment;
@@ -70,7 +74,19 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
         await env.client.workflow.signalWithStart(endpointHealth, { taskQueue, workflowId: endpointHealthWorkflowId(endpointId), signal: failureSignal, signalArgs: [], args: [{ endpointId }] });
       },
     });
-    worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, workflowBundle: { codePath: inject('workflowBundlePath') } });
+    const clock: ActivityInboundCallsInterceptor = {
+      async execute(input, next) {
+        skippedBase = { serverMs: await env.currentTimeMs(), realMs: Date.now() };
+        return next(input);
+      },
+    };
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      activities,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      interceptors: { activity: [() => ({ inbound: clock })] },
+    });
     run = worker.run();
   }, 180_000);
   afterAll(async () => {
