@@ -95,8 +95,15 @@ export function cpuPer(before: CpuSample, after: CpuSample, units: number) {
   };
 }
 
-export function serverRssBytes(): number {
-  return descendants().reduce((sum, pid) => sum + (rssBytes(pid) || 0), 0);
+/** RSS of the dev server: this process's descendants, less `exclude` (a worker child process) and its own. */
+export function serverRssBytes(exclude: number[] = []): number {
+  const excluded = new Set(exclude.flatMap((pid) => [pid, ...descendants(pid)]));
+  return descendants().filter((pid) => !excluded.has(pid)).reduce((sum, pid) => sum + (rssBytes(pid) || 0), 0);
+}
+
+/** CPU milliseconds one process has used so far (NaN once it is gone). */
+export function processCpuMs(pid: number): number {
+  return readStat(pid)?.cpuMs ?? NaN;
 }
 
 export interface PrivatePostgres {

@@ -4,8 +4,9 @@
  *   BENCH_QUICK=1     every scenario scaled down to seconds: a smoke run, not a measurement
  *   BENCH_ONLY=P1,P4  only these scenarios (the references always run: every ratio needs them)
  *   BENCH_BUDGET_S    whole-run watchdog in seconds (default 12 min quick, 4 h full)
- *   DATABASE_URL      PostgreSQL for the stack (else PGlite); P6 without it starts a private
- *                     PostgreSQL when the server binaries exist, else runs on PGlite and says so
+ *   DATABASE_URL      PostgreSQL for the stack (else PGlite); P5 and P6 without it start a private
+ *                     PostgreSQL when the server binaries exist, else run on PGlite and say so.
+ *                     P5 runs the worker in a process of its own, on PostgreSQL.
  * Progress goes to stderr, the table to stdout, everything to bench/results/<timestamp>.json.
  * A watchdog bounds the whole run; each scenario bounds its own counts and waits.
  */
@@ -20,7 +21,7 @@ import { p3FanOut, p4History } from './scenarios/p3-p4';
 import { p5Parked } from './scenarios/p5';
 import { p6Ingest } from './scenarios/p6';
 import { measureCeiling, measureFloor, referenceRows, type References } from './scenarios/references';
-import { startCountingReceiver, startStack, type CountingReceiver } from './support';
+import { startCountingReceiver, startSplitStack, startStack, type CountingReceiver } from './support';
 import type { HistoryBreakdown } from './lib-history';
 
 const quick = ['1', 'true', 'yes'].includes(process.env.BENCH_QUICK ?? '');
@@ -78,17 +79,18 @@ async function attempt(id: ScenarioId, fn: () => Promise<void>): Promise<void> {
 let refs: References | undefined;
 
 /** One whole Hookline (dev server, store, worker, API) for the scenarios in `fn`; stopped after. */
-async function onStack(store: string, env: Record<string, string>, ceiling: Awaited<ReturnType<typeof measureCeiling>>, receiver: CountingReceiver, fn: (ctx: Ctx) => Promise<void>) {
-  log(`starting a Hookline stack on ${store} (dev server, worker bundle: takes a while)`);
+async function onStack(store: string, env: Record<string, string>, ceiling: Awaited<ReturnType<typeof measureCeiling>>, receiver: CountingReceiver, fn: (ctx: Ctx) => Promise<void>, split = false) {
+  log(`starting a Hookline stack on ${store}${split ? ', worker in its own process' : ''} (dev server, worker bundle: takes a while)`);
   const stackStarted = performance.now();
-  const stack = await startStack({
+  const stackEnv = {
     // The per-key rate limit would cap every scenario at 100 events/s: the bench measures the
     // system behind it. P6 reports what happens past capacity without the limiter's help.
     HOOKLINE_API_RATE_LIMIT_PER_S: '1000000',
     HOOKLINE_API_RATE_BURST: '1000000',
     HOOKLINE_MAX_ENDPOINTS_PER_APP: String(Math.max(50, scale.p3.endpoints)),
     ...env,
-  });
+  };
+  const stack = split && env.DATABASE_URL ? await startSplitStack(env.DATABASE_URL, stackEnv) : await startStack(stackEnv);
   const startMs = performance.now() - stackStarted;
   const stop = () => stack.stop();
   cleanups.push(stop);
@@ -136,17 +138,21 @@ async function main() {
 
   const mainStore = process.env.DATABASE_URL ? 'postgresql' : 'pglite';
   let privatePg: PrivatePostgres | undefined;
-  if (selected.has('P6') && !process.env.DATABASE_URL) {
+  if ((selected.has('P6') || selected.has('P5')) && !process.env.DATABASE_URL) {
     privatePg = startPrivatePostgres(join(__dirname, '..'));
     if (privatePg) {
       const pg = privatePg;
       cleanups.push(() => pg.stop());
-    } else report.notes.push('P6 ran on PGlite: PostgreSQL server binaries not found; its target is for PostgreSQL');
+    } else report.notes.push('P5 and P6 ran on PGlite: PostgreSQL server binaries not found; P6\'s target is for PostgreSQL, and P5 could not run the worker in a process of its own');
   }
-  const mainIds = (['P1', 'P2', 'P3', 'P4', 'P5'] as const).filter((id) => selected.has(id));
+  const pgUrl = process.env.DATABASE_URL ?? privatePg?.url;
+  // P5 judges the worker's memory, so it runs the worker in a process of its own (on PostgreSQL,
+  // which both processes can reach); without PostgreSQL it falls back to the one-process stack.
+  const p5OnMain = selected.has('P5') && !pgUrl;
+  const mainIds = (['P1', 'P2', 'P3', 'P4'] as const).filter((id) => selected.has(id));
   const p6OnMain = selected.has('P6') && !privatePg;
 
-  if (mainIds.length || p6OnMain) {
+  if (mainIds.length || p6OnMain || p5OnMain) {
     report.stores.main = mainStore;
     if (p6OnMain) report.stores.P6 = mainStore;
     await onStack(mainStore, {}, ceiling, receiver, async (ctx) => {
@@ -168,16 +174,22 @@ async function main() {
         record('P3', out);
       });
       await attempt('P4', async () => record('P4', await p4History(ctx, fanOutRun)));
-      // P6 before P5: P5's parked workflows stay in the worker's cache until the stack stops.
+      // P6 before P5: P5's parked workflows stay on the stack until it stops.
       if (p6OnMain) await attempt('P6', async () => record('P6', await p6Ingest(ctx)));
-      await attempt('P5', async () => record('P5', await p5Parked(ctx)));
+      if (p5OnMain) await attempt('P5', async () => record('P5', await p5Parked(ctx)));
     });
   }
-  if (privatePg) {
+  if (privatePg && selected.has('P6')) {
     report.stores.P6 = 'postgresql (private, fsync off)';
     await onStack('postgresql (private)', { DATABASE_URL: privatePg.url }, ceiling, receiver, async (ctx) => {
       await attempt('P6', async () => record('P6', await p6Ingest(ctx)));
     });
+  }
+  if (pgUrl && selected.has('P5')) {
+    report.stores.P5 = `${privatePg ? 'postgresql (private, fsync off)' : 'postgresql'}, worker in its own process`;
+    await onStack('postgresql', { DATABASE_URL: pgUrl }, ceiling, receiver, async (ctx) => {
+      await attempt('P5', async () => record('P5', await p5Parked(ctx)));
+    }, true);
   }
   await finish(report.errors.length ? 1 : 0);
 }

@@ -2,6 +2,9 @@
  * Benchmark plumbing: a fast loopback receiver that counts and timestamps requests, and a whole
  * Hookline stack (local dev server, store, worker, API) in this process.
  */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config';
 import { startHookline, type Hookline } from '../src/hookline';
-import { createLogger } from '../src/logger';
+import { createLogger, installTemporalLogging } from '../src/logger';
+import { findTemporalCli, startDevServer } from '../src/temporal';
 
 export interface CountingReceiver {
   url: string;
@@ -63,6 +67,8 @@ export async function startCountingReceiver(status = 204): Promise<CountingRecei
 export interface Stack {
   hookline: Hookline;
   adminKey: string;
+  /** Set when the worker runs in a process of its own (the production shape); unset: in this one. */
+  workerPid?: number;
   stop(): Promise<void>;
 }
 
@@ -90,6 +96,57 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The production shape on one machine: a dev server, the API (role `api`) in this process, and
+ * one worker (role `worker`) in a child process, both on the PostgreSQL at `databaseUrl`. The
+ * worker's memory and CPU can then be read on their own.
+ */
+export async function startSplitStack(databaseUrl: string, env: Record<string, string> = {}): Promise<Stack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hookline-bench-split-'));
+  // The SDK runtime is installed once per process, before the dev server instantiates it.
+  installTemporalLogging(createLogger('warn'));
+  const devServer = await startDevServer({ dataDir, namespace: 'default', port: 0, uiPort: 0, cliPath: findTemporalCli(undefined) });
+  const shared = {
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: devServer.address,
+    HOOKLINE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    ...env,
+  };
+  const api = await startStack({ ...shared, HOOKLINE_ROLE: 'api' }).catch(async (err: unknown) => {
+    await devServer.stop();
+    throw err;
+  });
+  const worker = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'src', 'main.ts')], {
+    env: { ...process.env, ...shared, HOOKLINE_ROLE: 'worker', HOOKLINE_DATA_DIR: join(dataDir, 'worker'), HOOKLINE_ALLOW_INSECURE_URLS: 'true', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = once(worker, 'exit');
+  const stop = async () => {
+    if (worker.exitCode === null) worker.kill('SIGTERM');
+    await exited;
+    await api.stop();
+    await devServer.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  // main.ts prints its banner once the worker polls; the workflow bundle takes a while.
+  let out = '';
+  const ready = new Promise<void>((resolve) => {
+    worker.stdout.on('data', (chunk: Buffer) => {
+      if (out.length < 10_000) out += chunk.toString();
+      if (out.includes('Hookline is running')) resolve();
+    });
+  });
+  const failed = exited.then(([code]) => Promise.reject(new Error(`the worker process exited (${String(code)}) before it was ready`)));
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the worker process was not ready within 180 s')), 180_000).unref());
+  try {
+    await Promise.race([ready, failed, timeout]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { hookline: api.hookline, adminKey: api.adminKey, workerPid: worker.pid!, stop };
 }
 
 export function percentile(sorted: number[], p: number): number {

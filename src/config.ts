@@ -47,6 +47,7 @@ const EnvSchema = z.object({
   HOOKLINE_DISPATCH_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
   HOOKLINE_DISPATCH_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
   HOOKLINE_FAN_OUT_WINDOW: z.coerce.number().int().min(1).max(1000).default(250),
+  HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -84,6 +85,11 @@ export type Config = {
   dispatchIntervalMs: number;
   dispatchGraceMs: number;
   fanOutWindow: number;
+  /**
+   * Workflows a worker keeps in memory between tasks. A delivery parked on a retry timer needs no
+   * place here: evicted, it is replayed from its short history when the timer fires.
+   */
+  workerMaxCachedWorkflows: number;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 };
 
@@ -131,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dispatchIntervalMs: e.HOOKLINE_DISPATCH_INTERVAL_MS,
     dispatchGraceMs: e.HOOKLINE_DISPATCH_GRACE_MS,
     fanOutWindow: e.HOOKLINE_FAN_OUT_WINDOW,
+    workerMaxCachedWorkflows: e.HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -103,6 +103,7 @@ async function startWorkerRole({ config, store, client, connections, stops }: Sh
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
+    maxCachedWorkflows: config.workerMaxCachedWorkflows,
     workflowBundlePath: opts.workflowBundlePath,
   });
   const run = worker.run();

@@ -8,6 +8,8 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export function listen(app: Express, host: string, port: number): Promise<ApiServer> {
   return new Promise((resolve, reject) => {
     const server: Server = app.listen(port, host, () => {
@@ -21,6 +23,11 @@ export function listen(app: Express, host: string, port: number): Promise<ApiSer
           }),
       });
     });
+    // Idle keep-alive connections outlive the client's and a load balancer's (60 s is common), so
+    // the other side closes them first: with Node's 5 s default, a request sent on a socket the
+    // server is just closing fails with ECONNRESET.
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
     server.once('error', reject);
   });
 }

@@ -146,3 +146,33 @@ describe.each(storeKinds)('delivery on %s', (kind) => {
     expect(events.body.data).toHaveLength(1);
   });
 });
+
+describe('a worker with a workflow cache of 2', () => {
+  let t: TestHookline;
+  let r: Receiver;
+  beforeAll(async () => {
+    t = await startTestHookline('pglite', { env: { HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS: '2' } });
+    r = await startReceiver();
+  });
+  afterAll(async () => {
+    await r?.close();
+    await t?.stop();
+  });
+
+  it('replays evicted deliveries when their timers fire, without repeating their recorded attempts', async () => {
+    const app = await createApp(t.api, { retry_schedule: ['1s'] });
+    // Six endpoints on one receiver: every first attempt fails, so six deliveries park on timers
+    // while the cache holds two; the rest are evicted and replayed from history when they wake.
+    const endpoints = await Promise.all(Array.from({ length: 6 }, (_, i) => createEndpoint(t.api, app.id, { url: `${r.url}/ep${i}` })));
+    r.script(...endpoints.map(() => ({ status: 500 })));
+    const event = await sendEvent(t.api, app.id);
+
+    const ds = await waitUntil(() => deliveriesOf(t.api, app.id, event.id), (list) => list.length === 6 && list.every((d) => d.status === 'succeeded'), 30_000, 'six succeeded deliveries');
+    for (const d of ds) expect(d.attempt_count).toBe(2);
+    // A replay that re-ran a recorded (local) attempt would show up here as a third request.
+    expect(r.requests).toHaveLength(12);
+    const perPath = new Map<string, number>();
+    for (const req of r.requests) perPath.set(req.path, (perPath.get(req.path) ?? 0) + 1);
+    expect([...perPath.values()]).toEqual([2, 2, 2, 2, 2, 2]);
+  });
+});

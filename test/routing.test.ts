@@ -65,4 +65,28 @@ describe.each(storeKinds)('routing on %s', (kind) => {
     for await (const w of t.hookline.client.workflow.list({ query: `WorkflowId = '${fanOutWorkflowId(event.id)}'` })) runs.push(w.runId);
     expect(runs).toHaveLength(3); // 4 + 4 + 2
   });
+
+  it('commits an event nobody subscribes to as already dispatched, and starts no workflow for it', async () => {
+    const app = await createApp(t.api);
+    await createEndpoint(t.api, app.id, { url: `${r.url}/orders`, event_types: ['order.*'] });
+    await createEndpoint(t.api, app.id, { url: `${r.url}/eu`, event_types: ['*'], channels: ['eu'] });
+    const cases = [
+      { body: { type: 'invoice.paid' }, subscribed: false },
+      { body: { type: 'order.created' }, subscribed: true },
+      { body: { type: 'invoice.paid', channels: ['eu'] }, subscribed: true },
+      { body: { type: 'invoice.paid', channels: ['us'] }, subscribed: false },
+    ];
+    for (const c of cases) {
+      const event = await sendEvent(t.api, app.id, c.body);
+      const stored = await t.hookline.store.events.get(app.id, event.id);
+      if (c.subscribed) {
+        // The API starts the fan-out after the commit and marks it dispatched once it started.
+        await waitUntil(() => t.hookline.store.events.get(app.id, event.id), (e) => e?.dispatchedAt != null, 20_000, 'dispatched');
+        expect(await t.hookline.client.workflow.getHandle(fanOutWorkflowId(event.id)).result()).toEqual({ deliveries: 1 });
+      } else {
+        expect(stored!.dispatchedAt, JSON.stringify(c.body)).toBeInstanceOf(Date);
+        await expect(t.hookline.client.workflow.getHandle(fanOutWorkflowId(event.id)).describe()).rejects.toThrow(/not found/i);
+      }
+    }
+  });
 });

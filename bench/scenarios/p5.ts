@@ -1,10 +1,10 @@
 /**
  * P5: N deliveries parked on retry timers. The receiver answers 500 and the application's schedule
  * is ["1h"], so every delivery fails once and waits; what a parked delivery costs is then memory
- * (this process's RSS, since the worker runs in it; and the dev server's) and whether the API stays
- * as fast as it was. Runs last on its stack: the parked workflows stay until the stack stops.
+ * (the worker process's RSS, on a split stack; and the dev server's) and whether the API stays as
+ * fast as it was. Runs last on its stack: the parked workflows stay until the stack stops.
  */
-import { forceGc, serverRssBytes, sampleCpu } from '../lib-proc';
+import { forceGc, processCpuMs, rssBytes, serverRssBytes } from '../lib-proc';
 import type { ApiClient } from '../lib-api';
 import { startCountingReceiver } from '../support';
 import type { Row, ScenarioOutput } from '../lib-report';
@@ -13,11 +13,16 @@ import { appWithEndpoints, driveEvents, type Ctx } from './context';
 
 const MB = 1024 * 1024;
 
-/** RSS and where V8 can see it going; the rest is worker threads (workflow isolates), native code and WASM. */
-function memory() {
+/**
+ * The worker's RSS (its own process on a split stack, else this one) and the dev server's; in
+ * this process also where V8 can see memory going (the rest is worker threads with the workflow
+ * isolates, native code and PGlite's WASM).
+ */
+function memory(workerPid: number | undefined) {
   forceGc();
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, serverRss: serverRssBytes() };
+  const rss = workerPid ? rssBytes(workerPid) : m.rss;
+  return { rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, serverRss: serverRssBytes(workerPid ? [workerPid] : []) };
 }
 const mb = (bytes: number) => `${round(bytes / MB)} MB`;
 /** "Unchanged" allows for noise on a shared machine: within 25% or 5 ms of the baseline. */
@@ -43,14 +48,14 @@ async function getLatency(api: ApiClient, appId: string, samples: number, stop?:
   return { ...summarize(ms), statuses: [...statuses] };
 }
 
-/** Waits for this process to go quiet (the last attempts recorded, health checks done). */
-async function quiesce(minMs: number, maxMs: number): Promise<void> {
+/** Waits for the worker's process to go quiet (the last attempts recorded, health checks done). */
+async function quiesce(pid: number, minMs: number, maxMs: number): Promise<void> {
   await sleep(minMs);
-  let last = sampleCpu();
+  let last = { cpu: processCpuMs(pid), at: performance.now() };
   await until(async () => {
     await sleep(1000);
-    const now = sampleCpu();
-    const cores = (now.selfMs - last.selfMs) / (now.at - last.at);
+    const now = { cpu: processCpuMs(pid), at: performance.now() };
+    const cores = (now.cpu - last.cpu) / (now.at - last.at);
     last = now;
     return cores < 0.15;
   }, maxMs, 0);
@@ -64,7 +69,9 @@ export async function p5Parked(ctx: Ctx): Promise<ScenarioOutput> {
   try {
     const { appId } = await appWithEndpoints(ctx.api, 'p5-parked', failing.url, perEvent, { retry_schedule: ['1h'] });
     await getLatency(ctx.api, appId, 30); // warm the routes so the baseline is not a cold start
-    const before = { ...memory(), get: await getLatency(ctx.api, appId, scale.p5.getSamples) };
+    const workerPid = ctx.stack.workerPid;
+    const where = workerPid ? 'worker process' : 'this process: API + worker + store';
+    const before = { ...memory(workerPid), get: await getLatency(ctx.api, appId, scale.p5.getSamples) };
     log(`P5: baseline RSS ${round(before.rss / MB)} MB here, ${round(before.serverRss / MB)} MB dev server; GET p99 ${round(before.get.p99)} ms`);
 
     let parking = true;
@@ -83,27 +90,28 @@ export async function p5Parked(ctx: Ctx): Promise<ScenarioOutput> {
     const parkMs = performance.now() - started;
     parking = false;
     const whileParking = await duringParking;
-    await quiesce(scale.p5.settleMs, 60_000);
+    await quiesce(workerPid ?? process.pid, scale.p5.settleMs, 60_000);
 
     const parked = failing.count;
-    const after = { ...memory(), get: await getLatency(ctx.api, appId, scale.p5.getSamples) };
+    const after = { ...memory(workerPid), get: await getLatency(ctx.api, appId, scale.p5.getSamples) };
     const running = (await ctx.stack.hookline.client.workflow.count(`HooklineApp = '${appId}' AND ExecutionStatus = 'Running'`)).count;
     const perParked = (after.rss - before.rss) / parked;
     const serverPerParked = (after.serverRss - before.serverRss) / parked;
     const rows: Row[] = [
       {
         id: 'P5',
-        metric: `RSS with ${parked} parked (this process: API + worker + store)`,
+        metric: `RSS with ${parked} parked (${where})`,
         value: after.rss / MB,
         unit: 'MB',
         ref: { name: 'before', value: before.rss / MB },
         target: '<= 400 MB',
         pass: after.rss <= 400 * MB,
-        note:
-          `worker is in-process, so RSS also holds the API, ${ctx.store === 'pglite' ? 'PGlite, ' : ''}the receiver and the bench; main heap ${mb(before.heapUsed)} → ${mb(after.heapUsed)}, ` +
-          `external ${mb(before.external)} → ${mb(after.external)}; ${running} workflows running; parked in ${round(parkMs / 1000)} s`,
+        note: workerPid
+          ? `one worker process (HOOKLINE_ROLE=worker) on PostgreSQL; ${running} workflows running; parked in ${round(parkMs / 1000)} s`
+          : `worker is in-process, so RSS also holds the API, ${ctx.store === 'pglite' ? 'PGlite, ' : ''}the receiver and the bench; main heap ${mb(before.heapUsed)} → ${mb(after.heapUsed)}, ` +
+            `external ${mb(before.external)} → ${mb(after.external)}; ${running} workflows running; parked in ${round(parkMs / 1000)} s`,
       },
-      { id: 'P5', metric: 'bytes per parked delivery (this process)', value: perParked, unit: 'B' },
+      { id: 'P5', metric: `bytes per parked delivery (${workerPid ? 'worker process' : 'this process'})`, value: perParked, unit: 'B' },
       { id: 'P5', metric: 'bytes per parked delivery (dev server)', value: serverPerParked, unit: 'B', note: `dev server RSS ${round(before.serverRss / MB)} → ${round(after.serverRss / MB)} MB` },
       { id: 'P5', metric: 'API GET p99 with deliveries parked', value: after.get.p99, unit: 'ms', ref: { name: 'before', value: before.get.p99 }, target: 'unchanged (≤ +25% or +5 ms)', pass: unchanged(before.get.p99, after.get.p99) },
       { id: 'P5', metric: 'API GET p99 while parking', value: whileParking.p99, unit: 'ms', ref: { name: 'before', value: before.get.p99 }, note: `${whileParking.n} GETs sampled during the parking load` },

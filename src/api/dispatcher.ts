@@ -38,11 +38,14 @@ const MAX_PENDING_DISPATCHES = 256;
 export function createDispatcher(deps: DispatcherDeps) {
   const { workflows, store, taskQueue, logger } = deps;
 
-  async function startFanOut(event: EventRef): Promise<void> {
+  async function startFanOut(event: EventRef, checkSubscribers: boolean): Promise<void> {
     // An event no endpoint subscribes to (disabled ones included: they record skips) needs no
-    // workflow at all; one indexed query is far cheaper than a workflow start.
-    const subscribed = await store.endpoints.resolveForEvent({ appId: event.appId, eventType: event.type, channels: event.channels, endpointIds: event.endpointIds, after: null, limit: 1 });
-    if (subscribed.length === 0) return store.events.markDispatched(event.id);
+    // workflow at all. The insert already checked at commit; the sweep checks again, since the
+    // endpoints may have gone since.
+    if (checkSubscribers) {
+      const subscribed = await store.endpoints.resolveForEvent({ appId: event.appId, eventType: event.type, channels: event.channels, endpointIds: event.endpointIds, after: null, limit: 1 });
+      if (subscribed.length === 0) return store.events.markDispatched(event.id);
+    }
     try {
       await workflows.start(fanOut, {
         workflowId: fanOutWorkflowId(event.id),
@@ -70,7 +73,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     for (;;) {
       const due = await store.events.undispatched(new Date(Date.now() - deps.graceMs), 200);
       for (const event of due) {
-        await startFanOut(event);
+        await startFanOut(event, true);
         started++;
       }
       if (due.length < 200) return started;
@@ -79,13 +82,13 @@ export function createDispatcher(deps: DispatcherDeps) {
 
   return {
     /**
-     * Called after the commit, and not awaited: the event is accepted once it is committed, so
-     * the API answers without waiting for Temporal. A failed start is logged and the sweep starts
+     * Called after the commit of an event that has subscribers, and not awaited: the event is
+     * accepted once it is committed, so the API answers without waiting for Temporal. A failed start is logged and the sweep starts
      * the event later; so does the sweep when too many starts are already under way.
      */
     dispatch(event: EventRef): void {
       if (pending.size >= MAX_PENDING_DISPATCHES) return;
-      const started = startFanOut(event).catch((err: unknown) => {
+      const started = startFanOut(event, false).catch((err: unknown) => {
         logger.warn({ err, eventId: event.id }, 'fan-out start failed; the dispatcher sweep will retry');
       });
       pending.add(started);

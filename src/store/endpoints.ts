@@ -1,5 +1,4 @@
-import { sql, type Selectable } from 'kysely';
-import { subscriptionKeys } from '../domain/event-types';
+import type { Selectable } from 'kysely';
 import { newId, IdPrefix } from '../domain/ids';
 import type { Endpoint, EndpointStatus, SignatureScheme } from '../domain/model';
 import type { RetrySchedule } from '../domain/schedule';
@@ -7,6 +6,7 @@ import type { Db } from './db';
 import type { EndpointsTable } from './schema';
 import type { SecretBox } from './secret-box';
 import { toPage, type Page, type PageRequest } from './page';
+import { subscribedEndpoints } from './subscriptions';
 
 export interface NewEndpoint {
   uid: string | null;
@@ -196,23 +196,9 @@ export function createEndpointStore(db: Db, box: SecretBox) {
       return rows.map((r) => r.id);
     },
 
-    /**
-     * One page of the endpoints subscribed to an event, ascending by id. The type filter is
-     * an overlap with `subscriptionKeys(type)`, the same rule `matchesEventType` applies in code.
-     */
+    /** One page of the endpoints subscribed to an event (see `subscriptions.ts`), ascending by id. */
     async resolveForEvent(q: ResolveQuery): Promise<{ id: string; status: EndpointStatus }[]> {
-      // Disabled endpoints are included: their deliveries are recorded as `skipped`.
-      let query = db
-        .selectFrom('endpoints')
-        .select(['id', 'status'])
-        .where('app_id', '=', q.appId)
-        .where(sql<boolean>`event_types ?| ${sql.val(subscriptionKeys(q.eventType))}::text[]`)
-        .orderBy('id', 'asc')
-        .limit(q.limit);
-      query = q.channels
-        ? query.where(sql<boolean>`(channels is null or jsonb_array_length(channels) = 0 or channels ?| ${sql.val(q.channels)}::text[])`)
-        : query.where(sql<boolean>`(channels is null or jsonb_array_length(channels) = 0)`);
-      if (q.endpointIds) query = query.where('id', 'in', q.endpointIds.length ? q.endpointIds : ['']);
+      let query = subscribedEndpoints(db, q).select(['id', 'status']).orderBy('id', 'asc').limit(q.limit);
       if (q.after) query = query.where('id', '>', q.after);
       return (await query.execute()).map((r) => ({ id: r.id, status: r.status as EndpointStatus }));
     },

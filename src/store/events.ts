@@ -1,9 +1,10 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { newId, IdPrefix } from '../domain/ids';
 import type { Json, WebhookEvent } from '../domain/model';
 import type { Db } from './db';
 import type { EventsTable } from './schema';
 import { toPage, type Page, type PageRequest } from './page';
+import { subscribedEndpoints } from './subscriptions';
 
 export interface NewEvent {
   type: string;
@@ -34,8 +35,11 @@ export function createEventStore(db: Db) {
     /**
      * Commits an event. With an idempotency key, a repeat returns the first event and
      * `created: false`; the unique index decides, so concurrent repeats are safe too.
+     * An event no endpoint subscribes to is committed already dispatched: it needs no fan-out,
+     * and the same statement decides it, so ingest costs one round trip.
      */
     async insert(appId: string, input: NewEvent): Promise<{ event: WebhookEvent; created: boolean }> {
+      const subscribed = subscribedEndpoints(db, { appId, eventType: input.type, channels: input.channels, endpointIds: input.endpointIds }).select(sql`1`.as('one'));
       const row = await db
         .insertInto('events')
         .values({
@@ -47,6 +51,7 @@ export function createEventStore(db: Db) {
           channels: input.channels && JSON.stringify(input.channels),
           endpoint_ids: input.endpointIds && JSON.stringify(input.endpointIds),
           idempotency_key: input.idempotencyKey,
+          dispatched_at: sql<Date | null>`case when exists (${subscribed}) then null else now() end`,
         })
         .onConflict((oc) => oc.columns(['app_id', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
         .returningAll()

@@ -44,7 +44,8 @@ export function eventsRouter({ store, api, dispatcher, limits }: RouteContext): 
         endpointIds,
         idempotencyKey,
       });
-      if (created) dispatcher.dispatch(event);
+      // Committed already dispatched when nobody subscribes: then there is nothing to start.
+      if (created && event.dispatchedAt === null) dispatcher.dispatch(event);
       else res.set('idempotent-replayed', 'true');
       return eventJson(event);
     },
