@@ -63,8 +63,7 @@ export function createDeliveryStore(db: Db) {
      */
     async createForEvent(event: { id: string; appId: string; type: string }, endpoints: { id: string; status: string }[]): Promise<{ id: string; endpointId: string; status: DeliveryStatus }[]> {
       if (endpoints.length === 0) return [];
-      const endpointIds = endpoints.map((e) => e.id);
-      await db
+      const inserted = await db
         .insertInto('deliveries')
         .values(
           endpoints.map((ep) => ({
@@ -78,15 +77,19 @@ export function createDeliveryStore(db: Db) {
           })),
         )
         .onConflict((oc) => oc.columns(['event_id', 'endpoint_id']).doNothing())
+        .returning(['id', 'endpoint_id', 'status'])
         .execute();
-      const rows = await db
-        .selectFrom('deliveries')
-        .select(['id', 'endpoint_id', 'status'])
-        .where('event_id', '=', event.id)
-        .where('endpoint_id', 'in', endpointIds)
-        .orderBy('endpoint_id', 'asc')
-        .execute();
-      return rows.map((r) => ({ id: r.id, endpointId: r.endpoint_id, status: r.status as DeliveryStatus }));
+      // A re-run window finds some rows already there: read them all back (the rare path).
+      const rows =
+        inserted.length === endpoints.length
+          ? inserted
+          : await db
+              .selectFrom('deliveries')
+              .select(['id', 'endpoint_id', 'status'])
+              .where('event_id', '=', event.id)
+              .where('endpoint_id', 'in', endpoints.map((e) => e.id))
+              .execute();
+      return rows.map((r) => ({ id: r.id, endpointId: r.endpoint_id, status: r.status as DeliveryStatus })).sort((a, b) => (a.endpointId < b.endpointId ? -1 : a.endpointId > b.endpointId ? 1 : 0));
     },
 
     async get(appId: string, id: string): Promise<Delivery | undefined> {
