@@ -7,7 +7,7 @@ describe('loadConfig', () => {
     expect(c.role).toBe('all');
     expect(c.apiPort).toBe(8080);
     expect(c.fanOutWindow).toBe(250);
-    expect(c.workerMaxCachedWorkflows).toBe(1000);
+    expect(c.workerMaxCachedWorkflows).toBe(250);
     expect(c.dispatchIntervalMs).toBe(10_000);
     expect(c.temporal.address).toBeUndefined();
   });

@@ -111,46 +111,55 @@ describe('delivery and fanOut workflows', () => {
     expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger, c.retry])).toEqual([[4, 'manual', false]]);
   });
 
-  it('a resend that arrives during the final attempt is honoured, not lost', async () => {
+  /**
+   * Starts a delivery whose first attempt sends a resend signal while it is still running and
+   * then ends with `firstResult`; every later attempt succeeds.
+   */
+  async function resendDuringFirstAttempt(firstResult: Partial<SendResult>) {
     const i = input();
     const signalled: { send?: () => Promise<void>; done?: boolean } = {};
     scripts.set(i.deliveryId, async () => {
       if (signalled.done) return ok;
-      // Signal while the first (and, by the schedule, last) attempt is still running.
       while (!signalled.send) await new Promise((r) => setTimeout(r, 20));
       await signalled.send();
       signalled.done = true;
-      return fail(null);
+      return firstResult;
     });
     const handle = await start(i);
     signalled.send = () => handle.signal(resendSignal);
-    // The local attempt's result is dropped with the refused completion, so attempt 1 runs
-    // again after the signal, as the resend's manual attempt.
-    expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 1 });
-    expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger])).toEqual([
+    const result = await handle.result();
+    return { result, attempts: calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger]) };
+  }
+
+  it('a resend that arrives during the final attempt is honoured, not lost', async () => {
+    // The first attempt is also the last by the schedule. Its local result is dropped with the
+    // refused completion, so attempt 1 runs again after the signal, as the resend's manual attempt.
+    const { result, attempts } = await resendDuringFirstAttempt(fail(null));
+    expect(result).toEqual({ status: 'succeeded', attempts: 1 });
+    expect(attempts).toEqual([
       [1, 'scheduled'],
       [1, 'manual'],
     ]);
   });
 
   it('a resend during an attempt that leaves retries is honoured right after it', async () => {
-    const i = input();
-    const signalled: { send?: () => Promise<void>; done?: boolean } = {};
-    scripts.set(i.deliveryId, async () => {
-      if (signalled.done) return ok;
-      while (!signalled.send) await new Promise((r) => setTimeout(r, 20));
-      await signalled.send();
-      signalled.done = true;
-      return fail(3_600_000);
-    });
-    const handle = await start(i);
-    signalled.send = () => handle.signal(resendSignal);
-    expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 2 });
-    expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger])).toEqual([
+    const { result, attempts } = await resendDuringFirstAttempt(fail(3_600_000));
+    expect(result).toEqual({ status: 'succeeded', attempts: 2 });
+    expect(attempts).toEqual([
       [1, 'scheduled'],
       [2, 'manual'],
     ]);
   });
+
+  it('an attempt that outlasts the workflow task timeout (10 s) completes once, not re-run', async () => {
+    const i = input();
+    scripts.set(i.deliveryId, async () => {
+      await new Promise((r) => setTimeout(r, 12_000));
+      return ok;
+    });
+    expect(await (await start(i)).result()).toEqual({ status: 'succeeded', attempts: 1 });
+    expect(calls.get(i.deliveryId)).toHaveLength(1);
+  }, 60_000);
 
   it('retries the same attempt number after an infrastructure failure', async () => {
     const i = input();

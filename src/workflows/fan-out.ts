@@ -3,8 +3,9 @@
  *
  * Each run resolves one window of subscribed endpoints (the activity also creates their delivery
  * rows), starts one `delivery` child per endpoint with ABANDON, and continues-as-new with the
- * cursor. A run that has closed is not written to when its children complete, so no history
- * grows with the number of endpoints (invariant 4).
+ * cursor, so no history grows with the number of endpoints (invariant 4). A run must wait until
+ * every child has started: the server drops child starts still pending when the parent closes.
+ * Children that finish before that still record their completion in the run (≤ 1 per child).
  */
 import { continueAsNew, ParentClosePolicy, proxyLocalActivities, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
