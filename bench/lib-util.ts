@@ -80,7 +80,18 @@ export interface Scale {
   drainTimeoutMs: number;
 }
 
-export function scaleFor(quick: boolean): Scale {
+/** The run's sizes; `BENCH_P5_PARKED` overrides P5's count (e.g. a mid-size memory run). */
+export function scaleFor(quick: boolean, env: NodeJS.ProcessEnv = process.env): Scale {
+  const scale = baseScale(quick);
+  if (env.BENCH_P5_PARKED) {
+    const parked = Number(env.BENCH_P5_PARKED);
+    if (!Number.isInteger(parked) || parked < 1) throw new Error(`BENCH_P5_PARKED: expected a positive integer, got "${env.BENCH_P5_PARKED}"`);
+    scale.p5.parked = parked;
+  }
+  return scale;
+}
+
+function baseScale(quick: boolean): Scale {
   if (quick) {
     return {
       quick,

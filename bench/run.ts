@@ -4,6 +4,7 @@
  *   BENCH_QUICK=1     every scenario scaled down to seconds: a smoke run, not a measurement
  *   BENCH_ONLY=P1,P4  only these scenarios (the references always run: every ratio needs them)
  *   BENCH_BUDGET_S    whole-run watchdog in seconds (default 12 min quick, 4 h full)
+ *   BENCH_P5_PARKED   how many deliveries P5 parks (default 300 quick, 20,000 full)
  *   DATABASE_URL      PostgreSQL for the stack (else PGlite); P5 and P6 without it start a private
  *                     PostgreSQL when the server binaries exist, else run on PGlite and say so.
  *                     P5 runs the worker in a process of its own, on PostgreSQL.
