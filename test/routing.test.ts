@@ -77,7 +77,10 @@ describe.each(storeKinds)('routing on %s', (kind) => {
       { body: { type: 'invoice.paid', channels: ['us'] }, subscribed: false },
     ];
     for (const c of cases) {
-      const event = await sendEvent(t.api, app.id, c.body);
+      const res = await t.api.post(`/v1/apps/${app.id}/events`, { data: {}, ...c.body });
+      expect(res.status).toBe(202);
+      expect(res.headers.get('idempotent-replayed')).toBeNull();
+      const event = res.body as { id: string };
       const stored = await t.hookline.store.events.get(app.id, event.id);
       if (c.subscribed) {
         // The API starts the fan-out after the commit and marks it dispatched once it started.
@@ -87,6 +90,14 @@ describe.each(storeKinds)('routing on %s', (kind) => {
         expect(stored!.dispatchedAt, JSON.stringify(c.body)).toBeInstanceOf(Date);
         await expect(t.hookline.client.workflow.getHandle(fanOutWorkflowId(event.id)).describe()).rejects.toThrow(/not found/i);
       }
+    }
+  });
+
+  it('answers 404 for an event to an application id or uid that does not exist', async () => {
+    for (const app of ['app_01M83N0000000000000000000', 'no-such-uid']) {
+      const res = await t.api.post(`/v1/apps/${app}/events`, { type: 'invoice.paid', data: {} });
+      expect(res.status, app).toBe(404);
+      expect(res.body.error.code).toBe('application_not_found');
     }
   });
 });

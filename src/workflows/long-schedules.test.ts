@@ -99,7 +99,7 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
   async function failingDelivery(schedule: 'standard' | string[]) {
     const app = await store.apps.create({ name: 'long', uid: null, retrySchedule: schedule, payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
     const ep = await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} });
-    const { event } = await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null });
+    const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
     const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep!.id, status: 'active' }]);
     return { app, endpoint: ep!, deliveryId: d!.id, eventId: event.id };
   }

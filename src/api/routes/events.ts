@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { IdPrefix } from '../../domain/ids';
 import type { Json } from '../../domain/model';
 import { ApiError, ErrorType } from '../errors';
 import { AppParams, CreateEventBody, EventListQuery, EventParams, EventResponse, IdempotencyHeaders, pageOf } from '../schemas';
@@ -25,18 +26,19 @@ export function eventsRouter({ store, api, dispatcher, limits }: RouteContext): 
     },
     async ({ params, headers, body, res }) => {
       const idempotencyKey = headers['idempotency-key'] ?? null;
-      const app = await findApp(store, params.app);
+      // An `app_…` id needs no lookup: the insert's foreign key says whether the application exists.
+      const appId = params.app.startsWith(`${IdPrefix.app}_`) ? params.app : (await findApp(store, params.app)).id;
       const size = Buffer.byteLength(JSON.stringify(body.data)) + (body.previous_data ? Buffer.byteLength(JSON.stringify(body.previous_data)) : 0);
       if (size > maxPayloadBytes) {
         throw new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', `Event data is ${size} bytes; the limit is ${maxPayloadBytes}`);
       }
       const endpointIds = body.endpoint_ids ? [...new Set(body.endpoint_ids)] : null;
       if (endpointIds) {
-        const known = new Set(await store.endpoints.existingIds(app.id, endpointIds));
+        const known = new Set(await store.endpoints.existingIds(appId, endpointIds));
         const unknown = endpointIds.filter((id) => !known.has(id));
         if (unknown.length) throw new ApiError(400, ErrorType.invalidRequest, 'unknown_endpoint', `No endpoint with id ${unknown.map((id) => `"${id}"`).join(', ')} in this application`);
       }
-      const { event, created } = await store.events.insert(app.id, {
+      const inserted = await store.events.insert(appId, {
         type: body.type,
         data: body.data as Json,
         previousData: (body.previous_data ?? null) as Json | null,
@@ -44,9 +46,11 @@ export function eventsRouter({ store, api, dispatcher, limits }: RouteContext): 
         endpointIds,
         idempotencyKey,
       });
+      if (!inserted) throw ApiError.notFound('application', params.app);
+      const { event, created } = inserted;
+      if (!created) res.set('idempotent-replayed', 'true');
       // Committed already dispatched when nobody subscribes: then there is nothing to start.
-      if (created && event.dispatchedAt === null) dispatcher.dispatch(event);
-      else res.set('idempotent-replayed', 'true');
+      else if (event.dispatchedAt === null) dispatcher.dispatch(event);
       return eventJson(event);
     },
   );
