@@ -61,8 +61,3 @@ export function apiClient(baseUrl: string, key: string, connections = 64): ApiCl
     close: () => pool.close(),
   };
 }
-
-/** The label a tally uses for one result: the status code, or the network error. */
-export function outcomeLabel(res: ApiResult): string {
-  return res.status === 0 ? `error:${res.error ?? 'unknown'}` : String(res.status);
-}

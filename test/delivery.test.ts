@@ -147,11 +147,11 @@ describe.each(storeKinds)('delivery on %s', (kind) => {
   });
 });
 
-describe('a worker with a workflow cache of 2', () => {
+describe('a worker with a workflow cache of 4', () => {
   let t: TestHookline;
   const rs: Receiver[] = [];
   beforeAll(async () => {
-    t = await startTestHookline('pglite', { env: { HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS: '2' } });
+    t = await startTestHookline('pglite', { env: { HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS: '4' } });
   });
   afterAll(async () => {
     await Promise.all(rs.map((r) => r.close()));
@@ -159,14 +159,15 @@ describe('a worker with a workflow cache of 2', () => {
   });
 
   it('replays evicted deliveries when their timers fire, without repeating their recorded attempts', async () => {
-    const app = await createApp(t.api, { retry_schedule: ['4s'] });
-    // Six endpoints, each on a receiver that fails its first request. One event per endpoint,
-    // each sent once the one before is parked on its timer, so at most two runs are busy at a
-    // time: the parked ones are evicted from the cache of two and replayed when they wake.
-    // (With more runs busy than the cache holds, a run can be evicted during its local attempt,
-    // and that attempt then runs again: at least once, recorded once.)
+    const app = await createApp(t.api, { retry_schedule: ['6s'] });
+    // Eight endpoints, each on a receiver that fails its first request. One event per endpoint,
+    // each sent once the one before is parked on its timer, so at most three runs are busy at a
+    // time (the last fan-out, this one, its delivery): the parked ones are evicted from the
+    // cache of four and replayed when they wake. (With more runs busy than the cache holds, a
+    // run can be evicted during its local attempt, and that attempt then runs again: at least
+    // once, recorded once; a cache of 2 showed it.)
     const events: string[] = [];
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 8; i++) {
       const r = await startReceiver();
       r.script({ status: 500 });
       rs.push(r);
@@ -176,9 +177,9 @@ describe('a worker with a workflow cache of 2', () => {
     }
 
     const all = async () => (await Promise.all(events.map((id) => deliveriesOf(t.api, app.id, id)))).flat();
-    const ds = await waitUntil(all, (list) => list.length === 6 && list.every((d) => d.status !== 'pending'), 30_000, 'six finished deliveries');
-    expect(ds.map((d) => [d.status, d.attempt_count])).toEqual(Array.from({ length: 6 }, () => ['succeeded', 2]));
+    const ds = await waitUntil(all, (list) => list.length === 8 && list.every((d) => d.status !== 'pending'), 30_000, 'eight finished deliveries');
+    expect(ds.map((d) => [d.status, d.attempt_count])).toEqual(Array.from({ length: 8 }, () => ['succeeded', 2]));
     // A replay that re-ran a recorded (local) attempt would show up here as a third request.
-    expect(rs.map((r) => r.requests.length)).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(rs.map((r) => r.requests.length)).toEqual([2, 2, 2, 2, 2, 2, 2, 2]);
   });
 });

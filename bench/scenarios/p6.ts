@@ -6,8 +6,6 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { apiClient, outcomeLabel } from '../lib-api';
-import { openLoop } from '../lib-load';
 import { cpuPer, sampleCpu, type CpuSample } from '../lib-proc';
 import { storeStatements } from '../lib-queries';
 import type { Row, ScenarioOutput } from '../lib-report';
@@ -21,7 +19,7 @@ import type { Ctx } from './context';
  */
 async function ingestInThread(opts: { baseUrl: string; key: string; appId: string; concurrency: number; warmupMs: number; windowMs: number }) {
   const probe = storeStatements();
-  const worker = new Worker(join(__dirname, '..', 'ingest-load.mjs'), { workerData: opts });
+  const worker = new Worker(LOAD_THREAD, { workerData: { mode: 'closed', ...opts } });
   let start: { cpu: CpuSample; probe: number } | undefined;
   let end: { cpu: CpuSample; probe: number; counted: WindowCounts } | undefined;
   await new Promise<void>((resolve, reject) => {
@@ -38,6 +36,25 @@ async function ingestInThread(opts: { baseUrl: string; key: string; appId: strin
   const { done, failures, statuses, ms } = end.counted;
   const windowMs = end.cpu.at - start.cpu.at;
   return { done, perS: (done * 1000) / windowMs, windowMs, cpu: cpuPer(start.cpu, end.cpu, Math.max(1, done)), failures, probeDelta: end.probe - start.probe, statuses, latency: summarize(ms) };
+}
+
+const LOAD_THREAD = join(__dirname, '..', 'ingest-load.mjs');
+
+/** The open loop past capacity, from the load thread too: every request's status and time, in order. */
+async function overloadInThread(opts: { baseUrl: string; key: string; appId: string; count: number; ratePerS: number }) {
+  const worker = new Worker(LOAD_THREAD, { workerData: { mode: 'open', concurrency: 1024, ...opts } });
+  let out: { results: { status: string; ms: number }[]; sendMs: number; totalMs: number } | undefined;
+  await new Promise<void>((resolve, reject) => {
+    worker.on('message', (m: { type: string } & NonNullable<typeof out>) => {
+      if (m.type === 'open-end') out = m;
+      if (m.type === 'done') resolve();
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the load thread exited with ${code}`))));
+  });
+  await worker.terminate();
+  if (!out) throw new Error('the load thread ended before the open loop did');
+  return out;
 }
 
 interface WindowCounts {
@@ -63,16 +80,14 @@ export async function p6Ingest(ctx: Ctx): Promise<ScenarioOutput> {
   }
   const best = levels.reduce((a, b) => (b.perS > a.perS ? b : a));
 
-  // Past capacity: twice the best rate, open loop, through enough sockets that requests queue in
-  // the server rather than in this client's pool.
+  // Past capacity: twice the best rate, open loop, through enough sockets (1024) that requests
+  // queue in the server rather than in the client's pool.
   const offered = Math.max(50, 2 * best.perS);
   const count = Math.round((offered * scale.p6.overloadMs) / 1000);
-  const api = apiClient(stack.hookline.apiUrl!, stack.adminKey, 1024);
-  log(`P6: overload at ${round(offered, 0)}/s for ${scale.p6.overloadMs / 1000} s (${count} requests)`);
-  const { results, sendMs, totalMs } = await openLoop(count, offered, (i) => api.postEvent(appId, 'bench.overload', { i }), 'P6 overload');
-  await api.close();
-  const overloadStatuses = tally(results.map(outcomeLabel));
-  const accepted = results.filter((r) => r.status === 202).length;
+  log(`P6: overload at ${round(offered, 0)}/s for ${scale.p6.overloadMs / 1000} s (${count} requests, from the load thread)`);
+  const { results, sendMs, totalMs } = await overloadInThread({ baseUrl: stack.hookline.apiUrl!, key: stack.adminKey, appId, count, ratePerS: offered });
+  const overloadStatuses = tally(results.map((r) => r.status));
+  const accepted = results.filter((r) => r.status === '202').length;
   const tenth = Math.max(1, Math.floor(results.length / 10));
   const firstTenth = summarize(results.slice(0, tenth).map((r) => r.ms));
   const lastTenth = summarize(results.slice(-tenth).map((r) => r.ms));
