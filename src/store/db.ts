@@ -5,7 +5,6 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Database } from './schema';
 import { pgliteDialect } from './pglite-dialect';
@@ -26,6 +25,10 @@ export async function openDatabase(options: DbOptions): Promise<Db> {
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  // Loaded only when used: PGlite's module and WASM cost about 60 MB of RSS in every process
+  // that imports it, and API and worker processes on PostgreSQL never need it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load of the same (CommonJS) build a static import would give
+  const { PGlite } = require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
   const client = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
   return new Kysely<Database>({ dialect: pgliteDialect(client) });
 }
