@@ -83,8 +83,9 @@ export function createDispatcher(deps: DispatcherDeps) {
   return {
     /**
      * Called after the commit of an event that has subscribers, and not awaited: the event is
-     * accepted once it is committed, so the API answers without waiting for Temporal. A failed start is logged and the sweep starts
-     * the event later; so does the sweep when too many starts are already under way.
+     * accepted once it is committed, so the API answers without waiting for Temporal. A failed
+     * start is logged and the sweep starts the event later; so does the sweep when too many
+     * starts are already under way.
      */
     dispatch(event: EventRef): void {
       if (pending.size >= MAX_PENDING_DISPATCHES) return;

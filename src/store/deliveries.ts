@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { FailureReason } from '../domain/attempt-outcome';
 import { attemptId, newId, IdPrefix } from '../domain/ids';
 import type { Attempt, AttemptErrorCode, AttemptTrigger, Delivery, DeliveryStatus } from '../domain/model';
 import type { Db } from './db';
@@ -73,13 +74,14 @@ export function createDeliveryStore(db: Db) {
             endpoint_id: ep.id,
             event_type: event.type,
             status: ep.status === 'disabled' ? 'skipped' : 'pending',
-            ...(ep.status === 'disabled' && { failure_reason: 'endpoint_disabled' }),
+            ...(ep.status === 'disabled' && { failure_reason: FailureReason.endpointDisabled }),
           })),
         )
         .onConflict((oc) => oc.columns(['event_id', 'endpoint_id']).doNothing())
         .returning(['id', 'endpoint_id', 'status'])
         .execute();
-      // A re-run window finds some rows already there: read them all back (the rare path).
+      // RETURNING keeps the order of `endpoints`. A re-run window finds some rows already there
+      // and reads them all back (the rare path).
       const rows =
         inserted.length === endpoints.length
           ? inserted
@@ -88,8 +90,9 @@ export function createDeliveryStore(db: Db) {
               .select(['id', 'endpoint_id', 'status'])
               .where('event_id', '=', event.id)
               .where('endpoint_id', 'in', endpoints.map((e) => e.id))
+              .orderBy('endpoint_id', 'asc')
               .execute();
-      return rows.map((r) => ({ id: r.id, endpointId: r.endpoint_id, status: r.status as DeliveryStatus })).sort((a, b) => (a.endpointId < b.endpointId ? -1 : a.endpointId > b.endpointId ? 1 : 0));
+      return rows.map((r) => ({ id: r.id, endpointId: r.endpoint_id, status: r.status as DeliveryStatus }));
     },
 
     async get(appId: string, id: string): Promise<Delivery | undefined> {

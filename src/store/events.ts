@@ -34,49 +34,47 @@ function toEvent(row: Selectable<EventsTable>): WebhookEvent {
 const FOREIGN_KEY_VIOLATION = '23503';
 
 export function createEventStore(db: Db) {
-  async function insertEvent(appId: string, input: NewEvent): Promise<{ event: WebhookEvent; created: boolean }> {
-    const subscribed = subscribedEndpoints(db, { appId, eventType: input.type, channels: input.channels, endpointIds: input.endpointIds }).select(sql`1`.as('one'));
-    const row = await db
-      .insertInto('events')
-      .values({
-        id: newId(IdPrefix.event),
-        app_id: appId,
-        type: input.type,
-        payload: JSON.stringify(input.data),
-        previous_payload: input.previousData === null ? null : JSON.stringify(input.previousData),
-        channels: input.channels && JSON.stringify(input.channels),
-        endpoint_ids: input.endpointIds && JSON.stringify(input.endpointIds),
-        idempotency_key: input.idempotencyKey,
-        dispatched_at: sql<Date | null>`case when exists (${subscribed}) then null else now() end`,
-      })
-      .onConflict((oc) => oc.columns(['app_id', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
-      .returningAll()
-      .executeTakeFirst();
-    if (row) return { event: toEvent(row), created: true };
-    const first = await db
-      .selectFrom('events')
-      .selectAll()
-      .where('app_id', '=', appId)
-      .where('idempotency_key', '=', input.idempotencyKey)
-      .executeTakeFirstOrThrow();
-    return { event: toEvent(first), created: false };
-  }
-
   return {
     /**
      * Commits an event. With an idempotency key, a repeat returns the first event and
      * `created: false`; the unique index decides, so concurrent repeats are safe too.
      * An event no endpoint subscribes to is committed already dispatched: it needs no fan-out,
-     * and the same statement decides it, so ingest costs one round trip.
+     * and the same statement decides it, so ingest costs one round trip. Undefined when the
+     * application does not exist.
      */
     async insert(appId: string, input: NewEvent): Promise<{ event: WebhookEvent; created: boolean } | undefined> {
+      const subscribed = subscribedEndpoints(db, { appId, eventType: input.type, channels: input.channels, endpointIds: input.endpointIds }).select(sql`1`.as('one'));
+      let row;
       try {
-        return await insertEvent(appId, input);
+        row = await db
+          .insertInto('events')
+          .values({
+            id: newId(IdPrefix.event),
+            app_id: appId,
+            type: input.type,
+            payload: JSON.stringify(input.data),
+            previous_payload: input.previousData === null ? null : JSON.stringify(input.previousData),
+            channels: input.channels && JSON.stringify(input.channels),
+            endpoint_ids: input.endpointIds && JSON.stringify(input.endpointIds),
+            idempotency_key: input.idempotencyKey,
+            dispatched_at: sql<Date | null>`case when exists (${subscribed}) then null else now() end`,
+          })
+          .onConflict((oc) => oc.columns(['app_id', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
+          .returningAll()
+          .executeTakeFirst();
       } catch (err) {
         // The application does not exist (foreign key): callers that skip the lookup learn it here.
         if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) return undefined;
         throw err;
       }
+      if (row) return { event: toEvent(row), created: true };
+      const first = await db
+        .selectFrom('events')
+        .selectAll()
+        .where('app_id', '=', appId)
+        .where('idempotency_key', '=', input.idempotencyKey)
+        .executeTakeFirstOrThrow();
+      return { event: toEvent(first), created: false };
     },
 
     async get(appId: string, id: string): Promise<WebhookEvent | undefined> {

@@ -4,6 +4,7 @@
  * rate-limited endpoint.
  */
 import { sql } from 'kysely';
+import { FailureReason } from '../domain/attempt-outcome';
 import { DEFAULT_DISABLE_POLICY, type AttemptStats, type DisablePolicy } from '../domain/health-policy';
 import type { Db } from './db';
 import { OperationalEventType, type OperatorEvents } from './operator';
@@ -63,7 +64,7 @@ export function createHealthStore(db: Db, operator: OperatorEvents) {
         if (!ep) return false;
         await tx
           .updateTable('deliveries')
-          .set({ status: 'failed', failure_reason: 'endpoint_disabled', next_attempt_at: null, updated_at: now })
+          .set({ status: 'failed', failure_reason: FailureReason.endpointDisabled, next_attempt_at: null, updated_at: now })
           .where('endpoint_id', '=', endpointId)
           .where('status', '=', 'pending')
           .execute();

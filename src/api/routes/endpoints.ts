@@ -147,26 +147,24 @@ export function endpointsRouter({ store, api, urlPolicy, limits }: RouteContext)
     },
   );
 
+  /** Disables or enables an endpoint of the application; answers with the endpoint as it is after. */
+  async function changeStatus(params: { app: string; endpoint: string }, change: () => Promise<unknown>) {
+    const app = await findApp(store, params.app);
+    if (!(await store.endpoints.get(app.id, params.endpoint))) throw ApiError.notFound('endpoint', params.endpoint);
+    await change();
+    return endpointJson((await store.endpoints.get(app.id, params.endpoint))!);
+  }
+
   api.route(
     router,
     { method: 'post', path: '/v1/apps/:app/endpoints/:endpoint/disable', summary: 'Disable an endpoint: pending deliveries end failed, new events are recorded as skipped', tag, params: EndpointParams, body: DisableEndpointBody, response: EndpointResponse },
-    async ({ params, body }) => {
-      const app = await findApp(store, params.app);
-      if (!(await store.endpoints.get(app.id, params.endpoint))) throw ApiError.notFound('endpoint', params.endpoint);
-      await store.health.disable(params.endpoint, body.reason ?? 'disabled through the API');
-      return endpointJson((await store.endpoints.get(app.id, params.endpoint))!);
-    },
+    ({ params, body }) => changeStatus(params, () => store.health.disable(params.endpoint, body.reason ?? 'disabled through the API')),
   );
 
   api.route(
     router,
     { method: 'post', path: '/v1/apps/:app/endpoints/:endpoint/enable', summary: 'Enable an endpoint and reset its health record', tag, params: EndpointParams, response: EndpointResponse },
-    async ({ params }) => {
-      const app = await findApp(store, params.app);
-      if (!(await store.endpoints.get(app.id, params.endpoint))) throw ApiError.notFound('endpoint', params.endpoint);
-      await store.health.enable(params.endpoint);
-      return endpointJson((await store.endpoints.get(app.id, params.endpoint))!);
-    },
+    ({ params }) => changeStatus(params, () => store.health.enable(params.endpoint)),
   );
 
   api.route(router, { method: 'delete', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Delete an endpoint', tag, params: EndpointParams, status: 204 }, async ({ params }) => {
