@@ -3,6 +3,7 @@
  * fan-out that spans several continue-as-new windows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NewEvent } from '../src/store/events';
 import { fanOutWorkflowId } from '../src/workflows/fan-out';
 import { createApp, createEndpoint, deliveriesOf, sendEvent } from './support/factories';
 import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
@@ -91,6 +92,48 @@ describe.each(storeKinds)('routing on %s', (kind) => {
         await expect(t.hookline.client.workflow.getHandle(fanOutWorkflowId(event.id)).describe()).rejects.toThrow(/not found/i);
       }
     }
+  });
+
+  it('commits concurrent events in one statement, each with its own subscription, idempotency and application answer', async () => {
+    const app = await createApp(t.api);
+    const other = await createApp(t.api);
+    const orders = await createEndpoint(t.api, app.id, { url: `${r.url}/batch-orders`, event_types: ['order.*'] });
+    await createEndpoint(t.api, app.id, { url: `${r.url}/batch-eu`, event_types: ['*'], channels: ['eu'] });
+    const event = (type: string, extra: Partial<NewEvent> = {}): NewEvent => ({ type, data: { type }, previousData: null, channels: null, endpointIds: null, idempotencyKey: null, ...extra });
+    const earlier = await t.hookline.store.events.insert(app.id, event('invoice.paid', { idempotencyKey: 'earlier' }));
+
+    // Started in one turn of the event loop, so they share one insert statement.
+    const results = await Promise.all([
+      t.hookline.store.events.insert(app.id, event('order.created')),
+      t.hookline.store.events.insert(app.id, event('invoice.paid')),
+      t.hookline.store.events.insert(app.id, event('invoice.paid', { channels: ['eu'] })),
+      t.hookline.store.events.insert(app.id, event('order.created', { endpointIds: [] })),
+      t.hookline.store.events.insert(app.id, event('order.created', { endpointIds: [orders.id] })),
+      t.hookline.store.events.insert(app.id, event('a.b', { idempotencyKey: 'twice' })),
+      t.hookline.store.events.insert(app.id, event('a.b', { idempotencyKey: 'twice' })),
+      t.hookline.store.events.insert(app.id, event('a.b', { idempotencyKey: 'earlier' })),
+      t.hookline.store.events.insert('app_01M83N0000000000000000000', event('a.b')),
+      t.hookline.store.events.insert('app_01M83N0000000000000000000', event('a.b', { idempotencyKey: 'earlier' })),
+      t.hookline.store.events.insert(other.id, event('a.b', { idempotencyKey: 'earlier' })),
+    ]);
+    const [ordersEvt, unsubscribed, eu, targetedNone, targeted, twice1, twice2, earlierAgain, missing, missingKeyed, otherApp] = results;
+
+    // One statement: the same transaction timestamp on every row it inserted.
+    const created = [ordersEvt, unsubscribed, eu, targetedNone, targeted, otherApp].map((x) => x!.event.createdAt.getTime());
+    expect(new Set(created).size).toBe(1);
+    // Subscribed per row: undispatched rows wait for their fan-out.
+    expect([ordersEvt, unsubscribed, eu, targetedNone, targeted].map((x) => x!.event.dispatchedAt === null)).toEqual([true, false, true, false, true]);
+    // Two concurrent requests with one key: either may win, and both answer with the winner.
+    expect([twice1!.created, twice2!.created].sort()).toEqual([false, true]);
+    expect(twice2!.event.id).toBe(twice1!.event.id);
+    expect([earlierAgain!.created, earlierAgain!.event.id]).toEqual([false, earlier!.event.id]);
+    expect([missing, missingKeyed]).toEqual([undefined, undefined]);
+    // Idempotency keys belong to one application.
+    expect(otherApp!.created).toBe(true);
+    expect(otherApp!.event.appId).toBe(other.id);
+    expect(ordersEvt!.event.data).toEqual({ type: 'order.created' });
+    expect(eu!.event.channels).toEqual(['eu']);
+    expect(targeted!.event.endpointIds).toEqual([orders.id]);
   });
 
   it('answers 404 for an event to an application id or uid that does not exist', async () => {

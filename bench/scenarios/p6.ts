@@ -117,7 +117,7 @@ export async function p6Ingest(ctx: Ctx): Promise<ScenarioOutput> {
       pass: best.perS >= 1700,
       note:
         `${best.concurrency} clients: POST p50 ${round(best.latency.p50)} ms p99 ${round(best.latency.p99)} ms; CPU per event ${round(best.cpu.selfMsPerUnit)} ms here + ` +
-        `${round(best.cpu.serverMsPerUnit)} ms dev server; ${round(best.probeDelta / Math.max(1, best.done))} store statements per event; statuses ${JSON.stringify(best.statuses)}` + (onPg ? '' : '; on PGlite: the target is for PostgreSQL'),
+        `${round(best.cpu.serverMsPerUnit)} ms dev server; ${round(best.probeDelta / Math.max(1, best.done), 3)} store statements per event (${round(best.done / Math.max(1, best.probeDelta))} events per statement: concurrent inserts share one); statuses ${JSON.stringify(best.statuses)}` + (onPg ? '' : '; on PGlite: the target is for PostgreSQL'),
     },
     {
       id: 'P6',

@@ -4,7 +4,9 @@ import type { Json, WebhookEvent } from '../domain/model';
 import type { Db } from './db';
 import type { EventsTable } from './schema';
 import { toPage, type Page, type PageRequest } from './page';
-import { subscribedEndpoints } from './subscriptions';
+import { subscriptionKeys } from '../domain/event-types';
+import { groupCommit } from './group-commit';
+import { endpointsMatching } from './subscriptions';
 
 export interface NewEvent {
   type: string;
@@ -30,51 +32,69 @@ function toEvent(row: Selectable<EventsTable>): WebhookEvent {
   };
 }
 
-/** PostgreSQL's foreign_key_violation, from pg and PGlite alike. */
-const FOREIGN_KEY_VIOLATION = '23503';
+/** Most events one insert statement carries. */
+const MAX_EVENTS_PER_STATEMENT = 200;
+
+interface InsertItem {
+  appId: string;
+  input: NewEvent;
+}
+
+/** What a batch row came to: inserted, an idempotency repeat, or no such application. */
+type InsertResult = { event: WebhookEvent; created: boolean } | undefined;
 
 export function createEventStore(db: Db) {
+  /**
+   * One statement for a whole batch of events (see `groupCommit`): the rows travel as one JSON
+   * parameter. Per row it decides "anyone subscribed?" with the fan-out's own rule and skips rows
+   * whose application does not exist (no foreign-key error to fail the batch). Rows that come back
+   * were inserted; a row that does not is an idempotency repeat or a missing application.
+   */
+  async function insertBatch(items: readonly InsertItem[]): Promise<InsertResult[]> {
+    const rows = items.map(({ appId, input }) => ({
+      id: newId(IdPrefix.event),
+      app_id: appId,
+      type: input.type,
+      payload: JSON.stringify(input.data),
+      previous_payload: input.previousData === null ? null : JSON.stringify(input.previousData),
+      channels: input.channels,
+      endpoint_ids: input.endpointIds,
+      idempotency_key: input.idempotencyKey,
+      keys: subscriptionKeys(input.type),
+    }));
+    const v = <T>(column: string) => sql<T>`${sql.ref(`v.${column}`)}`;
+    const subscribed = endpointsMatching(db, { appId: v<string>('app_id'), keys: v<string[]>('keys'), channels: v<string[] | null>('channels'), endpointIds: v<string[] | null>('endpoint_ids') }).select(sql`1`.as('one'));
+    const inserted = await sql<Selectable<EventsTable>>`
+      insert into events (id, app_id, type, payload, previous_payload, channels, endpoint_ids, idempotency_key, dispatched_at)
+      select v.id, v.app_id, v.type, v.payload, v.previous_payload, to_jsonb(v.channels), to_jsonb(v.endpoint_ids), v.idempotency_key,
+        case when exists (${subscribed}) then null else now() end
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id text, app_id text, type text, payload text, previous_payload text, channels text[], endpoint_ids text[], idempotency_key text, keys text[])
+      where exists (select 1 from applications where applications.id = v.app_id)
+      on conflict (app_id, idempotency_key) where idempotency_key is not null do nothing
+      returning *`.execute(db);
+    const byId = new Map(inserted.rows.map((row) => [row.id, row]));
+    return Promise.all(
+      rows.map(async (row): Promise<InsertResult> => {
+        const mine = byId.get(row.id);
+        if (mine) return { event: toEvent(mine), created: true };
+        if (row.idempotency_key === null) return undefined;
+        const first = await db.selectFrom('events').selectAll().where('app_id', '=', row.app_id).where('idempotency_key', '=', row.idempotency_key).executeTakeFirst();
+        return first && { event: toEvent(first), created: false };
+      }),
+    );
+  }
+  const insertGrouped = groupCommit(insertBatch, { maxBatch: MAX_EVENTS_PER_STATEMENT });
+
   return {
     /**
      * Commits an event. With an idempotency key, a repeat returns the first event and
      * `created: false`; the unique index decides, so concurrent repeats are safe too.
      * An event no endpoint subscribes to is committed already dispatched: it needs no fan-out,
-     * and the same statement decides it, so ingest costs one round trip. Undefined when the
-     * application does not exist.
+     * and the same statement decides it. Concurrent inserts share one statement. Undefined when
+     * the application does not exist.
      */
-    async insert(appId: string, input: NewEvent): Promise<{ event: WebhookEvent; created: boolean } | undefined> {
-      const subscribed = subscribedEndpoints(db, { appId, eventType: input.type, channels: input.channels, endpointIds: input.endpointIds }).select(sql`1`.as('one'));
-      let row;
-      try {
-        row = await db
-          .insertInto('events')
-          .values({
-            id: newId(IdPrefix.event),
-            app_id: appId,
-            type: input.type,
-            payload: JSON.stringify(input.data),
-            previous_payload: input.previousData === null ? null : JSON.stringify(input.previousData),
-            channels: input.channels && JSON.stringify(input.channels),
-            endpoint_ids: input.endpointIds && JSON.stringify(input.endpointIds),
-            idempotency_key: input.idempotencyKey,
-            dispatched_at: sql<Date | null>`case when exists (${subscribed}) then null else now() end`,
-          })
-          .onConflict((oc) => oc.columns(['app_id', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
-          .returningAll()
-          .executeTakeFirst();
-      } catch (err) {
-        // The application does not exist (foreign key): callers that skip the lookup learn it here.
-        if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) return undefined;
-        throw err;
-      }
-      if (row) return { event: toEvent(row), created: true };
-      const first = await db
-        .selectFrom('events')
-        .selectAll()
-        .where('app_id', '=', appId)
-        .where('idempotency_key', '=', input.idempotencyKey)
-        .executeTakeFirstOrThrow();
-      return { event: toEvent(first), created: false };
+    insert(appId: string, input: NewEvent): Promise<InsertResult> {
+      return insertGrouped({ appId, input });
     },
 
     async get(appId: string, id: string): Promise<WebhookEvent | undefined> {

@@ -3,7 +3,7 @@
  * channels (an endpoint with none gets every event) and its optional `endpoint_ids`. One query
  * builder, so the fan-out's resolution and the insert's "anyone subscribed?" check agree.
  */
-import { sql } from 'kysely';
+import { sql, type Expression } from 'kysely';
 import { subscriptionKeys } from '../domain/event-types';
 import type { Db } from './db';
 
@@ -14,16 +14,36 @@ export interface SubscriptionQuery {
   endpointIds: string[] | null;
 }
 
+/**
+ * The same question with SQL expressions for the event's side, so a statement can ask it for
+ * each row it inserts. `keys` is `subscriptionKeys(type)`; a null `channels` or `endpointIds`
+ * means the event has none.
+ */
+export interface SubscriptionMatch {
+  appId: Expression<string>;
+  keys: Expression<string[]>;
+  channels: Expression<string[] | null>;
+  endpointIds: Expression<string[] | null>;
+}
+
 /** Endpoints subscribed to the event, disabled ones included (they record `skipped` deliveries). */
 export function subscribedEndpoints(db: Db, q: SubscriptionQuery) {
-  // `?|` matches an overlap with `subscriptionKeys(type)`, the same rule `matchesEventType` applies in code.
-  let query = db
+  return endpointsMatching(db, {
+    appId: sql.val(q.appId),
+    keys: sql.val(subscriptionKeys(q.eventType)),
+    channels: sql.val(q.channels),
+    endpointIds: sql.val(q.endpointIds),
+  });
+}
+
+export function endpointsMatching(db: Db, m: SubscriptionMatch) {
+  // `?|` matches an overlap with `subscriptionKeys(type)`, the same rule `matchesEventType` applies
+  // in code. With a null array `?|` and `= any` are null, and a null in these `or`s counts as
+  // false: an event without channels reaches only endpoints without channels, as `matchesChannels`.
+  return db
     .selectFrom('endpoints')
-    .where('app_id', '=', q.appId)
-    .where(sql<boolean>`event_types ?| ${sql.val(subscriptionKeys(q.eventType))}::text[]`);
-  query = q.channels
-    ? query.where(sql<boolean>`(channels is null or jsonb_array_length(channels) = 0 or channels ?| ${sql.val(q.channels)}::text[])`)
-    : query.where(sql<boolean>`(channels is null or jsonb_array_length(channels) = 0)`);
-  if (q.endpointIds) query = query.where('id', 'in', q.endpointIds.length ? q.endpointIds : ['']);
-  return query;
+    .where(sql<boolean>`endpoints.app_id = ${m.appId}`)
+    .where(sql<boolean>`endpoints.event_types ?| ${m.keys}::text[]`)
+    .where(sql<boolean>`(endpoints.channels is null or jsonb_array_length(endpoints.channels) = 0 or endpoints.channels ?| ${m.channels}::text[])`)
+    .where(sql<boolean>`(${m.endpointIds}::text[] is null or endpoints.id = any(${m.endpointIds}::text[]))`);
 }
