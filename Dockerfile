@@ -1,10 +1,19 @@
-# Hookline API or worker (HOOKLINE_ROLE). Runs on the current Node LTS.
+# Hookline API or worker (HOOKLINE_ROLE). Runs on the current Node LTS, compiled (no TypeScript
+# loader at run time: it costs a thread and about 28 MB per process).
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm install --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
 FROM node:24-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev --no-audit --no-fund
-COPY tsconfig.json ./
-COPY src ./src
+COPY --from=build /app/dist ./dist
 ENV NODE_ENV=production HOOKLINE_DATA_DIR=/var/lib/hookline
 EXPOSE 8080
-CMD ["npx", "tsx", "src/main.ts"]
+# The heap flags are src/node-flags.ts's, which says why.
+CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "dist/main.js"]

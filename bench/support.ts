@@ -2,7 +2,7 @@
  * Benchmark plumbing: a fast loopback receiver that counts and timestamps requests, and a whole
  * Hookline stack (local dev server, store, worker, API) in this process.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config';
 import { startHookline, type Hookline } from '../src/hookline';
 import { createLogger, installTemporalLogging } from '../src/logger';
+import { NODE_HEAP_FLAGS } from '../src/node-flags';
 import { findTemporalCli, startDevServer } from '../src/temporal';
 
 export interface CountingReceiver {
@@ -101,7 +102,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
 /**
  * The production shape on one machine: a dev server, the API (role `api`) in this process, and
  * one worker (role `worker`) in a child process, both on the PostgreSQL at `databaseUrl`. The
- * worker's memory and CPU can then be read on their own.
+ * worker's memory and CPU can then be read on their own. The worker runs from `npm run build`'s
+ * output with the Docker image's node flags.
  */
 export async function startSplitStack(databaseUrl: string, env: Record<string, string> = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookline-bench-split-'));
@@ -118,7 +120,10 @@ export async function startSplitStack(databaseUrl: string, env: Record<string, s
     await devServer.stop();
     throw err;
   });
-  const worker = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'src', 'main.ts')], {
+  // As the Docker image runs it: compiled, with the same heap flags.
+  const root = join(__dirname, '..');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  const worker = spawn(process.execPath, [...NODE_HEAP_FLAGS, join(root, 'dist', 'main.js')], {
     env: { ...process.env, ...shared, HOOKLINE_ROLE: 'worker', HOOKLINE_DATA_DIR: join(dataDir, 'worker'), HOOKLINE_ALLOW_INSECURE_URLS: 'true', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
