@@ -36,23 +36,25 @@ function toEvent(row: Selectable<EventsTable>): WebhookEvent {
 const MAX_EVENTS_PER_STATEMENT = 200;
 
 interface InsertItem {
+  /** Chosen before the batch, so a batch retried after a failure inserts each event under the same id. */
+  id: string;
   appId: string;
   input: NewEvent;
 }
 
-/** What a batch row came to: inserted, an idempotency repeat, or no such application. */
-type InsertResult = { event: WebhookEvent; created: boolean } | undefined;
+type EventRow = Selectable<EventsTable>;
 
 export function createEventStore(db: Db) {
   /**
-   * One statement for a whole batch of events (see `groupCommit`): the rows travel as one JSON
-   * parameter. Per row it decides "anyone subscribed?" with the fan-out's own rule and skips rows
-   * whose application does not exist (no foreign-key error to fail the batch). Rows that come back
-   * were inserted; a row that does not is an idempotency repeat or a missing application.
+   * One statement for a whole batch of events (see `groupCommit`), and nothing else: the rows
+   * travel as one JSON parameter. Per row it decides "anyone subscribed?" with the fan-out's own
+   * rule and skips rows whose application does not exist (no foreign-key error to fail the
+   * batch). Each item gets its inserted row, or null: an idempotency repeat or a missing
+   * application, which `insert` tells apart on its own.
    */
-  async function insertBatch(items: readonly InsertItem[]): Promise<InsertResult[]> {
-    const rows = items.map(({ appId, input }) => ({
-      id: newId(IdPrefix.event),
+  async function insertBatch(items: readonly InsertItem[]): Promise<(EventRow | null)[]> {
+    const rows = items.map(({ id, appId, input }) => ({
+      id,
       app_id: appId,
       type: input.type,
       payload: JSON.stringify(input.data),
@@ -64,7 +66,7 @@ export function createEventStore(db: Db) {
     }));
     const v = <T>(column: string) => sql<T>`${sql.ref(`v.${column}`)}`;
     const subscribed = endpointsMatching(db, { appId: v<string>('app_id'), keys: v<string[]>('keys'), channels: v<string[] | null>('channels'), endpointIds: v<string[] | null>('endpoint_ids') }).select(sql`1`.as('one'));
-    const inserted = await sql<Selectable<EventsTable>>`
+    const inserted = await sql<EventRow>`
       insert into events (id, app_id, type, payload, previous_payload, channels, endpoint_ids, idempotency_key, dispatched_at)
       select v.id, v.app_id, v.type, v.payload, v.previous_payload, to_jsonb(v.channels), to_jsonb(v.endpoint_ids), v.idempotency_key,
         case when exists (${subscribed}) then null else now() end
@@ -73,15 +75,7 @@ export function createEventStore(db: Db) {
       on conflict (app_id, idempotency_key) where idempotency_key is not null do nothing
       returning *`.execute(db);
     const byId = new Map(inserted.rows.map((row) => [row.id, row]));
-    return Promise.all(
-      rows.map(async (row): Promise<InsertResult> => {
-        const mine = byId.get(row.id);
-        if (mine) return { event: toEvent(mine), created: true };
-        if (row.idempotency_key === null) return undefined;
-        const first = await db.selectFrom('events').selectAll().where('app_id', '=', row.app_id).where('idempotency_key', '=', row.idempotency_key).executeTakeFirst();
-        return first && { event: toEvent(first), created: false };
-      }),
-    );
+    return items.map((item) => byId.get(item.id) ?? null);
   }
   const insertGrouped = groupCommit(insertBatch, { maxBatch: MAX_EVENTS_PER_STATEMENT });
 
@@ -93,8 +87,12 @@ export function createEventStore(db: Db) {
      * and the same statement decides it. Concurrent inserts share one statement. Undefined when
      * the application does not exist.
      */
-    insert(appId: string, input: NewEvent): Promise<InsertResult> {
-      return insertGrouped({ appId, input });
+    async insert(appId: string, input: NewEvent): Promise<{ event: WebhookEvent; created: boolean } | undefined> {
+      const row = await insertGrouped({ id: newId(IdPrefix.event), appId, input });
+      if (row) return { event: toEvent(row), created: true };
+      if (input.idempotencyKey === null) return undefined;
+      const first = await db.selectFrom('events').selectAll().where('app_id', '=', appId).where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst();
+      return first && { event: toEvent(first), created: false };
     },
 
     async get(appId: string, id: string): Promise<WebhookEvent | undefined> {
