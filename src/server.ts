@@ -1,6 +1,5 @@
-/** Serves the Express app and closes it cleanly. */
-import type { Express } from 'express';
-import type { Server } from 'node:http';
+/** Serves the API's request listener and closes it cleanly. */
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ApiServer {
@@ -10,9 +9,10 @@ export interface ApiServer {
 
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-export function listen(app: Express, host: string, port: number): Promise<ApiServer> {
+export function listen(handler: RequestListener, host: string, port: number): Promise<ApiServer> {
   return new Promise((resolve, reject) => {
-    const server: Server = app.listen(port, host, () => {
+    const server = createServer(handler);
+    server.listen(port, host, () => {
       const address = server.address() as AddressInfo;
       resolve({
         url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,

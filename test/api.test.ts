@@ -2,11 +2,14 @@
  * The API's contract: CRUD, pagination, auth, OpenAPI, and a table of bad requests that each get
  * their 4xx in the one error shape and leave the store exactly as it was.
  */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from './support/api-client';
 import { createApp, createEndpoint, sendEvent } from './support/factories';
-import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
+import { ADMIN_KEY, startTestHookline, storeKinds, type TestHookline } from './support/hookline';
+import { waitUntil } from './support/wait';
 
 describe.each(storeKinds)('API on %s', (kind) => {
   let t: TestHookline;
@@ -142,5 +145,33 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect(longKey.status).toBe(400);
     expect(longKey.body.error.message).toMatch(/headers/);
     expect(await counts()).toEqual(before);
+  });
+});
+
+describe('load shedding through the whole API', () => {
+  let t: TestHookline;
+  beforeAll(async () => {
+    t = await startTestHookline('pglite', { env: { HOOKLINE_API_MAX_IN_FLIGHT: '1' } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('answers 503 past the in-flight limit, still serves probes, and admits again when the held request ends', async () => {
+    const app = await createApp(t.api);
+    const { hostname, port } = new URL(t.api.url);
+    const body = JSON.stringify({ type: 'a.b', data: { n: 1 } });
+    // A POST whose body is still arriving is in flight: it holds the only slot.
+    const socket = connect(Number(port), hostname);
+    await once(socket, 'connect');
+    socket.write(`POST /v1/apps/${app.id}/events HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${ADMIN_KEY}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+    const shed = await waitUntil(() => t.api.get('/v1/apps'), (r) => r.status === 503, 5_000, 'a 503');
+    expect(shed.body).toEqual({ error: { type: 'service_unavailable_error', code: 'overloaded', message: expect.any(String) } });
+    expect((await fetch(`${t.api.url}/healthz`)).status).toBe(200);
+
+    const answer = new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+    socket.end(body.slice(5));
+    expect(await answer).toMatch(/^HTTP\/1.1 202/);
+    await waitUntil(() => t.api.get('/v1/apps'), (r) => r.status === 200, 5_000, 'admitted again');
   });
 });

@@ -1,8 +1,10 @@
 /**
  * The Express app: JSON in and out, admin-key auth on /v1, one router per resource, and one error
- * shape. Bodies are size-limited per route before they are parsed.
+ * shape. Bodies are size-limited per route before they are parsed. The load shedder sits in front
+ * of Express, on the raw request listener.
  */
-import express, { type Express } from 'express';
+import type { RequestListener } from 'node:http';
+import express from 'express';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
 import { authenticate, rateLimitPerKey, scopeToApplication } from './auth';
@@ -37,7 +39,7 @@ export interface ApiDeps {
 /** Bodies other than events are small; events get room for `data` and `previous_data` at the cap. */
 const SMALL_BODY_LIMIT = '64kb';
 
-export function createApi(deps: ApiDeps): Express {
+export function createApi(deps: ApiDeps): RequestListener {
   const api = new ApiRegistry();
   const ctx: RouteContext = { store: deps.store, dispatcher: deps.dispatcher, api, urlPolicy: deps.urlPolicy, limits: deps.limits };
   const app = express();
@@ -54,7 +56,7 @@ export function createApi(deps: ApiDeps): Express {
   });
 
   const eventBodyLimit = 2 * deps.limits.maxPayloadBytes + 64 * 1024;
-  app.use('/v1', limitInFlight(deps.maxInFlight), authenticate(deps.adminKey, deps.store), rateLimitPerKey(deps.rateLimit));
+  app.use('/v1', authenticate(deps.adminKey, deps.store), rateLimitPerKey(deps.rateLimit));
   app.use('/v1/apps/:app', scopeToApplication);
   // The first parser that matches wins; the second skips a body that is already parsed.
   app.post('/v1/apps/:app/events', express.json({ limit: eventBodyLimit, strict: false }));
@@ -63,5 +65,5 @@ export function createApi(deps: ApiDeps): Express {
 
   app.use(routeNotFound);
   app.use(errorHandler(deps.logger));
-  return app;
+  return limitInFlight(app, { maxInFlight: deps.maxInFlight });
 }

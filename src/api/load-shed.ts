@@ -1,16 +1,39 @@
 /**
- * Load shedding: past `maxInFlight` concurrent requests the API answers 503 with Retry-After at
- * once, instead of queueing work without bound in memory and in the database pool.
+ * Load shedding: past `maxInFlight` concurrent `/v1` requests the API answers 503 with
+ * Retry-After at once, instead of queueing work without bound in memory and in the database pool.
+ *
+ * It wraps the raw `http` request listener, ahead of Express: past capacity most requests are
+ * shed, and a shed request that walked Express's router and `res.json` cost several times what
+ * this costs, CPU that the admitted requests need (P6 in docs/performance.md). Health probes and
+ * the docs are never counted or shed.
  */
-import type { RequestHandler } from 'express';
-import { ApiError, ErrorType, sendError } from './errors';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { ErrorType } from './errors';
 
-export function limitInFlight(maxInFlight: number, retryAfterS = 1): RequestHandler {
+export interface ShedOptions {
+  maxInFlight: number;
+  retryAfterS?: number;
+}
+
+const OVERLOADED_BODY = JSON.stringify({
+  error: { type: ErrorType.unavailable, code: 'overloaded', message: 'Hookline is at capacity; retry after the Retry-After delay' },
+});
+
+/** True for the paths that count against the limit: the API proper, not probes or docs. */
+function isLimited(url: string | undefined): boolean {
+  return url !== undefined && (url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?'));
+}
+
+export function limitInFlight(handler: RequestListener, options: ShedOptions): RequestListener {
+  const retryAfter = String(options.retryAfterS ?? 1);
   let inFlight = 0;
-  return (_req, res, next) => {
-    if (inFlight >= maxInFlight) {
-      res.set('retry-after', String(retryAfterS));
-      return sendError(res, new ApiError(503, ErrorType.unavailable, 'overloaded', 'Hookline is at capacity; retry after the Retry-After delay'));
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (!isLimited(req.url)) return handler(req, res);
+    if (inFlight >= options.maxInFlight) {
+      // The unread body is discarded by Node once the response ends; the connection stays usable.
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(OVERLOADED_BODY), 'retry-after': retryAfter });
+      res.end(OVERLOADED_BODY);
+      return;
     }
     inFlight++;
     let done = false;
@@ -22,6 +45,6 @@ export function limitInFlight(maxInFlight: number, retryAfterS = 1): RequestHand
     };
     res.once('finish', release);
     res.once('close', release);
-    next();
+    handler(req, res);
   };
 }
