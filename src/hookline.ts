@@ -17,7 +17,7 @@ import { createLogger, installTemporalLogging, type Logger } from './logger';
 import { listen, type ApiServer } from './server';
 import { openStore, type Store } from './store';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box';
-import { connectTemporal, endpointFailureReporter, findTemporalCli, registerSearchAttributes, startDevServer, type DevServer, type TemporalConnections } from './temporal';
+import { connectTemporal, deliveryStopper, endpointFailureReporter, findTemporalCli, registerSearchAttributes, startDevServer, type DevServer, type TemporalConnections } from './temporal';
 import { createHooklineWorker } from './worker';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -97,6 +97,7 @@ async function startWorkerRole({ config, store, client, connections, stops }: Sh
     urlPolicy: { allowInsecure: config.allowInsecureUrls, allowSubnets: config.allowSubnets },
     userAgent: USER_AGENT,
     reportFailure: endpointFailureReporter(client, config.temporal.taskQueue),
+    stopDelivery: deliveryStopper(client),
   });
   const worker = await createHooklineWorker({
     connection: connections.worker,

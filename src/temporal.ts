@@ -8,8 +8,10 @@ import { Connection, type Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { endpointHealth, endpointHealthWorkflowId, failureSignal } from './workflows/endpoint-health';
-import { hooklineSearchAttributes, HooklineEndpoint } from './workflows/search-attributes';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { deliveryWorkflowId, endpointDisabledSignal } from './workflows/delivery';
+import { endpointHealth, wakeEndpointHealth } from './workflows/endpoint-health';
+import { hooklineSearchAttributes } from './workflows/search-attributes';
 
 export interface DevServerOptions {
   dataDir: string;
@@ -104,15 +106,7 @@ export const FAILURE_REPORT_INTERVAL_MS = 2_000;
 export function endpointFailureReporter(client: Client, taskQueue: string, intervalMs = FAILURE_REPORT_INTERVAL_MS) {
   const lastReported = new Map<string, number>();
   const trailing = new Set<string>();
-  const report = (endpointId: string) =>
-    client.workflow.signalWithStart(endpointHealth, {
-      workflowId: endpointHealthWorkflowId(endpointId),
-      taskQueue,
-      signal: failureSignal,
-      signalArgs: [],
-      args: [{ endpointId }],
-      typedSearchAttributes: [{ key: HooklineEndpoint, value: endpointId }],
-    });
+  const report = (endpointId: string) => client.workflow.signalWithStart(endpointHealth, wakeEndpointHealth(endpointId, taskQueue));
   return async (endpointId: string): Promise<void> => {
     const now = Date.now();
     const since = now - (lastReported.get(endpointId) ?? -Infinity);
@@ -130,5 +124,16 @@ export function endpointFailureReporter(client: Client, taskQueue: string, inter
       lastReported.set(endpointId, Date.now());
       report(endpointId).catch(() => undefined);
     }, intervalMs - since).unref();
+  };
+}
+
+/** Tells a delivery's workflow that its endpoint was disabled; one that already ended is fine. */
+export function deliveryStopper(client: Client) {
+  return async (eventId: string, endpointId: string): Promise<void> => {
+    try {
+      await client.workflow.getHandle(deliveryWorkflowId(eventId, endpointId)).signal(endpointDisabledSignal);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
   };
 }

@@ -5,6 +5,7 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../src/domain/signing';
+import { deliveryWorkflowId } from '../src/workflows/delivery';
 import { endpointHealthWorkflowId } from '../src/workflows/endpoint-health';
 import { createApp, createEndpoint, deliveriesOf, deliveryOf, sendEvent } from './support/factories';
 import { startTestHookline, startWithEnv, storeKinds, type TestHookline } from './support/hookline';
@@ -121,18 +122,50 @@ describe.each(storeKinds)('retries and health on %s', (kind) => {
     expect(health.verdict).toBe('disabled');
   });
 
-  it('disabling through the API stops a delivery waiting on its timer', async () => {
-    const app = await createApp(t.api, { retry_schedule: ['2s'] });
+  /** Two events whose first attempts failed, each delivery now waiting on a one-hour retry timer. */
+  async function twoWaitingDeliveries() {
+    const app = await createApp(t.api, { retry_schedule: ['1h'] });
     const r = await receiver();
     r.setDefault({ status: 500 });
     const ep = await createEndpoint(t.api, app.id, { url: r.url });
-    const event = await sendEvent(t.api, app.id);
-    const [d] = await waitUntil(() => deliveriesOf(t.api, app.id, event.id), (ds) => ds[0]?.attempt_count === 1, 20_000, 'first attempt');
+    const waiting = [];
+    for (let i = 0; i < 2; i++) {
+      const event = await sendEvent(t.api, app.id);
+      const [d] = await waitUntil(() => deliveriesOf(t.api, app.id, event.id), (ds) => ds[0]?.attempt_count === 1, 20_000, 'first attempt');
+      waiting.push({ ...d!, handle: t.hookline.client.workflow.getHandle(deliveryWorkflowId(event.id, ep.id)) });
+    }
+    return { app, ep, r, waiting };
+  }
+
+  /** Each workflow ends `failed` within seconds, not at its timer, and the Web UI sees it. */
+  async function expectStopped(app: { id: string }, waiting: Awaited<ReturnType<typeof twoWaitingDeliveries>>['waiting']) {
+    for (const d of waiting) {
+      expect(await d.handle.result()).toEqual({ status: 'failed', attempts: 1 });
+      const { searchAttributes } = await d.handle.describe();
+      expect(searchAttributes.HooklineStatus).toEqual(['failed']);
+      expect(await deliveryOf(t.api, app.id, d.id)).toMatchObject({ status: 'failed', failure_reason: 'endpoint_disabled', next_attempt_at: null, attempt_count: 1 });
+    }
+  }
+
+  it('disabling through the API ends the workflows of deliveries waiting on their timers', async () => {
+    const { app, ep, r, waiting } = await twoWaitingDeliveries();
+    // No health workflow runs to notice the disable on its own: the API must wake one. (Failure
+    // reports trail by up to 2 s, so wait them out before ending the one the failures started.)
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await t.hookline.client.workflow.getHandle(endpointHealthWorkflowId(ep.id)).terminate('the test needs no health workflow running');
     expect((await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/disable`, { reason: 'maintenance' })).body.status).toBe('disabled');
-    expect(await deliveryOf(t.api, app.id, d!.id)).toMatchObject({ status: 'failed', failure_reason: 'endpoint_disabled', next_attempt_at: null });
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    expect(r.requests).toHaveLength(1);
-    expect((await deliveryOf(t.api, app.id, d!.id)).status).toBe('failed');
+    expect(await deliveryOf(t.api, app.id, waiting[0]!.id)).toMatchObject({ status: 'failed', failure_reason: 'endpoint_disabled', next_attempt_at: null });
+    await expectStopped(app, waiting);
+    expect(r.requests).toHaveLength(2);
+  });
+
+  it('a 410 ends the workflows of the endpoint\'s other deliveries waiting on their timers', async () => {
+    const { app, r, waiting } = await twoWaitingDeliveries();
+    r.script({ status: 410 });
+    const gone = await sendEvent(t.api, app.id);
+    await waitUntil(() => deliveriesOf(t.api, app.id, gone.id), (ds) => ds[0]?.status === 'failed', 20_000, 'the 410 delivery');
+    await expectStopped(app, waiting);
+    expect(r.requests).toHaveLength(3);
   });
 
   it('1,000 successful deliveries start no endpointHealth workflow', async () => {

@@ -1,4 +1,8 @@
-/** The `checkEndpointHealth` activity: evaluates the application's disable policy from the store. */
+/**
+ * Health activities: `checkEndpointHealth` evaluates the application's disable policy from the
+ * store; `stopDisabledDeliveries` ends the retry waits that a disable made pointless.
+ */
+import { Context } from '@temporalio/activity';
 import { evaluatePolicy, nextCheckDelayMs, statsWindowMs, type HealthVerdict } from '../domain/health-policy';
 import type { Store } from '../store';
 
@@ -25,5 +29,38 @@ export function createHealthCheck(store: Store, now: () => Date = () => new Date
       return { verdict: 'disabled', reason, nextCheckMs: 0 };
     }
     return { verdict, reason, nextCheckMs: verdict === 'watching' ? nextCheckDelayMs(subject.policy, stats, at) : 0 };
+  };
+}
+
+export interface StopDeps {
+  store: Store;
+  /** Tells the delivery's workflow that its endpoint was disabled; a finished workflow is no error. */
+  stopDelivery: (eventId: string, endpointId: string) => Promise<void>;
+}
+
+const STOP_PAGE = 200;
+const STOP_CONCURRENCY = 16;
+
+/**
+ * PRODUCT.md §5: on disable, pending deliveries stop retrying. The disable already made them
+ * `failed` in the store; this signals each one's workflow, so it ends now instead of at its next
+ * retry timer (up to a day later) and the Web UI agrees with the API. It pages by delivery id and
+ * heartbeats the cursor, so a retried activity resumes where the last one stopped.
+ */
+export function createStopDisabledDeliveries(deps: StopDeps) {
+  return async function stopDisabledDeliveries({ endpointId }: { endpointId: string }): Promise<{ stopped: number }> {
+    const activity = Context.current();
+    let after = (activity.info.heartbeatDetails as string | undefined) ?? null;
+    let stopped = 0;
+    for (;;) {
+      const page = await deps.store.health.endedByDisable(endpointId, after, STOP_PAGE);
+      for (let i = 0; i < page.length; i += STOP_CONCURRENCY) {
+        await Promise.all(page.slice(i, i + STOP_CONCURRENCY).map((d) => deps.stopDelivery(d.eventId, endpointId)));
+      }
+      stopped += page.length;
+      if (page.length < STOP_PAGE) return { stopped };
+      after = page[page.length - 1]!.id;
+      activity.heartbeat(after);
+    }
   };
 }

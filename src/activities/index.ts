@@ -2,13 +2,13 @@
  * `createActivities(deps)`: the only code that touches the network and the store on Temporal's
  * behalf. Workflows import the `Activities` type only.
  */
-import { createHealthCheck } from './health';
+import { createHealthCheck, createStopDisabledDeliveries, type StopDeps } from './health';
 import { createSendWebhook, type SendDeps } from './send-webhook';
 
 export type { SendInput, SendResult } from './send-webhook';
 export type { HealthCheckResult } from './health';
 
-export type ActivityDeps = SendDeps;
+export type ActivityDeps = SendDeps & StopDeps;
 
 export interface ResolveInput {
   eventId: string;
@@ -48,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     },
     sendWebhook: createSendWebhook(deps),
     checkEndpointHealth: createHealthCheck(deps.store, deps.now),
+    stopDisabledDeliveries: createStopDisabledDeliveries(deps),
   };
 }
 

@@ -85,6 +85,11 @@ export function createSendWebhook(deps: SendDeps) {
       await deps.store.deliveries.setStatus(ctx.deliveryId, { status: DeliveryStatus.failed, nextAttemptAt: null, failureReason: FailureReason.endpointDisabled });
       return finished('disabled');
     }
+    // Disabling the endpoint ended this delivery, and its retries stop there even if the endpoint
+    // is enabled again before the timer fires: recovery sends it later. A resend marks it pending.
+    if (input.trigger === 'scheduled' && ctx.delivery.status === DeliveryStatus.failed && ctx.delivery.failureReason === FailureReason.endpointDisabled) {
+      return finished('disabled');
+    }
     if (ctx.endpoint.rateLimitPerS) {
       const waitMs = await throttle(deps.store, ctx.endpoint.id, ctx.endpoint.rateLimitPerS, input.slotReserved === true);
       // The workflow waits on a durable timer, not this activity, then calls again with the slot.
@@ -147,10 +152,13 @@ async function throttle(store: Store, endpointId: string, perS: number, slotRese
 
 const MAX_GATE_WAIT_MS = 1_000;
 
-/** Failures, and only failures, cost health work: 410 disables at once, the rest is watched. */
+/**
+ * Failures, and only failures, cost health work: 410 disables at once, the rest is watched. The
+ * health workflow hears of both: after a disable it stops the deliveries still waiting to retry.
+ */
 async function afterFailure(deps: SendDeps, ctx: SendContext, input: SendInput, disable: boolean, reason: FailureReason | null): Promise<void> {
   if (disable) await deps.store.health.disable(ctx.endpoint.id, 'the endpoint answered 410 Gone');
-  else await deps.reportFailure(ctx.endpoint.id);
+  await deps.reportFailure(ctx.endpoint.id);
   if (reason === FailureReason.exhausted && !deps.store.operator.isOperatorApp(ctx.appId)) {
     const data = { app_id: ctx.appId, delivery_id: ctx.deliveryId, event_id: ctx.event.id, event_type: ctx.event.type, endpoint_id: ctx.endpoint.id, attempts: input.attemptNumber };
     await deps.store.operator.emit(deps.store.db, OperationalEventType.deliveryExhausted, data, `exhausted:${ctx.deliveryId}:${input.attemptNumber}`);

@@ -9,6 +9,7 @@ import type { Delivery } from '../domain/model';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
 import { delivery, deliveryWorkflowId, resendSignal } from '../workflows/delivery';
+import { endpointHealth, wakeEndpointHealth } from '../workflows/endpoint-health';
 import { fanOut, fanOutWorkflowId } from '../workflows/fan-out';
 import { deliverySearchAttributes, HooklineApp, HooklineEvent, HooklineEventType } from '../workflows/search-attributes';
 
@@ -120,6 +121,18 @@ export function createDispatcher(deps: DispatcherDeps) {
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
       await Promise.all([sweeping?.catch(() => undefined), ...pending]);
+    },
+
+    /**
+     * After a disable through the API: wakes the endpoint's health workflow, which stops the
+     * deliveries still waiting to retry. The disable has committed either way, so a failure is
+     * logged, not thrown; those deliveries then end at their next timer, when the attempt finds
+     * the endpoint disabled.
+     */
+    async endpointDisabled(endpointId: string): Promise<void> {
+      await workflows.signalWithStart(endpointHealth, wakeEndpointHealth(endpointId, taskQueue)).catch((err: unknown) => {
+        logger.warn({ err, endpointId }, 'could not wake the health workflow of a disabled endpoint; its waiting deliveries end at their timers');
+      });
     },
 
     /**

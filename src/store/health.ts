@@ -75,6 +75,26 @@ export function createHealthStore(db: Db, operator: OperatorEvents) {
       });
     },
 
+    /**
+     * Deliveries that disabling the endpoint ended, after `after` by id: their workflows may still
+     * be waiting on a retry timer, and are told to stop. Empty once the endpoint is enabled again.
+     */
+    async endedByDisable(endpointId: string, after: string | null, limit: number): Promise<{ id: string; eventId: string }[]> {
+      let query = db
+        .selectFrom('deliveries as d')
+        .innerJoin('endpoints as ep', 'ep.id', 'd.endpoint_id')
+        .select(['d.id', 'd.event_id'])
+        .where('d.endpoint_id', '=', endpointId)
+        .where('ep.status', '=', 'disabled')
+        .where('d.status', '=', 'failed')
+        .where('d.failure_reason', '=', FailureReason.endpointDisabled)
+        .where((eb) => eb('d.updated_at', '>=', eb.ref('ep.disabled_at')))
+        .orderBy('d.id', 'asc')
+        .limit(limit);
+      if (after !== null) query = query.where('d.id', '>', after);
+      return (await query.execute()).map((r) => ({ id: r.id, eventId: r.event_id }));
+    },
+
     /** Re-enables an endpoint and resets its health record; emits `endpoint.enabled`. */
     async enable(endpointId: string, now = new Date()): Promise<boolean> {
       return db.transaction().execute(async (tx) => {

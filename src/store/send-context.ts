@@ -3,7 +3,7 @@
  * the endpoint with its decrypted secrets, and the application's settings.
  */
 import type { PayloadFormat, StoredEventPayload } from '../domain/envelope';
-import type { EndpointStatus } from '../domain/model';
+import type { DeliveryStatus, EndpointStatus } from '../domain/model';
 import { liveSecrets, type SignatureScheme } from '../domain/signing';
 import { sql } from 'kysely';
 import { DEFAULT_SCHEDULE, type RetrySchedule } from '../domain/schedule';
@@ -12,6 +12,8 @@ import type { SecretBox } from './secret-box';
 
 export interface SendContext {
   deliveryId: string;
+  /** The delivery as the store has it: disabling its endpoint may have ended it. */
+  delivery: { status: DeliveryStatus; failureReason: string | null };
   appId: string;
   event: StoredEventPayload;
   endpoint: {
@@ -46,6 +48,8 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
       .innerJoin('applications as a', 'a.id', 'd.app_id')
       .select([
         'd.id as delivery_id',
+        'd.status as delivery_status',
+        'd.failure_reason',
         'd.app_id',
         'e.id as event_id',
         'e.type as event_type',
@@ -76,6 +80,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
     const live = liveSecrets(stored, scheme, now).map((sealed) => box.open(sealed));
     return {
       deliveryId: row.delivery_id,
+      delivery: { status: row.delivery_status as DeliveryStatus, failureReason: row.failure_reason },
       appId: row.app_id,
       event: {
         id: row.event_id,

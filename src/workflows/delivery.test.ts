@@ -9,7 +9,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { Activities, SendInput, SendResult } from '../activities';
-import { delivery, deliveryStateQuery, resendSignal, type DeliveryInput } from './delivery';
+import { delivery, deliveryStateQuery, endpointDisabledSignal, resendSignal, type DeliveryInput } from './delivery';
 import { fanOut } from './fan-out';
 
 type Script = (input: SendInput) => Partial<SendResult> | Error | Promise<Partial<SendResult>>;
@@ -36,6 +36,9 @@ describe('delivery and fanOut workflows', () => {
     async checkEndpointHealth() {
       return { verdict: 'healthy', reason: 'fake', nextCheckMs: 0 };
     },
+    async stopDisabledDeliveries() {
+      return { stopped: 0 };
+    },
     async resolveEndpoints({ eventId, after, limit }) {
       windows.push({ after, limit });
       const all = Array.from({ length: 7 }, (_, i) => `ep_${i}`);
@@ -61,6 +64,12 @@ describe('delivery and fanOut workflows', () => {
     return { deliveryId: `dlv_${id}`, appId: 'app_1', eventId: `evt_${id}`, endpointId: 'ep_1', eventType: 'a.b' };
   };
   const start = (i: DeliveryInput) => env.client.workflow.start(delivery, { taskQueue, workflowId: `delivery/${i.eventId}/${i.endpointId}`, args: [i] });
+  const untilWaiting = async (handle: Awaited<ReturnType<typeof start>>) => {
+    for (let tries = 0; (await handle.query(deliveryStateQuery)).status !== 'waiting'; tries++) {
+      if (tries > 100) throw new Error('never waited');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
 
   it('retries on its timers with a deterministic jitter and succeeds', async () => {
     const i = input();
@@ -94,14 +103,24 @@ describe('delivery and fanOut workflows', () => {
     let n = 0;
     scripts.set(i.deliveryId, () => (++n === 1 ? fail(3_600_000) : ok));
     const handle = await start(i);
-    for (let tries = 0; (await handle.query(deliveryStateQuery)).status !== 'waiting'; tries++) {
-      if (tries > 100) throw new Error('never waited');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await untilWaiting(handle);
     expect((await handle.query(deliveryStateQuery)).nextAttemptInMs).toBe(3_600_000);
     await handle.signal(resendSignal);
     expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 2 });
     expect(calls.get(i.deliveryId)!.map((c) => c.trigger)).toEqual(['scheduled', 'manual']);
+  });
+
+  it('the endpoint-disabled signal ends the wait at once, and the attempt that the store ends sends nothing', async () => {
+    const i = input();
+    scripts.set(i.deliveryId, (c) => (c.attemptNumber === 1 ? fail(3_600_000) : { outcome: 'disabled', nextDelayMs: null }));
+    const handle = await start(i);
+    await untilWaiting(handle);
+    await handle.signal(endpointDisabledSignal);
+    expect(await handle.result()).toEqual({ status: 'failed', attempts: 1 });
+    expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger, c.retryIndex])).toEqual([
+      [1, 'scheduled', 0],
+      [2, 'scheduled', 1],
+    ]);
   });
 
   it('a revived delivery makes one manual attempt with the next number and no retries', async () => {
@@ -112,24 +131,39 @@ describe('delivery and fanOut workflows', () => {
   });
 
   /**
-   * Starts a delivery whose first attempt sends a resend signal while it is still running and
-   * then ends with `firstResult`; every later attempt succeeds.
+   * Starts a delivery whose first attempt sends `signal` while it is still running and then ends
+   * with `firstResult`; every later attempt ends with `laterResult`.
    */
-  async function resendDuringFirstAttempt(firstResult: Partial<SendResult>) {
+  async function signalDuringFirstAttempt(signal: typeof resendSignal | typeof endpointDisabledSignal, firstResult: Partial<SendResult>, laterResult = ok) {
     const i = input();
     const signalled: { send?: () => Promise<void>; done?: boolean } = {};
     scripts.set(i.deliveryId, async () => {
-      if (signalled.done) return ok;
+      if (signalled.done) return laterResult;
       while (!signalled.send) await new Promise((r) => setTimeout(r, 20));
       await signalled.send();
       signalled.done = true;
       return firstResult;
     });
     const handle = await start(i);
-    signalled.send = () => handle.signal(resendSignal);
-    const result = await handle.result();
-    return { result, attempts: calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger]) };
+    signalled.send = () => handle.signal(signal);
+    return { handle, attempts: () => calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger]) };
   }
+
+  async function resendDuringFirstAttempt(firstResult: Partial<SendResult>) {
+    const { handle, attempts } = await signalDuringFirstAttempt(resendSignal, firstResult);
+    const result = await handle.result();
+    return { result, attempts: attempts() };
+  }
+
+  it('an endpoint-disabled signal during an attempt is not lost: the next attempt comes at once and the store ends it', async () => {
+    // The server hands the signal to the workflow after the attempt, so the wait ends at once.
+    const { handle, attempts } = await signalDuringFirstAttempt(endpointDisabledSignal, fail(3_600_000), { outcome: 'disabled', nextDelayMs: null });
+    expect(await handle.result()).toEqual({ status: 'failed', attempts: 1 });
+    expect(attempts()).toEqual([
+      [1, 'scheduled'],
+      [2, 'scheduled'],
+    ]);
+  });
 
   it('a resend that arrives during the final attempt is honoured, not lost', async () => {
     // The first attempt is also the last by the schedule. Its local result is dropped with the

@@ -61,6 +61,13 @@ export interface DeliveryState {
 }
 
 export const resendSignal = defineSignal('resend');
+/**
+ * The endpoint was disabled (the health workflow signals each delivery the disable ended): stop
+ * waiting and attempt now. The attempt consults the store, where the disable already ended the
+ * delivery, so it sends nothing and the workflow ends `failed`. A signal that arrives during an
+ * attempt reaches the workflow after it, so the next attempt comes at once and does the same.
+ */
+export const endpointDisabledSignal = defineSignal('endpointDisabled');
 export const deliveryStateQuery = defineQuery<DeliveryState>('state');
 
 export function deliveryWorkflowId(eventId: string, endpointId: string): string {
@@ -82,6 +89,10 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
   setHandler(resendSignal, () => {
     resendRequested = true;
   });
+  let checkRequested = false;
+  setHandler(endpointDisabledSignal, () => {
+    checkRequested = true;
+  });
   const state: DeliveryState = { status: 'attempting', attemptNumber: input.revive?.attemptNumber ?? 1, nextAttemptInMs: null, last: null };
   setHandler(deliveryStateQuery, () => state);
 
@@ -94,6 +105,8 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
     // A resend that is already pending when an attempt starts is served by that attempt.
     if (resendRequested) trigger = 'manual';
     resendRequested = false;
+    // This attempt reads the store, which is what the disable signal asks for.
+    checkRequested = false;
     let result: SendResult;
     try {
       result = await sendWebhook({
@@ -131,19 +144,26 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
       trigger = 'manual';
       continue;
     }
+    if (result.outcome === 'gone' || result.outcome === 'disabled') {
+      // Nothing was sent: the store ended the delivery (endpoint disabled or deleted).
+      state.attemptNumber--;
+      return finish(state, DeliveryOutcome.failed);
+    }
     if (result.outcome === 'succeeded') return finish(state, DeliveryOutcome.succeeded);
     if (result.nextDelayMs === null) return finish(state, DeliveryOutcome.failed);
 
     state.status = 'waiting';
     state.nextAttemptInMs = result.nextDelayMs;
     state.attemptNumber++;
-    const resent = await condition(() => resendRequested, result.nextDelayMs, {
+    await condition(() => resendRequested || checkRequested, result.nextDelayMs, {
       summary: `retry ${retryIndex + 1}/${result.scheduleLength} in ${formatDuration(result.nextDelayMs)}`,
     });
     state.nextAttemptInMs = null;
-    if (resent) {
+    if (resendRequested) {
       trigger = 'manual';
     } else {
+      // The timer fired, or the endpoint was disabled and the attempt ends the delivery.
+
       trigger = 'scheduled';
       retryIndex++;
     }

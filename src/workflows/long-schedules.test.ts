@@ -18,7 +18,8 @@ import { createSecretBox } from '../store/secret-box';
 import { temporal } from '@temporalio/proto';
 import { hooklineSearchAttributes } from './search-attributes';
 import { delivery } from './delivery';
-import { endpointHealth, endpointHealthWorkflowId, failureSignal } from './endpoint-health';
+import { endpointHealth, wakeEndpointHealth } from './endpoint-health';
+import { deliveryStopper } from '../temporal';
 
 const script = join(__dirname, '..', '..', 'scripts', 'temporal-test-server.sh');
 const available = (() => {
@@ -71,8 +72,9 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
       now: skippedNow,
       reportFailure: async (endpointId) => {
         if (!watchHealth) return;
-        await env.client.workflow.signalWithStart(endpointHealth, { taskQueue, workflowId: endpointHealthWorkflowId(endpointId), signal: failureSignal, signalArgs: [], args: [{ endpointId }] });
+        await env.client.workflow.signalWithStart(endpointHealth, wakeEndpointHealth(endpointId, taskQueue));
       },
+      stopDelivery: deliveryStopper(env.client),
     });
     const clock: ActivityInboundCallsInterceptor = {
       async execute(input, next) {

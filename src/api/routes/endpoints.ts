@@ -34,7 +34,7 @@ function checkHeaders(names: string[], signatureHeader: string | null): void {
   if (problem) throw ApiError.validation(`The custom headers are refused: ${problem}`, [{ path: 'headers', message: problem }]);
 }
 
-export function endpointsRouter({ store, api, urlPolicy, limits }: RouteContext): Router {
+export function endpointsRouter({ store, dispatcher, api, urlPolicy, limits }: RouteContext): Router {
   const router = Router();
   const tag = 'Endpoints';
 
@@ -158,7 +158,10 @@ export function endpointsRouter({ store, api, urlPolicy, limits }: RouteContext)
   api.route(
     router,
     { method: 'post', path: '/v1/apps/:app/endpoints/:endpoint/disable', summary: 'Disable an endpoint: pending deliveries end failed, new events are recorded as skipped', tag, params: EndpointParams, body: DisableEndpointBody, response: EndpointResponse },
-    ({ params, body }) => changeStatus(params, () => store.health.disable(params.endpoint, body.reason ?? 'disabled through the API')),
+    ({ params, body }) =>
+      changeStatus(params, async () => {
+        if (await store.health.disable(params.endpoint, body.reason ?? 'disabled through the API')) await dispatcher.endpointDisabled(params.endpoint);
+      }),
   );
 
   api.route(

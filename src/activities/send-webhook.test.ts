@@ -1,0 +1,64 @@
+/**
+ * `sendWebhook` on a real (in-memory PGlite) store with a recording HTTP sender: what it does
+ * when the store says the delivery must not be sent.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../store';
+import { createSecretBox } from '../store/secret-box';
+import type { HttpSender } from './http-sender';
+import { createSendWebhook, type SendInput } from './send-webhook';
+
+describe('sendWebhook and the stored delivery', () => {
+  let store: Store;
+  const posts: string[] = [];
+  const http: HttpSender = {
+    async post(req) {
+      posts.push(req.url);
+      return { durationMs: 1, statusCode: 200, headers: {}, body: '', bodyTruncated: false, errorCode: null, errorMessage: null };
+    },
+    async close() {},
+  };
+  beforeAll(async () => {
+    store = await openStore({}, createSecretBox(randomBytes(32)));
+  }, 60_000);
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  const send = (input: Partial<SendInput> & { deliveryId: string }) =>
+    createSendWebhook({ store, http, urlPolicy: { allowInsecure: false, allowSubnets: [] }, userAgent: 'Hookline/test', reportFailure: async () => {} })({
+      attemptNumber: 2,
+      trigger: 'scheduled',
+      retryIndex: 1,
+      jitter: 0,
+      retry: true,
+      ...input,
+    });
+
+  /** A delivery whose endpoint was disabled (ending it `failed`) and then enabled again. */
+  async function deliveryEndedByDisable() {
+    const app = await store.apps.create({ name: 'a', uid: null, retrySchedule: ['1h'], payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
+    const ep = (await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com/hook', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} }))!;
+    const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
+    const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'active' }]);
+    expect(await store.health.disable(ep.id, 'test')).toBe(true);
+    expect(await store.health.endedByDisable(ep.id, null, 10)).toEqual([{ id: d!.id, eventId: event.id }]);
+    expect(await store.health.enable(ep.id)).toBe(true);
+    return d!.id;
+  }
+
+  it('a scheduled retry of a delivery the disable ended sends nothing, even with the endpoint enabled again', async () => {
+    const deliveryId = await deliveryEndedByDisable();
+    expect(await send({ deliveryId })).toMatchObject({ outcome: 'disabled', nextDelayMs: null });
+    expect(posts).toEqual([]);
+    expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'failed', failureReason: 'endpoint_disabled', attemptCount: 0 });
+  });
+
+  it('a manual attempt (a resend marked it pending, or recovery) still sends', async () => {
+    const deliveryId = await deliveryEndedByDisable();
+    expect(await send({ deliveryId, trigger: 'manual', retry: false })).toMatchObject({ outcome: 'succeeded' });
+    expect(posts).toEqual(['https://example.com/hook']);
+    expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'succeeded' });
+  });
+});
