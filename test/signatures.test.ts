@@ -204,7 +204,10 @@ describe.each(storeKinds)('signatures on %s', (kind) => {
     }
     expect(histories.length).toBeGreaterThan(5);
     const db = t.hookline.store.db;
-    const tables = ['applications', 'endpoints', 'endpoint_secrets', 'events', 'deliveries', 'attempts', 'settings'];
+    // Every table there is, so a table added later is searched too.
+    const { rows: tableRows } = await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(db);
+    const tables = tableRows.map((r) => r.name);
+    expect(tables).toEqual(expect.arrayContaining(['applications', 'endpoints', 'endpoint_secrets', 'events', 'deliveries', 'attempts', 'api_keys']));
     const dump: string[] = [];
     for (const table of tables) {
       const { rows } = await sql`select * from ${sql.table(table)}`.execute(db);

@@ -7,11 +7,6 @@ type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefine
 type Jsonb<T> = ColumnType<T, string, string>;
 type NullableJsonb<T> = ColumnType<T | null, string | null | undefined, string | null>;
 
-export interface SettingsTable {
-  name: string;
-  value: string;
-}
-
 export interface ApplicationsTable {
   id: string;
   uid: string | null;
@@ -120,7 +115,6 @@ export interface ApiKeysTable {
 }
 
 export interface Database {
-  settings: SettingsTable;
   api_keys: ApiKeysTable;
   applications: ApplicationsTable;
   endpoints: EndpointsTable;
