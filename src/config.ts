@@ -48,6 +48,7 @@ const EnvSchema = z.object({
   HOOKLINE_DISPATCH_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
   HOOKLINE_FAN_OUT_WINDOW: z.coerce.number().int().min(1).max(1000).default(250),
   HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(250),
+  HOOKLINE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -78,6 +79,8 @@ export type Config = {
   maxEndpointsPerApp: number;
   apiRateLimit: { perS: number; burst: number };
   apiMaxInFlight: number;
+  /** A port of its own for `/metrics` (any role; the API also serves it on its port). */
+  metricsPort: number | undefined;
   encryptionKey: string | undefined;
   /** Keys that sealed older values: still read, never written (comma-separated, base64 or hex). */
   previousEncryptionKeys: string[];
@@ -133,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxEndpointsPerApp: e.HOOKLINE_MAX_ENDPOINTS_PER_APP,
     apiRateLimit: { perS: e.HOOKLINE_API_RATE_LIMIT_PER_S, burst: e.HOOKLINE_API_RATE_BURST },
     apiMaxInFlight: e.HOOKLINE_API_MAX_IN_FLIGHT,
+    metricsPort: e.HOOKLINE_METRICS_PORT,
     encryptionKey: e.HOOKLINE_ENCRYPTION_KEY,
     previousEncryptionKeys: e.HOOKLINE_PREVIOUS_ENCRYPTION_KEYS.split(',').map((k) => k.trim()).filter(Boolean),
     maxPayloadBytes: e.HOOKLINE_MAX_PAYLOAD_BYTES,

@@ -18,6 +18,7 @@ import { listen, type ApiServer } from './server';
 import { openStore, type Store } from './store';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box';
 import { connectTemporal, deliveryStopper, endpointFailureReporter, findTemporalCli, registerSearchAttributes, startDevServer, type DevServer, type TemporalConnections } from './temporal';
+import { createMetrics, serveMetrics, type Metrics } from './metrics';
 import { createHooklineWorker } from './worker';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -44,6 +45,9 @@ export interface Hookline {
   client: Client;
   /** Settles when the worker stops; rejects if it fails. */
   workerRun: Promise<void> | undefined;
+  metrics: Metrics;
+  /** `/metrics` on HOOKLINE_METRICS_PORT, when it is set. */
+  metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -64,6 +68,7 @@ interface Shared {
   store: Store;
   client: Client;
   connections: TemporalConnections;
+  metrics: Metrics;
   stops: Stops;
 }
 
@@ -82,7 +87,7 @@ async function temporalFor(config: Config, stops: Stops): Promise<{ address: str
   return { address: devServer.address, devServer };
 }
 
-async function startWorkerRole({ config, store, client, connections, stops }: Shared, opts: StartOptions): Promise<{ run: Promise<void> }> {
+async function startWorkerRole({ config, store, client, connections, metrics, stops }: Shared, opts: StartOptions): Promise<{ run: Promise<void> }> {
   const http = createHttpSender({
     allowInsecure: config.allowInsecureUrls,
     allowSubnets: config.allowSubnets,
@@ -98,6 +103,7 @@ async function startWorkerRole({ config, store, client, connections, stops }: Sh
     userAgent: USER_AGENT,
     reportFailure: endpointFailureReporter(client, config.temporal.taskQueue),
     stopDelivery: deliveryStopper(client),
+    metrics,
   });
   const worker = await createHooklineWorker({
     connection: connections.worker,
@@ -115,7 +121,7 @@ async function startWorkerRole({ config, store, client, connections, stops }: Sh
   return { run };
 }
 
-async function startApiRole({ config, logger, store, client, connections, stops }: Shared, adminKey: string, opts: StartOptions): Promise<{ api: ApiServer; dispatcher: Dispatcher }> {
+async function startApiRole({ config, logger, store, client, connections, metrics, stops }: Shared, adminKey: string, opts: StartOptions): Promise<{ api: ApiServer; dispatcher: Dispatcher }> {
   const wrap = opts.wrapWorkflows ?? ((w: WorkflowStarter) => w);
   const dispatcher = createDispatcher({
     workflows: wrap(client.workflow),
@@ -135,6 +141,7 @@ async function startApiRole({ config, logger, store, client, connections, stops 
     maxInFlight: config.apiMaxInFlight,
     readiness: { temporal: async () => void (await connections.client.healthService.check({})) },
     logger,
+    metrics,
   });
   const api = await listen(app, config.apiHost, config.apiPort);
   stops.push(() => api.close());
@@ -167,10 +174,13 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
     stops.push(() => connections.close());
     await registerSearchAttributes(connections.client, config.temporal.namespace);
     const client = new Client({ connection: connections.client, namespace: config.temporal.namespace });
-    const shared: Shared = { config, logger, store, client, connections, stops };
+    const metrics = createMetrics();
+    const shared: Shared = { config, logger, store, client, connections, metrics, stops };
 
     const workerRole = config.role !== 'api' ? await startWorkerRole(shared, opts) : undefined;
     const apiRole = config.role !== 'worker' ? await startApiRole(shared, admin.value, opts) : undefined;
+    const metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(metrics, config.apiHost, config.metricsPort);
+    if (metricsServer) stops.push(() => metricsServer.close());
     return {
       apiUrl: apiRole?.api.url,
       temporalAddress: address,
@@ -180,6 +190,8 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
       dispatcher: apiRole?.dispatcher,
       client,
       workerRun: workerRole?.run,
+      metrics,
+      metricsUrl: metricsServer?.url,
       stop,
     };
   } catch (err) {

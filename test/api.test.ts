@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from './support/api-client';
 import { createApp, createEndpoint, sendEvent } from './support/factories';
 import { ADMIN_KEY, startTestHookline, storeKinds, type TestHookline } from './support/hookline';
+import { sample, scrape } from './support/metrics';
 import { waitUntil } from './support/wait';
 
 describe.each(storeKinds)('API on %s', (kind) => {
@@ -79,6 +80,21 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const html = await docs.text();
     expect(html).toContain('POST /v1/apps/{app}/events');
     expect(html).toContain('<code>idempotency-key</code>');
+  });
+
+  it('serves Prometheus metrics at /metrics, with route patterns and no tenant ids in the labels', async () => {
+    const app = await createApp(t.api);
+    await sendEvent(t.api, app.id, { endpoint_ids: null });
+    await sendEvent(t.api, app.id, { endpoint_ids: null }, { 'idempotency-key': 'metrics-1' });
+    await sendEvent(t.api, app.id, { endpoint_ids: null }, { 'idempotency-key': 'metrics-1' });
+    const res = await fetch(`${t.api.url}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(sample(text, 'hookline_api_request_duration_seconds_count', { method: 'POST', route: '/v1/apps/:app/events', status: '202' })).toBeGreaterThanOrEqual(3);
+    expect(sample(text, 'hookline_events_accepted_total', { result: 'created' })).toBeGreaterThanOrEqual(2);
+    expect(sample(text, 'hookline_events_accepted_total', { result: 'replayed' })).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'hookline_process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(text).not.toContain(app.id);
   });
 
   it('refuses requests without a valid admin key', async () => {
@@ -173,5 +189,6 @@ describe('load shedding through the whole API', () => {
     socket.end(body.slice(5));
     expect(await answer).toMatch(/^HTTP\/1.1 202/);
     await waitUntil(() => t.api.get('/v1/apps'), (r) => r.status === 200, 5_000, 'admitted again');
+    expect(sample(await scrape(`${t.api.url}/metrics`), 'hookline_api_shed_total')).toBeGreaterThanOrEqual(1);
   });
 });

@@ -10,6 +10,7 @@ import { endpointHealthWorkflowId } from '../src/workflows/endpoint-health';
 import { createApp, createEndpoint, deliveriesOf, deliveryOf, sendEvent } from './support/factories';
 import { startTestHookline, startWithEnv, storeKinds, type TestHookline } from './support/hookline';
 import { startReceiver, type Receiver } from './support/receiver';
+import { sample, scrape } from './support/metrics';
 import { waitUntil } from './support/wait';
 
 describe.each(storeKinds)('retries and health on %s', (kind) => {
@@ -157,6 +158,7 @@ describe.each(storeKinds)('retries and health on %s', (kind) => {
     expect(await deliveryOf(t.api, app.id, waiting[0]!.id)).toMatchObject({ status: 'failed', failure_reason: 'endpoint_disabled', next_attempt_at: null });
     await expectStopped(app, waiting);
     expect(r.requests).toHaveLength(2);
+    expect(sample(await scrape(`${t.api.url}/metrics`), 'hookline_endpoints_disabled_total', { cause: 'api' })).toBeGreaterThanOrEqual(1);
   });
 
   it('a 410 ends the workflows of the endpoint\'s other deliveries waiting on their timers', async () => {
@@ -166,6 +168,9 @@ describe.each(storeKinds)('retries and health on %s', (kind) => {
     await waitUntil(() => deliveriesOf(t.api, app.id, gone.id), (ds) => ds[0]?.status === 'failed', 20_000, 'the 410 delivery');
     await expectStopped(app, waiting);
     expect(r.requests).toHaveLength(3);
+    const metrics = await scrape(`${t.api.url}/metrics`);
+    expect(sample(metrics, 'hookline_endpoints_disabled_total', { cause: 'gone' })).toBeGreaterThanOrEqual(1);
+    expect(sample(metrics, 'hookline_delivery_attempt_duration_seconds_count', { outcome: 'failed', trigger: 'scheduled' })).toBeGreaterThanOrEqual(3);
   });
 
   it('1,000 successful deliveries start no endpointHealth workflow', async () => {
@@ -198,7 +203,11 @@ describe.each(storeKinds)('retries and health on %s', (kind) => {
 
   it('a rate-limited endpoint gets 50 events at 5/s across workers, all delivered', async () => {
     // On PostgreSQL a second worker process shares the task queue; PGlite is single-process.
-    const second = kind === 'postgres' ? await startWithEnv({ ...t.env, HOOKLINE_ROLE: 'worker' }) : undefined;
+    // It serves /metrics on a port of its own, as a worker-only process would be scraped.
+    const second = kind === 'postgres' ? await startWithEnv({ ...t.env, HOOKLINE_ROLE: 'worker', HOOKLINE_METRICS_PORT: '0' }) : undefined;
+    const sent = { outcome: 'succeeded', trigger: 'scheduled' };
+    const sentHere = async () => sample(await scrape(`${t.api.url}/metrics`), 'hookline_delivery_attempt_duration_seconds_count', sent);
+    const before = await sentHere();
     try {
       const app = await createApp(t.api);
       const r = await receiver();
@@ -213,6 +222,9 @@ describe.each(storeKinds)('retries and health on %s', (kind) => {
       // by a few tens of milliseconds, so any one second sees at most 5, plus one at its edge.
       for (const q of r.requests) expect(r.requests.filter((o) => o.at >= q.at && o.at < q.at + 1000).length).toBeLessThanOrEqual(6);
       expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(50);
+      // Every attempt is counted once, by the process that sent it.
+      const sentThere = second ? sample(await scrape(second.hookline.metricsUrl!), 'hookline_delivery_attempt_duration_seconds_count', sent) : 0;
+      expect((await sentHere()) - before + sentThere).toBe(50);
     } finally {
       await second?.stop({ keepData: true });
     }

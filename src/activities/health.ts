@@ -4,6 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { evaluatePolicy, nextCheckDelayMs, statsWindowMs, type HealthVerdict } from '../domain/health-policy';
+import { DisableCause, type Metrics } from '../metrics';
 import type { Store } from '../store';
 
 export interface HealthCheckResult {
@@ -14,7 +15,7 @@ export interface HealthCheckResult {
   nextCheckMs: number;
 }
 
-export function createHealthCheck(store: Store, now: () => Date = () => new Date()) {
+export function createHealthCheck(store: Store, metrics: Metrics, now: () => Date = () => new Date()) {
   return async function checkEndpointHealth({ endpointId }: { endpointId: string }): Promise<HealthCheckResult> {
     const subject = await store.health.subject(endpointId);
     if (!subject) return { verdict: 'gone', reason: 'endpoint deleted', nextCheckMs: 0 };
@@ -25,7 +26,7 @@ export function createHealthCheck(store: Store, now: () => Date = () => new Date
     const stats = await store.health.stats(endpointId, since);
     const { verdict, reason } = evaluatePolicy(subject.policy, stats, at);
     if (verdict === 'disable') {
-      await store.health.disable(endpointId, reason, at);
+      if (await store.health.disable(endpointId, reason, at)) metrics.endpointsDisabled.inc({ cause: DisableCause.policy });
       return { verdict: 'disabled', reason, nextCheckMs: 0 };
     }
     return { verdict, reason, nextCheckMs: verdict === 'watching' ? nextCheckDelayMs(subject.policy, stats, at) : 0 };

@@ -47,7 +47,7 @@ export function createActivities(deps: ActivityDeps) {
       };
     },
     sendWebhook: createSendWebhook(deps),
-    checkEndpointHealth: createHealthCheck(deps.store, deps.now),
+    checkEndpointHealth: createHealthCheck(deps.store, deps.metrics, deps.now),
     stopDisabledDeliveries: createStopDisabledDeliveries(deps),
   };
 }

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../metrics';
 import { openStore, type Store } from '../store';
 import { createSecretBox } from '../store/secret-box';
 import type { HttpSender } from './http-sender';
@@ -27,7 +28,7 @@ describe('sendWebhook and the stored delivery', () => {
   });
 
   const send = (input: Partial<SendInput> & { deliveryId: string }) =>
-    createSendWebhook({ store, http, urlPolicy: { allowInsecure: false, allowSubnets: [] }, userAgent: 'Hookline/test', reportFailure: async () => {} })({
+    createSendWebhook({ store, http, urlPolicy: { allowInsecure: false, allowSubnets: [] }, userAgent: 'Hookline/test', reportFailure: async () => {}, metrics: createMetrics() })({
       attemptNumber: 2,
       trigger: 'scheduled',
       retryIndex: 1,

@@ -9,6 +9,7 @@ import { AttemptErrorCode, type AttemptTrigger, DeliveryStatus } from '../domain
 import { scheduleDelaysMs } from '../domain/schedule';
 import { signatureHeaders } from '../domain/signing';
 import { checkEndpointUrl, type UrlPolicy } from '../domain/url-rules';
+import { DisableCause, type Metrics } from '../metrics';
 import type { Store } from '../store';
 import { OperationalEventType } from '../store/operator';
 import type { SendContext } from '../store/send-context';
@@ -46,6 +47,7 @@ export interface SendDeps {
   userAgent: string;
   /** Starts or signals the endpoint's health workflow; called on failures only. */
   reportFailure: (endpointId: string) => Promise<void>;
+  metrics: Metrics;
   now?: () => Date;
 }
 
@@ -107,6 +109,7 @@ export function createSendWebhook(deps: SendDeps) {
       retry: input.retry,
       now: startedAt,
     });
+    deps.metrics.attempts.observe({ outcome: outcome.succeeded ? 'succeeded' : 'failed', trigger: input.trigger }, response.durationMs / 1000);
     const nextAttemptAt = outcome.nextDelayMs === null ? null : new Date(startedAt.getTime() + response.durationMs + outcome.nextDelayMs);
     await deps.store.deliveries.recordAttempt(
       {
@@ -157,7 +160,7 @@ const MAX_GATE_WAIT_MS = 1_000;
  * health workflow hears of both: after a disable it stops the deliveries still waiting to retry.
  */
 async function afterFailure(deps: SendDeps, ctx: SendContext, input: SendInput, disable: boolean, reason: FailureReason | null): Promise<void> {
-  if (disable) await deps.store.health.disable(ctx.endpoint.id, 'the endpoint answered 410 Gone');
+  if (disable && (await deps.store.health.disable(ctx.endpoint.id, 'the endpoint answered 410 Gone'))) deps.metrics.endpointsDisabled.inc({ cause: DisableCause.gone });
   await deps.reportFailure(ctx.endpoint.id);
   if (reason === FailureReason.exhausted && !deps.store.operator.isOperatorApp(ctx.appId)) {
     const data = { app_id: ctx.appId, delivery_id: ctx.deliveryId, event_id: ctx.event.id, event_type: ctx.event.type, endpoint_id: ctx.endpoint.id, attempts: input.attemptNumber };

@@ -6,6 +6,7 @@
 import type { RequestListener } from 'node:http';
 import express from 'express';
 import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
 import type { Store } from '../store';
 import { authenticate, rateLimitPerKey, scopeToApplication } from './auth';
 import type { BucketRule } from '../domain/token-bucket';
@@ -14,6 +15,7 @@ import { keysRouter } from './routes/keys';
 import type { Dispatcher } from './dispatcher';
 import { renderDocs } from './docs';
 import { limitInFlight } from './load-shed';
+import { measureRequests } from './measure';
 import { errorHandler, routeNotFound } from './errors';
 import { ApiRegistry } from './openapi';
 import { appsRouter } from './routes/apps';
@@ -34,6 +36,7 @@ export interface ApiDeps {
   maxInFlight: number;
   readiness: Readiness;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /** Bodies other than events are small; events get room for `data` and `previous_data` at the cap. */
@@ -41,12 +44,16 @@ const SMALL_BODY_LIMIT = '64kb';
 
 export function createApi(deps: ApiDeps): RequestListener {
   const api = new ApiRegistry();
-  const ctx: RouteContext = { store: deps.store, dispatcher: deps.dispatcher, api, urlPolicy: deps.urlPolicy, limits: deps.limits };
+  const ctx: RouteContext = { store: deps.store, dispatcher: deps.dispatcher, metrics: deps.metrics, api, urlPolicy: deps.urlPolicy, limits: deps.limits };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
+  app.use(measureRequests(deps.metrics));
   app.use(healthRouter(ctx, deps.readiness));
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
   const document = api.document.bind(api);
   app.get('/openapi.json', (_req, res) => {
     res.json(document());
@@ -65,5 +72,5 @@ export function createApi(deps: ApiDeps): RequestListener {
 
   app.use(routeNotFound);
   app.use(errorHandler(deps.logger));
-  return limitInFlight(app, { maxInFlight: deps.maxInFlight });
+  return limitInFlight(app, { maxInFlight: deps.maxInFlight, onShed: () => deps.metrics.apiShed.inc() });
 }

@@ -13,6 +13,7 @@ import { ErrorType } from './errors';
 export interface ShedOptions {
   maxInFlight: number;
   retryAfterS?: number;
+  onShed?: () => void;
 }
 
 const OVERLOADED_BODY = JSON.stringify({
@@ -30,6 +31,7 @@ export function limitInFlight(handler: RequestListener, options: ShedOptions): R
   return (req: IncomingMessage, res: ServerResponse) => {
     if (!isLimited(req.url)) return handler(req, res);
     if (inFlight >= options.maxInFlight) {
+      options.onShed?.();
       // The unread body is discarded by Node once the response ends; the connection stays usable.
       res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(OVERLOADED_BODY), 'retry-after': retryAfter });
       res.end(OVERLOADED_BODY);

@@ -19,6 +19,7 @@ import { temporal } from '@temporalio/proto';
 import { hooklineSearchAttributes } from './search-attributes';
 import { delivery } from './delivery';
 import { endpointHealth, wakeEndpointHealth } from './endpoint-health';
+import { createMetrics } from '../metrics';
 import { deliveryStopper } from '../temporal';
 
 const script = join(__dirname, '..', '..', 'scripts', 'temporal-test-server.sh');
@@ -75,6 +76,7 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
         await env.client.workflow.signalWithStart(endpointHealth, wakeEndpointHealth(endpointId, taskQueue));
       },
       stopDelivery: deliveryStopper(env.client),
+      metrics: createMetrics(),
     });
     const clock: ActivityInboundCallsInterceptor = {
       async execute(input, next) {

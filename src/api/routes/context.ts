@@ -2,6 +2,7 @@
 import type { Application } from '../../domain/model';
 import type { UrlPolicy } from '../../domain/url-rules';
 import type { Store } from '../../store';
+import type { Metrics } from '../../metrics';
 import type { Dispatcher } from '../dispatcher';
 import { ApiError } from '../errors';
 import type { ApiRegistry } from '../openapi';
@@ -9,6 +10,7 @@ import type { ApiRegistry } from '../openapi';
 export interface RouteContext {
   store: Store;
   dispatcher: Dispatcher;
+  metrics: Metrics;
   api: ApiRegistry;
   urlPolicy: UrlPolicy;
   limits: { maxPayloadBytes: number; maxEndpointsPerApp: number };

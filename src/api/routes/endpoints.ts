@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { customHeadersProblem } from '../../domain/headers';
 import { generateSecret, isValidSuppliedSecret, SignatureSchemes, type SignatureScheme } from '../../domain/signing';
 import { checkEndpointUrl } from '../../domain/url-rules';
+import { DisableCause } from '../../metrics';
 import { ApiError, ErrorType } from '../errors';
 import {
   AppParams,
@@ -34,7 +35,7 @@ function checkHeaders(names: string[], signatureHeader: string | null): void {
   if (problem) throw ApiError.validation(`The custom headers are refused: ${problem}`, [{ path: 'headers', message: problem }]);
 }
 
-export function endpointsRouter({ store, dispatcher, api, urlPolicy, limits }: RouteContext): Router {
+export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, limits }: RouteContext): Router {
   const router = Router();
   const tag = 'Endpoints';
 
@@ -160,7 +161,9 @@ export function endpointsRouter({ store, dispatcher, api, urlPolicy, limits }: R
     { method: 'post', path: '/v1/apps/:app/endpoints/:endpoint/disable', summary: 'Disable an endpoint: pending deliveries end failed, new events are recorded as skipped', tag, params: EndpointParams, body: DisableEndpointBody, response: EndpointResponse },
     ({ params, body }) =>
       changeStatus(params, async () => {
-        if (await store.health.disable(params.endpoint, body.reason ?? 'disabled through the API')) await dispatcher.endpointDisabled(params.endpoint);
+        if (!(await store.health.disable(params.endpoint, body.reason ?? 'disabled through the API'))) return;
+        metrics.endpointsDisabled.inc({ cause: DisableCause.api });
+        await dispatcher.endpointDisabled(params.endpoint);
       }),
   );
 

@@ -6,7 +6,7 @@ import { AppParams, CreateEventBody, EventListQuery, EventParams, EventResponse,
 import { eventJson, page } from '../serialize';
 import { checkCursor, findApp, type RouteContext } from './context';
 
-export function eventsRouter({ store, api, dispatcher, limits }: RouteContext): Router {
+export function eventsRouter({ store, api, dispatcher, metrics, limits }: RouteContext): Router {
   const { maxPayloadBytes } = limits;
   const router = Router();
   const tag = 'Events';
@@ -48,6 +48,7 @@ export function eventsRouter({ store, api, dispatcher, limits }: RouteContext): 
       });
       if (!inserted) throw ApiError.notFound('application', params.app);
       const { event, created } = inserted;
+      metrics.eventsAccepted.inc({ result: created ? 'created' : 'replayed' });
       if (!created) res.set('idempotent-replayed', 'true');
       // Committed already dispatched when nobody subscribes: then there is nothing to start.
       else if (event.dispatchedAt === null) dispatcher.dispatch(event);

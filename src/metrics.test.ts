@@ -1,0 +1,23 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMetrics, serveMetrics } from './metrics';
+
+describe('serveMetrics', () => {
+  let close = async () => {};
+  afterEach(() => close());
+
+  it('serves the registry at GET /metrics only', async () => {
+    const metrics = createMetrics();
+    metrics.attempts.observe({ outcome: 'succeeded', trigger: 'scheduled' }, 0.02);
+    const served = await serveMetrics(metrics, '127.0.0.1', 0);
+    close = served.close;
+    const res = await fetch(served.url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    expect(text).toContain('hookline_delivery_attempt_duration_seconds_bucket{le="0.025",outcome="succeeded",trigger="scheduled"} 1');
+    expect(text).toContain('# TYPE hookline_process_cpu_seconds_total counter');
+    const other = await fetch(served.url.replace('/metrics', '/'));
+    expect(other.status).toBe(404);
+    expect(await other.json()).toMatchObject({ error: { code: 'route_not_found' } });
+  });
+});

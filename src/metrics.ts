@@ -1,0 +1,86 @@
+/**
+ * Prometheus metrics (PRODUCT.md §6, §9). One registry per Hookline instance, served at
+ * `/metrics` on the API port and, when `HOOKLINE_METRICS_PORT` is set, on a port of its own (so a
+ * worker-only process can be scraped too).
+ *
+ * Labels never carry applications, endpoints or events: their number is unbounded, and per-tenant
+ * questions are the API's (`/deliveries` filters). What is here answers "is Hookline healthy and
+ * how busy is it", per process.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** Attempt durations are the receivers' response times: up to the 30 s endpoint timeout. */
+const ATTEMPT_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const REQUEST_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export function createMetrics() {
+  const registry = new Registry();
+  // Process CPU, memory, event-loop lag, GC: the figures `npm run bench` reads from /proc.
+  collectDefaultMetrics({ register: registry, prefix: 'hookline_' });
+  const registers = [registry];
+  return {
+    registry,
+    apiRequests: new Histogram({
+      name: 'hookline_api_request_duration_seconds',
+      help: 'API requests answered, by method, route pattern and status code',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: REQUEST_BUCKETS_S,
+      registers,
+    }),
+    apiShed: new Counter({
+      name: 'hookline_api_shed_total',
+      help: 'API requests answered 503 because HOOKLINE_API_MAX_IN_FLIGHT requests were already in flight',
+      registers,
+    }),
+    eventsAccepted: new Counter({
+      name: 'hookline_events_accepted_total',
+      help: 'Events accepted by POST /events: created, or replayed for a repeated idempotency key',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    attempts: new Histogram({
+      name: 'hookline_delivery_attempt_duration_seconds',
+      help: 'Delivery attempts sent, by outcome and trigger, with the time the receiver took',
+      labelNames: ['outcome', 'trigger'] as const,
+      buckets: ATTEMPT_BUCKETS_S,
+      registers,
+    }),
+    endpointsDisabled: new Counter({
+      name: 'hookline_endpoints_disabled_total',
+      help: 'Endpoints disabled by this process: by the disable policy, a 410, or the API',
+      labelNames: ['cause'] as const,
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export const DisableCause = { policy: 'policy', gone: 'gone', api: 'api' } as const;
+export type DisableCause = (typeof DisableCause)[keyof typeof DisableCause];
+
+/** Serves `/metrics` alone on `port`; the worker-only role's way to be scraped. */
+export function serveMetrics(metrics: Metrics, host: string, port: number): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"type":"not_found_error","code":"route_not_found","message":"Only GET /metrics is served here"}}');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+      () => res.writeHead(500).end(),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const { port: bound } = server.address() as AddressInfo;
+      resolve({
+        url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
