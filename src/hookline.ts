@@ -17,7 +17,7 @@ import { createLogger, installTemporalLogging, type Logger } from './logger';
 import { listen, type ApiServer } from './server';
 import { openStore, type Store } from './store';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box';
-import { connectTemporal, deliveryStopper, endpointFailureReporter, findTemporalCli, registerSearchAttributes, startDevServer, type DevServer, type TemporalConnections } from './temporal';
+import { connectTemporal, deliveryResender, deliveryStopper, endpointFailureReporter, findTemporalCli, registerSearchAttributes, startDevServer, type DevServer, type TemporalConnections } from './temporal';
 import { createMetrics, serveMetrics, type Metrics } from './metrics';
 import { createHooklineWorker } from './worker';
 
@@ -103,6 +103,7 @@ async function startWorkerRole({ config, store, client, connections, metrics, st
     userAgent: USER_AGENT,
     reportFailure: endpointFailureReporter(client, config.temporal.taskQueue),
     stopDelivery: deliveryStopper(client),
+    resend: deliveryResender(store, client.workflow, config.temporal.taskQueue),
     metrics,
   });
   const worker = await createHooklineWorker({

@@ -8,8 +8,10 @@ import { Connection, type Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { deliveryWorkflowId, endpointDisabledSignal } from './workflows/delivery';
+import { WorkflowNotFoundError, type WorkflowClient } from '@temporalio/client';
+import { DeliveryStatus, type Delivery } from './domain/model';
+import type { Store } from './store';
+import { delivery, deliveryWorkflowId, endpointDisabledSignal, resendDeliveryOptions } from './workflows/delivery';
 import { endpointHealth, wakeEndpointHealth } from './workflows/endpoint-health';
 import { hooklineSearchAttributes } from './workflows/search-attributes';
 
@@ -124,6 +126,25 @@ export function endpointFailureReporter(client: Client, taskQueue: string, inter
       lastReported.set(endpointId, Date.now());
       report(endpointId).catch(() => undefined);
     }, intervalMs - since).unref();
+  };
+}
+
+/**
+ * Resend (PRODUCT.md §5), for the API and for recoveries: a waiting delivery attempts now; a
+ * finished one makes one `manual` attempt. The store says `pending` first, because the revived
+ * attempt may finish before this returns and must win; if Temporal refuses, the old status is put
+ * back and the error is thrown.
+ */
+export function deliveryResender(store: Store, workflows: Pick<WorkflowClient, 'signalWithStart'>, taskQueue: string) {
+  return async (d: Delivery): Promise<void> => {
+    const revived = d.status !== DeliveryStatus.pending;
+    if (revived) await store.deliveries.setStatus(d.id, { status: DeliveryStatus.pending, nextAttemptAt: null, failureReason: null });
+    try {
+      await workflows.signalWithStart(delivery, resendDeliveryOptions(d, taskQueue));
+    } catch (err) {
+      if (revived) await store.deliveries.setStatus(d.id, { status: d.status, nextAttemptAt: d.nextAttemptAt, failureReason: d.failureReason });
+      throw err;
+    }
   };
 }
 

@@ -61,6 +61,7 @@ describe.each(storeKinds)('durability on %s', (kind) => {
       ...w,
       start: () => Promise.reject(new Error('injected: crash before the workflow start')),
       signalWithStart: w.signalWithStart.bind(w),
+      getHandle: w.getHandle.bind(w),
     });
     const first = await startWithEnv(env, { wrapWorkflows: broken });
     const app = await createApp(first.api);

@@ -3,12 +3,13 @@
  * behalf. Workflows import the `Activities` type only.
  */
 import { createHealthCheck, createStopDisabledDeliveries, type StopDeps } from './health';
+import { createRecoverPage, type RecoverDeps } from './recover';
 import { createSendWebhook, type SendDeps } from './send-webhook';
 
 export type { SendInput, SendResult } from './send-webhook';
 export type { HealthCheckResult } from './health';
 
-export type ActivityDeps = SendDeps & StopDeps;
+export type ActivityDeps = SendDeps & StopDeps & RecoverDeps;
 
 export interface ResolveInput {
   eventId: string;
@@ -49,6 +50,7 @@ export function createActivities(deps: ActivityDeps) {
     sendWebhook: createSendWebhook(deps),
     checkEndpointHealth: createHealthCheck(deps.store, deps.metrics, deps.now),
     stopDisabledDeliveries: createStopDisabledDeliveries(deps),
+    recoverPage: createRecoverPage(deps),
   };
 }
 

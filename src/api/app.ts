@@ -24,6 +24,7 @@ import { deliveriesRouter } from './routes/deliveries';
 import { endpointsRouter } from './routes/endpoints';
 import { eventsRouter } from './routes/events';
 import { healthRouter, type Readiness } from './routes/health';
+import { recoveriesRouter } from './routes/recoveries';
 
 export interface ApiDeps {
   store: Store;
@@ -68,7 +69,7 @@ export function createApi(deps: ApiDeps): RequestListener {
   // The first parser that matches wins; the second skips a body that is already parsed.
   app.post('/v1/apps/:app/events', express.json({ limit: eventBodyLimit, strict: false }));
   app.use('/v1', express.json({ limit: SMALL_BODY_LIMIT, strict: false }));
-  app.use(appsRouter(ctx), keysRouter(ctx), endpointsRouter(ctx), eventsRouter(ctx), deliveriesRouter(ctx));
+  app.use(appsRouter(ctx), keysRouter(ctx), endpointsRouter(ctx), recoveriesRouter(ctx), eventsRouter(ctx), deliveriesRouter(ctx));
 
   app.use(routeNotFound);
   app.use(errorHandler(deps.logger));

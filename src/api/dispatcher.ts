@@ -1,20 +1,21 @@
 /**
- * Starts workflows on the API's behalf. `dispatch` runs right after an event commits; `sweep`
+ * Starts workflows and sends signals on the API's behalf. `dispatch` runs right after an event commits; `sweep`
  * finds committed events whose fan-out was never confirmed (the process died between the commit
  * and the start, or Temporal was down) and starts them. Workflow ids are deterministic and fan-out
  * refuses duplicates, so a start that races a sweep is harmless (ARCHITECTURE.md invariant 1).
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type WorkflowClient } from '@temporalio/client';
-import type { Delivery } from '../domain/model';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type WorkflowClient } from '@temporalio/client';
+import { IdPrefix, newId } from '../domain/ids';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
-import { delivery, deliveryWorkflowId, resendSignal } from '../workflows/delivery';
+import { deliveryResender } from '../temporal';
 import { endpointHealth, wakeEndpointHealth } from '../workflows/endpoint-health';
 import { fanOut, fanOutWorkflowId } from '../workflows/fan-out';
-import { deliverySearchAttributes, HooklineApp, HooklineEvent, HooklineEventType } from '../workflows/search-attributes';
+import { recover, recoverProgressQuery, recoverWorkflowId, type RecoverInput, type RecoverProgress } from '../workflows/recover';
+import { HooklineApp, HooklineEndpoint, HooklineEvent, HooklineEventType } from '../workflows/search-attributes';
 
 /** The slice of the Temporal workflow client the dispatcher uses; tests wrap it to inject failures. */
-export type WorkflowStarter = Pick<WorkflowClient, 'start' | 'signalWithStart'>;
+export type WorkflowStarter = Pick<WorkflowClient, 'start' | 'signalWithStart' | 'getHandle'>;
 
 export interface DispatcherDeps {
   workflows: WorkflowStarter;
@@ -135,21 +136,34 @@ export function createDispatcher(deps: DispatcherDeps) {
       });
     },
 
-    /**
-     * Resend: a waiting delivery attempts now; a finished one is revived by a new run that makes
-     * one `manual` attempt. Signal-with-start does both in one call.
-     */
-    async resend(d: Delivery): Promise<void> {
-      const input = { deliveryId: d.id, appId: d.appId, eventId: d.eventId, endpointId: d.endpointId, eventType: d.eventType };
-      await workflows.signalWithStart(delivery, {
-        workflowId: deliveryWorkflowId(d.eventId, d.endpointId),
+    /** Resend (see `deliveryResender`); throws if Temporal refuses, with the store as it was. */
+    resend: deliveryResender(store, workflows, taskQueue),
+
+    /** Starts a recovery of the endpoint's failed and skipped deliveries in the window. */
+    async recover(r: { appId: string; endpointId: string; since: Date; until: Date; perS: number }): Promise<RecoverProgress> {
+      const recoveryId = newId(IdPrefix.recovery);
+      const input: RecoverInput = { recoveryId, appId: r.appId, endpointId: r.endpointId, sinceMs: r.since.getTime(), untilMs: r.until.getTime(), perS: r.perS };
+      await workflows.start(recover, {
+        workflowId: recoverWorkflowId(recoveryId),
         taskQueue,
-        signal: resendSignal,
-        signalArgs: [],
-        args: [{ ...input, revive: { attemptNumber: d.attemptCount + 1 } }],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        typedSearchAttributes: deliverySearchAttributes(input),
+        args: [input],
+        typedSearchAttributes: [
+          { key: HooklineApp, value: r.appId },
+          { key: HooklineEndpoint, value: r.endpointId },
+        ],
       });
+      return { ...input, status: 'running', resent: 0, after: null };
+    },
+
+    /** A recovery of this endpoint with its progress, or undefined if there is none by that id. */
+    async recovery(endpointId: string, recoveryId: string): Promise<RecoverProgress | undefined> {
+      try {
+        const progress = await workflows.getHandle(recoverWorkflowId(recoveryId)).query(recoverProgressQuery);
+        return progress.endpointId === endpointId ? progress : undefined;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      }
     },
   };
 }

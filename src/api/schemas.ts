@@ -121,6 +121,27 @@ export const CreateEndpointBody = z
   .openapi('CreateEndpoint');
 export const UpdateEndpointBody = z.object(endpointFields).partial().strict().openapi('UpdateEndpoint');
 export const DisableEndpointBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict().openapi('DisableEndpoint');
+
+export const RecoverBody = z
+  .object({
+    since: timestamp.openapi({ description: 'Resend failed and skipped deliveries created at or after this time' }),
+    until: timestamp.optional().openapi({ description: 'and before this time; default now' }),
+    rate_per_s: z.number().int().min(1).max(1000).optional().openapi({ description: 'Resends per second at most; default 20' }),
+  })
+  .strict()
+  .openapi('RecoverEndpoint');
+export const RecoveryParams = EndpointParams.extend({ recovery: idOf(IdPrefix.recovery) });
+export const RecoveryResponse = z
+  .object({
+    id: z.string(),
+    endpoint_id: z.string(),
+    since: timestamp,
+    until: timestamp,
+    rate_per_s: z.number().int(),
+    status: z.enum(['running', 'completed']),
+    resent: z.number().int().openapi({ description: 'Deliveries resent so far' }),
+  })
+  .openapi('Recovery');
 export const RotateSecretBody = z
   .object({
     secret: SuppliedSecret.optional(),

@@ -8,6 +8,7 @@ export const IdPrefix = {
   delivery: 'dlv',
   attempt: 'atmpt',
   key: 'key',
+  recovery: 'rcv',
 } as const;
 export type IdPrefix = (typeof IdPrefix)[keyof typeof IdPrefix];
 

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import { FailureReason } from '../domain/attempt-outcome';
 import { attemptId, newId, IdPrefix } from '../domain/ids';
-import type { Attempt, AttemptErrorCode, AttemptTrigger, Delivery, DeliveryStatus } from '../domain/model';
+import { DeliveryStatus, type Attempt, type AttemptErrorCode, type AttemptTrigger, type Delivery } from '../domain/model';
 import type { Db } from './db';
 import type { AttemptsTable, DeliveriesTable } from './schema';
 import { toPage, type Page, type PageRequest } from './page';
@@ -112,6 +112,21 @@ export function createDeliveryStore(db: Db) {
       if (filter.eventId) query = query.where('event_id', '=', filter.eventId);
       if (filter.endpointId) query = query.where('endpoint_id', '=', filter.endpointId);
       return toPage((await query.execute()).map(toDelivery), filter.limit);
+    },
+
+    /** A recovery's page: the endpoint's failed and skipped deliveries created in [since, until), by id. */
+    async recoverable(q: { endpointId: string; since: Date; until: Date; after: string | null; limit: number }): Promise<Delivery[]> {
+      let query = db
+        .selectFrom('deliveries')
+        .selectAll()
+        .where('endpoint_id', '=', q.endpointId)
+        .where('status', 'in', [DeliveryStatus.failed, DeliveryStatus.skipped])
+        .where('created_at', '>=', q.since)
+        .where('created_at', '<', q.until)
+        .orderBy('id', 'asc')
+        .limit(q.limit);
+      if (q.after !== null) query = query.where('id', '>', q.after);
+      return (await query.execute()).map(toDelivery);
     },
 
     async attempts(deliveryId: string): Promise<Attempt[]> {

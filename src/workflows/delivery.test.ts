@@ -39,6 +39,9 @@ describe('delivery and fanOut workflows', () => {
     async stopDisabledDeliveries() {
       return { stopped: 0 };
     },
+    async recoverPage() {
+      return { resent: 0, lastId: null, endpointGone: true };
+    },
     async resolveEndpoints({ eventId, after, limit }) {
       windows.push({ after, limit });
       const all = Array.from({ length: 7 }, (_, i) => `ep_${i}`);

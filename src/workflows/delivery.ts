@@ -29,11 +29,12 @@ import {
   sleep,
   TemporalFailure,
   upsertSearchAttributes,
+  WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { Activities, SendResult } from '../activities';
 import type { AttemptTrigger } from '../domain/model';
 import { formatDuration } from '../domain/schedule';
-import { HooklineStatus } from './search-attributes';
+import { deliverySearchAttributes, HooklineStatus } from './search-attributes';
 
 export interface DeliveryInput {
   deliveryId: string;
@@ -72,6 +73,23 @@ export const deliveryStateQuery = defineQuery<DeliveryState>('state');
 
 export function deliveryWorkflowId(eventId: string, endpointId: string): string {
   return `delivery/${eventId}/${endpointId}`;
+}
+
+/**
+ * Signal-with-start options for a resend: a waiting run gets the `resend` signal; a finished one is
+ * revived by a new run that makes one `manual` attempt with the next number.
+ */
+export function resendDeliveryOptions(d: { id: string; appId: string; eventId: string; endpointId: string; eventType: string; attemptCount: number }, taskQueue: string) {
+  const input: DeliveryInput = { deliveryId: d.id, appId: d.appId, eventId: d.eventId, endpointId: d.endpointId, eventType: d.eventType };
+  return {
+    workflowId: deliveryWorkflowId(d.eventId, d.endpointId),
+    taskQueue,
+    signal: resendSignal,
+    signalArgs: [] as [],
+    args: [{ ...input, revive: { attemptNumber: d.attemptCount + 1 } }] as [DeliveryInput],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    typedSearchAttributes: deliverySearchAttributes(input),
+  };
 }
 
 const { sendWebhook } = proxyLocalActivities<Activities>({

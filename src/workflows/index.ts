@@ -2,3 +2,4 @@
 export { delivery } from './delivery';
 export { fanOut } from './fan-out';
 export { endpointHealth } from './endpoint-health';
+export { recover } from './recover';

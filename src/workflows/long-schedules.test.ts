@@ -20,7 +20,7 @@ import { hooklineSearchAttributes } from './search-attributes';
 import { delivery } from './delivery';
 import { endpointHealth, wakeEndpointHealth } from './endpoint-health';
 import { createMetrics } from '../metrics';
-import { deliveryStopper } from '../temporal';
+import { deliveryResender, deliveryStopper } from '../temporal';
 
 const script = join(__dirname, '..', '..', 'scripts', 'temporal-test-server.sh');
 const available = (() => {
@@ -76,6 +76,7 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
         await env.client.workflow.signalWithStart(endpointHealth, wakeEndpointHealth(endpointId, taskQueue));
       },
       stopDelivery: deliveryStopper(env.client),
+      resend: deliveryResender(store, env.client.workflow, taskQueue),
       metrics: createMetrics(),
     });
     const clock: ActivityInboundCallsInterceptor = {

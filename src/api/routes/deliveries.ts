@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import { DeliveryStatus } from '../../domain/model';
 import { ApiError, ErrorType } from '../errors';
 import { AppParams, DeliveryListQuery, DeliveryParams, DeliveryResponse, EndpointParams, EventParams, pageOf } from '../schemas';
 import { deliveryJson, page } from '../serialize';
@@ -64,13 +63,9 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
       const app = await findApp(store, params.app);
       const delivery = await store.deliveries.get(app.id, params.delivery);
       if (!delivery) throw ApiError.notFound('delivery', params.delivery);
-      // Pending first: the revived attempt may finish before this handler returns, and must win.
-      const revived = delivery.status !== DeliveryStatus.pending;
-      if (revived) await store.deliveries.setStatus(delivery.id, { status: DeliveryStatus.pending, nextAttemptAt: null, failureReason: null });
       try {
         await dispatcher.resend(delivery);
       } catch {
-        if (revived) await store.deliveries.setStatus(delivery.id, { status: delivery.status, nextAttemptAt: delivery.nextAttemptAt, failureReason: delivery.failureReason });
         throw new ApiError(503, ErrorType.unavailable, 'temporal_unavailable', 'The resend could not be scheduled; try again');
       }
       return deliveryJson((await store.deliveries.get(app.id, delivery.id)) ?? delivery);

@@ -1,0 +1,71 @@
+/**
+ * Recovery (PRODUCT.md §5): `POST …/endpoints/{id}/recover {since, until?, rate_per_s?}` resends
+ * every failed or skipped delivery of the endpoint created in the window, through a `recover`
+ * workflow; `GET …/endpoints/{id}/recoveries/{rcv}` reports its progress.
+ */
+import { Router } from 'express';
+import { DEFAULT_RECOVER_PER_S, type RecoverProgress } from '../../workflows/recover';
+import { ApiError, ErrorType } from '../errors';
+import { EndpointParams, RecoverBody, RecoveryParams, RecoveryResponse } from '../schemas';
+import { findApp, type RouteContext } from './context';
+
+function recoveryJson(p: RecoverProgress) {
+  return {
+    id: p.recoveryId,
+    endpoint_id: p.endpointId,
+    since: new Date(p.sinceMs).toISOString(),
+    until: new Date(p.untilMs).toISOString(),
+    rate_per_s: p.perS,
+    status: p.status,
+    resent: p.resent,
+  };
+}
+
+export function recoveriesRouter({ store, dispatcher, api }: RouteContext): Router {
+  const router = Router();
+  const tag = 'Endpoints';
+
+  api.route(
+    router,
+    {
+      method: 'post',
+      path: '/v1/apps/:app/endpoints/:endpoint/recover',
+      summary: 'Resend every failed or skipped delivery of the endpoint created in [since, until), rate-limited, as a workflow',
+      tag,
+      params: EndpointParams,
+      body: RecoverBody,
+      response: RecoveryResponse,
+      status: 202,
+    },
+    async ({ params, body }) => {
+      const app = await findApp(store, params.app);
+      const endpoint = await store.endpoints.get(app.id, params.endpoint);
+      if (!endpoint) throw ApiError.notFound('endpoint', params.endpoint);
+      // Every resend to a disabled endpoint would fail at once and be recorded as failed again.
+      if (endpoint.status !== 'active') throw new ApiError(409, ErrorType.conflict, 'endpoint_disabled', 'The endpoint is disabled; enable it before recovering its deliveries');
+      const since = new Date(body.since);
+      const until = body.until ? new Date(body.until) : new Date();
+      if (since >= until) throw ApiError.validation('`since` must be before `until`', [{ path: 'since', message: 'not before until' }]);
+      try {
+        return recoveryJson(await dispatcher.recover({ appId: app.id, endpointId: endpoint.id, since, until, perS: body.rate_per_s ?? DEFAULT_RECOVER_PER_S }));
+      } catch {
+        throw new ApiError(503, ErrorType.unavailable, 'temporal_unavailable', 'The recovery could not be started; try again');
+      }
+    },
+  );
+
+  api.route(
+    router,
+    { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint/recoveries/:recovery', summary: 'A recovery and its progress', tag, params: RecoveryParams, response: RecoveryResponse },
+    async ({ params }) => {
+      const app = await findApp(store, params.app);
+      const endpoint = await store.endpoints.get(app.id, params.endpoint);
+      if (!endpoint) throw ApiError.notFound('endpoint', params.endpoint);
+      const progress = await dispatcher.recovery(endpoint.id, params.recovery);
+      if (!progress) throw ApiError.notFound('recovery', params.recovery);
+      return recoveryJson(progress);
+    },
+  );
+
+  return router;
+}

@@ -1,0 +1,71 @@
+/**
+ * `recover`: one per recovery request, id `recover/<rcv>` (PRODUCT.md §5, §8).
+ *
+ * Resends every failed or skipped delivery of one endpoint created in [since, until), oldest
+ * first, as `manual` attempts (each delivery's own workflow makes the attempt, exactly as a
+ * resend does). It is rate-limited (at most `perS` resends per second, spaced by durable
+ * timers), resumable (the cursor and counts travel through continue-as-new, and a retried page
+ * resumes from its heartbeat), and reports progress through the `progress` query.
+ */
+import { continueAsNew, defineQuery, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+
+export interface RecoverInput {
+  recoveryId: string;
+  appId: string;
+  endpointId: string;
+  /** Window of delivery creation times, epoch milliseconds, `until` exclusive. */
+  sinceMs: number;
+  untilMs: number;
+  /** Resends per second at most. */
+  perS: number;
+  /** Carried through continue-as-new. */
+  after?: string | null;
+  resent?: number;
+}
+
+/** What the `progress` query answers: the request and how far it has come. */
+export interface RecoverProgress extends Omit<RecoverInput, 'after' | 'resent'> {
+  status: 'running' | 'completed';
+  resent: number;
+  /** The last delivery resent: everything up to it (by id) is done. */
+  after: string | null;
+}
+
+export type RecoverResult = Pick<RecoverProgress, 'resent'>;
+
+export const recoverProgressQuery = defineQuery<RecoverProgress>('progress');
+
+export function recoverWorkflowId(recoveryId: string): string {
+  return `recover/${recoveryId}`;
+}
+
+export const DEFAULT_RECOVER_PER_S = 20;
+
+/** Pages per run before continuing as new: each page costs about a dozen history events. */
+const PAGES_PER_RUN = 100;
+
+const { recoverPage } = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '1m',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
+
+export async function recover(input: RecoverInput): Promise<RecoverResult> {
+  const { after, resent, ...request } = input;
+  const progress: RecoverProgress = { ...request, status: 'running', resent: resent ?? 0, after: after ?? null };
+  setHandler(recoverProgressQuery, () => progress);
+  for (let page = 0; page < PAGES_PER_RUN; page++) {
+    // One page is one second's allowance, so the timer below keeps the rate.
+    const result = await recoverPage({ endpointId: input.endpointId, sinceMs: input.sinceMs, untilMs: input.untilMs, after: progress.after, limit: input.perS });
+    progress.resent += result.resent;
+    progress.after = result.lastId;
+    // A short page was the last; a disabled or deleted endpoint ends the recovery too.
+    if (result.endpointGone || result.resent < input.perS) {
+      progress.status = 'completed';
+      return { resent: progress.resent };
+    }
+    await sleep(1_000, { summary: `recover: ${progress.resent} resent so far` });
+  }
+  return continueAsNew<typeof recover>({ ...input, after: progress.after, resent: progress.resent });
+}

@@ -1,0 +1,73 @@
+/**
+ * Recovery end to end (PRODUCT.md §5): deliveries that failed while an endpoint was down, and the
+ * ones skipped while it was disabled, are resent by a `recover` workflow once it is back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, createEndpoint, deliveriesOf, sendEvent } from './support/factories';
+import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
+import { startReceiver, type Receiver } from './support/receiver';
+import { waitUntil } from './support/wait';
+
+describe.each(storeKinds)('recovery on %s', (kind) => {
+  let t: TestHookline;
+  let r: Receiver;
+  beforeAll(async () => {
+    t = await startTestHookline(kind);
+    r = await startReceiver({ status: 500 });
+  });
+  afterAll(async () => {
+    await r?.close();
+    await t?.stop();
+  });
+
+  it('resends the failed and skipped deliveries of the window, rate-limited, and reports progress', async () => {
+    const app = await createApp(t.api, { retry_schedule: ['100ms'] });
+    const ep = await createEndpoint(t.api, app.id, { url: r.url });
+    const since = new Date(Date.now() - 1_000).toISOString();
+    // Three deliveries fail for good while the endpoint answers 500 ...
+    const failed = [];
+    for (let i = 0; i < 3; i++) failed.push(await sendEvent(t.api, app.id));
+    for (const e of failed) await waitUntil(() => deliveriesOf(t.api, app.id, e.id), (ds) => ds[0]?.status === 'failed', 20_000, 'failed delivery');
+    // ... and two are skipped while it is disabled.
+    await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/disable`, {});
+    const refused = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('endpoint_disabled');
+    const skipped = [await sendEvent(t.api, app.id), await sendEvent(t.api, app.id)];
+    for (const e of skipped) await waitUntil(() => deliveriesOf(t.api, app.id, e.id), (ds) => ds[0]?.status === 'skipped', 20_000, 'skipped delivery');
+    await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/enable`);
+    r.setDefault({ status: 200 });
+    const before = r.requests.length;
+
+    const started = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since, rate_per_s: 2 });
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ id: expect.stringMatching(/^rcv_/), endpoint_id: ep.id, since, rate_per_s: 2, status: 'running', resent: 0 });
+    const path = `/v1/apps/${app.id}/endpoints/${ep.id}/recoveries/${started.body.id}`;
+    const done = await waitUntil(() => t.api.get(path), (res) => res.body.status === 'completed', 30_000, 'recovery completed');
+    expect(done.body).toMatchObject({ status: 'completed', resent: 5 });
+
+    const all = [...failed, ...skipped];
+    for (const e of all) await waitUntil(() => deliveriesOf(t.api, app.id, e.id), (ds) => ds[0]?.status === 'succeeded', 20_000, 'recovered delivery');
+    const resent = r.requests.slice(before);
+    expect(new Set(resent.map((q) => q.headers['webhook-id']))).toEqual(new Set(all.map((e) => e.id)));
+    // Two per second: five resends take at least two one-second waits.
+    expect(resent.at(-1)!.at - resent[0]!.at).toBeGreaterThanOrEqual(1_500);
+  });
+
+  it('refuses a bad window, and answers 404 for a recovery of another endpoint or none at all', async () => {
+    const app = await createApp(t.api);
+    const ep = await createEndpoint(t.api, app.id, { url: r.url });
+    const other = await createEndpoint(t.api, app.id, { url: r.url });
+    const now = new Date().toISOString();
+    const bad = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: now, until: now });
+    expect(bad.status).toBe(400);
+    expect((await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: 'yesterday' })).status).toBe(400);
+    const started = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: new Date(Date.now() - 60_000).toISOString() });
+    expect(started.status).toBe(202);
+    expect((await t.api.get(`/v1/apps/${app.id}/endpoints/${other.id}/recoveries/${started.body.id}`)).status).toBe(404);
+    const none = await t.api.get(`/v1/apps/${app.id}/endpoints/${ep.id}/recoveries/rcv_01M838KDBENE2CD8HEZ8403BKN`);
+    expect(none.status).toBe(404);
+    expect(none.body.error.code).toBe('recovery_not_found');
+    await waitUntil(() => t.api.get(`/v1/apps/${app.id}/endpoints/${ep.id}/recoveries/${started.body.id}`), (res) => res.body.status === 'completed', 20_000, 'empty recovery completed');
+  });
+});
