@@ -66,6 +66,25 @@ describe.each(storeKinds)('retries and health on %s', (kind) => {
     expect(exhausted!.data).toMatchObject({ event_id: event.id, attempts: 4 });
   });
 
+  it('/stats reports the endpoint\'s attempts, success rate and latency over 24 h', async () => {
+    const app = await createApp(t.api, { retry_schedule: ['100ms'] });
+    const r = await receiver();
+    r.script({ status: 500, delayMs: 60 });
+    r.setDefault({ status: 200, delayMs: 120 });
+    const ep = await createEndpoint(t.api, app.id, { url: r.url });
+    const empty = await t.api.get(`/v1/apps/${app.id}/endpoints/${ep.id}/stats`);
+    expect(empty.body).toMatchObject({ endpoint_id: ep.id, attempts: 0, succeeded: 0, failed: 0, success_rate: null, latency_ms: { p50: null, p95: null } });
+    const event = await sendEvent(t.api, app.id);
+    await waitUntil(() => deliveriesOf(t.api, app.id, event.id), (ds) => ds[0]?.status === 'succeeded', 20_000, 'delivered on the retry');
+    const stats = (await t.api.get(`/v1/apps/${app.id}/endpoints/${ep.id}/stats`)).body;
+    expect(stats).toMatchObject({ attempts: 2, succeeded: 1, failed: 1, success_rate: 0.5 });
+    expect(new Date(stats.until).getTime() - new Date(stats.since).getTime()).toBe(24 * 3600 * 1000);
+    // Two attempts of about 60 and 120 ms: the median between them, p95 near the slower.
+    expect(stats.latency_ms.p50).toBeGreaterThanOrEqual(60);
+    expect(stats.latency_ms.p95).toBeGreaterThan(stats.latency_ms.p50);
+    expect(stats.latency_ms.p95).toBeGreaterThanOrEqual(110);
+  });
+
   it('honours Retry-After on 429, clamped to twice the scheduled delay', async () => {
     const app = await createApp(t.api, { retry_schedule: ['1s'] });
     const r = await receiver();

@@ -122,6 +122,19 @@ export const CreateEndpointBody = z
 export const UpdateEndpointBody = z.object(endpointFields).partial().strict().openapi('UpdateEndpoint');
 export const DisableEndpointBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict().openapi('DisableEndpoint');
 
+export const EndpointStatsResponse = z
+  .object({
+    endpoint_id: z.string(),
+    since: timestamp,
+    until: timestamp,
+    attempts: z.number().int(),
+    succeeded: z.number().int(),
+    failed: z.number().int(),
+    success_rate: z.number().nullable().openapi({ description: 'succeeded / attempts; null without attempts' }),
+    latency_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }).openapi({ description: 'Time the endpoint took to answer, over the attempts of the window' }),
+  })
+  .openapi('EndpointStats');
+
 export const RecoverBody = z
   .object({
     since: timestamp.openapi({ description: 'Resend failed and skipped deliveries created at or after this time' }),

@@ -1,5 +1,5 @@
 /** What every resource router receives. */
-import type { Application } from '../../domain/model';
+import type { Application, Endpoint } from '../../domain/model';
 import type { UrlPolicy } from '../../domain/url-rules';
 import type { Store } from '../../store';
 import type { Metrics } from '../../metrics';
@@ -20,6 +20,14 @@ export async function findApp(store: Store, idOrUid: string): Promise<Applicatio
   const app = await store.apps.get(idOrUid);
   if (!app) throw ApiError.notFound('application', idOrUid);
   return app;
+}
+
+/** The application (by id or uid) and its endpoint, or 404 for either. */
+export async function findEndpoint(store: Store, params: { app: string; endpoint: string }): Promise<{ app: Application; endpoint: Endpoint }> {
+  const app = await findApp(store, params.app);
+  const endpoint = await store.endpoints.get(app.id, params.endpoint);
+  if (!endpoint) throw ApiError.notFound('endpoint', params.endpoint);
+  return { app, endpoint };
 }
 
 /** A cursor is the id of the last item on the previous page; anything else is refused. */

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { ApiError, ErrorType } from '../errors';
 import { AppParams, DeliveryListQuery, DeliveryParams, DeliveryResponse, EndpointParams, EventParams, pageOf } from '../schemas';
 import { deliveryJson, page } from '../serialize';
-import { checkCursor, findApp, type RouteContext } from './context';
+import { checkCursor, findApp, findEndpoint, type RouteContext } from './context';
 
 export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Router {
   const router = Router();
@@ -34,8 +34,7 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
     router,
     { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint/deliveries', summary: "List an endpoint's deliveries", tag, params: EndpointParams, query: DeliveryListQuery, response: list },
     async ({ params, query }) => {
-      const app = await findApp(store, params.app);
-      if (!(await store.endpoints.get(app.id, params.endpoint))) throw ApiError.notFound('endpoint', params.endpoint);
+      const { app } = await findEndpoint(store, params);
       const filter = { limit: query.limit, cursor: checkCursor(query.cursor, 'dlv'), status: query.status, endpointId: params.endpoint };
       return page(await store.deliveries.list(app.id, filter), (d) => deliveryJson(d));
     },

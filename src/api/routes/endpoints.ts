@@ -11,6 +11,7 @@ import {
   DEFAULT_SIGNATURE_HEADER,
   EndpointParams,
   EndpointResponse,
+  EndpointStatsResponse,
   PageQuery,
   pageOf,
   RotateSecretBody,
@@ -18,10 +19,12 @@ import {
   UpdateEndpointBody,
 } from '../schemas';
 import { endpointJson, page } from '../serialize';
-import { checkCursor, findApp, type RouteContext } from './context';
+import { checkCursor, findApp, findEndpoint, type RouteContext } from './context';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_GRACE_PERIOD_S = 24 * 3600;
+/** `/stats` looks back this far (PRODUCT.md §6). */
+const STATS_WINDOW_MS = 24 * 3600 * 1000;
 
 /** `standard` signs with the webhook-* headers; the others need a header name of their own. */
 function signatureHeaderFor(scheme: SignatureScheme, given: string | null | undefined, current: string | null = null): string | null {
@@ -86,9 +89,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
   );
 
   api.route(router, { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Get an endpoint', tag, params: EndpointParams, response: EndpointResponse }, async ({ params }) => {
-    const app = await findApp(store, params.app);
-    const endpoint = await store.endpoints.get(app.id, params.endpoint);
-    if (!endpoint) throw ApiError.notFound('endpoint', params.endpoint);
+    const { endpoint } = await findEndpoint(store, params);
     return endpointJson(endpoint);
   });
 
@@ -96,9 +97,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
     router,
     { method: 'patch', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Update an endpoint', tag, params: EndpointParams, body: UpdateEndpointBody, response: EndpointResponse },
     async ({ params, body }) => {
-      const app = await findApp(store, params.app);
-      const current = await store.endpoints.get(app.id, params.endpoint);
-      if (!current) throw ApiError.notFound('endpoint', params.endpoint);
+      const { app, endpoint: current } = await findEndpoint(store, params);
       const scheme = body.signature_scheme ?? current.signatureScheme;
       if (scheme !== current.signatureScheme && !(await store.endpoints.unexpiredSecrets(current.id)).every((secret) => isValidSuppliedSecret(scheme, secret))) {
         throw ApiError.validation(`The endpoint's secret cannot sign with the ${scheme} scheme; rotate it to a secret valid for ${scheme} first`, [{ path: 'signature_scheme', message: 'secret not valid for this scheme' }]);
@@ -136,9 +135,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
       response: RotateSecretResponse,
     },
     async ({ params, body }) => {
-      const app = await findApp(store, params.app);
-      const endpoint = await store.endpoints.get(app.id, params.endpoint);
-      if (!endpoint) throw ApiError.notFound('endpoint', params.endpoint);
+      const { endpoint } = await findEndpoint(store, params);
       const secret = body.secret ?? generateSecret();
       if (!isValidSuppliedSecret(endpoint.signatureScheme, secret)) {
         throw ApiError.validation(`The secret is not a valid ${endpoint.signatureScheme} secret`, [{ path: 'secret', message: 'invalid for this scheme' }]);
@@ -148,10 +145,30 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
     },
   );
 
+  api.route(
+    router,
+    { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint/stats', summary: 'Attempts, success rate and p50/p95 latency of the endpoint over the last 24 h', tag, params: EndpointParams, response: EndpointStatsResponse },
+    async ({ params }) => {
+      const { endpoint } = await findEndpoint(store, params);
+      const until = new Date();
+      const since = new Date(until.getTime() - STATS_WINDOW_MS);
+      const s = await store.deliveries.attemptStats(endpoint.id, since);
+      return {
+        endpoint_id: endpoint.id,
+        since: since.toISOString(),
+        until: until.toISOString(),
+        attempts: s.attempts,
+        succeeded: s.succeeded,
+        failed: s.attempts - s.succeeded,
+        success_rate: s.attempts === 0 ? null : s.succeeded / s.attempts,
+        latency_ms: { p50: s.p50Ms, p95: s.p95Ms },
+      };
+    },
+  );
+
   /** Disables or enables an endpoint of the application; answers with the endpoint as it is after. */
   async function changeStatus(params: { app: string; endpoint: string }, change: () => Promise<unknown>) {
-    const app = await findApp(store, params.app);
-    if (!(await store.endpoints.get(app.id, params.endpoint))) throw ApiError.notFound('endpoint', params.endpoint);
+    const { app } = await findEndpoint(store, params);
     await change();
     return endpointJson((await store.endpoints.get(app.id, params.endpoint))!);
   }

@@ -7,7 +7,7 @@ import { Router } from 'express';
 import { DEFAULT_RECOVER_PER_S, type RecoverProgress } from '../../workflows/recover';
 import { ApiError, ErrorType } from '../errors';
 import { EndpointParams, RecoverBody, RecoveryParams, RecoveryResponse } from '../schemas';
-import { findApp, type RouteContext } from './context';
+import { findEndpoint, type RouteContext } from './context';
 
 function recoveryJson(p: RecoverProgress) {
   return {
@@ -38,9 +38,7 @@ export function recoveriesRouter({ store, dispatcher, api }: RouteContext): Rout
       status: 202,
     },
     async ({ params, body }) => {
-      const app = await findApp(store, params.app);
-      const endpoint = await store.endpoints.get(app.id, params.endpoint);
-      if (!endpoint) throw ApiError.notFound('endpoint', params.endpoint);
+      const { app, endpoint } = await findEndpoint(store, params);
       // Every resend to a disabled endpoint would fail at once and be recorded as failed again.
       if (endpoint.status !== 'active') throw new ApiError(409, ErrorType.conflict, 'endpoint_disabled', 'The endpoint is disabled; enable it before recovering its deliveries');
       const since = new Date(body.since);
@@ -58,9 +56,7 @@ export function recoveriesRouter({ store, dispatcher, api }: RouteContext): Rout
     router,
     { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint/recoveries/:recovery', summary: 'A recovery and its progress', tag, params: RecoveryParams, response: RecoveryResponse },
     async ({ params }) => {
-      const app = await findApp(store, params.app);
-      const endpoint = await store.endpoints.get(app.id, params.endpoint);
-      if (!endpoint) throw ApiError.notFound('endpoint', params.endpoint);
+      const { endpoint } = await findEndpoint(store, params);
       const progress = await dispatcher.recovery(endpoint.id, params.recovery);
       if (!progress) throw ApiError.notFound('recovery', params.recovery);
       return recoveryJson(progress);
