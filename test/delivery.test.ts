@@ -4,6 +4,7 @@
  */
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deliveryWorkflowId } from '../src/workflows/delivery';
 import { createApp, createEndpoint, deliveriesOf, deliveryOf, sendEvent } from './support/factories';
 import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
 import { startReceiver, type Receiver } from './support/receiver';
@@ -107,9 +108,12 @@ describe.each(storeKinds)('delivery on %s', (kind) => {
     const app2 = await createApp(t.api, { retry_schedule: ['50ms'] });
     const r2 = await receiver();
     r2.setDefault({ status: 500 });
-    await createEndpoint(t.api, app2.id, { url: r2.url });
+    const ep2 = await createEndpoint(t.api, app2.id, { url: r2.url });
     const event2 = await sendEvent(t.api, app2.id);
     const [failed] = await waitUntil(() => deliveriesOf(t.api, app2.id, event2.id), (ds) => ds[0]?.status === 'failed', 20_000, 'failed delivery');
+    // Failed for good means its workflow has ended too (a resend that lands while the last attempt's
+    // task is still completing re-runs that attempt instead: see the README).
+    expect(await t.hookline.client.workflow.getHandle(deliveryWorkflowId(event2.id, ep2.id)).result()).toEqual({ status: 'failed', attempts: 2 });
     r2.setDefault({ status: 204 });
     expect((await t.api.post(`/v1/apps/${app2.id}/deliveries/${failed!.id}/resend`)).status).toBe(202);
     const revived = await waitUntil(() => deliveryOf(t.api, app2.id, failed!.id), (d) => d.status === 'succeeded', 20_000, 'revived delivery');
