@@ -84,7 +84,7 @@ describe.each(storeKinds)('routing on %s', (kind) => {
       const event = res.body as { id: string };
       const stored = await t.hookline.store.events.get(app.id, event.id);
       if (c.subscribed) {
-        // The API starts the fan-out after the commit and marks it dispatched once it started.
+        // The API starts the fan-out after the commit; its first window marks the event dispatched.
         await waitUntil(() => t.hookline.store.events.get(app.id, event.id), (e) => e?.dispatchedAt != null, 20_000, 'dispatched');
         expect(await t.hookline.client.workflow.getHandle(fanOutWorkflowId(event.id)).result()).toEqual({ deliveries: 1 });
       } else {

@@ -13,6 +13,8 @@ export type ActivityDeps = SendDeps & StopDeps & RecoverDeps;
 
 export interface ResolveInput {
   eventId: string;
+  /** The event's type, carried by the fan-out: the window's matching keys come from it. */
+  eventType: string;
   after: string | null;
   limit: number;
 }
@@ -28,18 +30,9 @@ export interface ResolveResult {
 export function createActivities(deps: ActivityDeps) {
   return {
     /** One window of subscribed endpoints, with their delivery rows created (idempotently). */
-    async resolveEndpoints({ eventId, after, limit }: ResolveInput): Promise<ResolveResult> {
-      const event = await deps.store.events.payload(eventId);
-      if (!event) return { deliveries: [], skipped: 0, nextAfter: null };
-      const endpoints = await deps.store.endpoints.resolveForEvent({
-        appId: event.app_id,
-        eventType: event.type,
-        channels: event.channels,
-        endpointIds: event.endpoint_ids,
-        after,
-        limit,
-      });
-      const created = await deps.store.deliveries.createForEvent({ id: event.id, appId: event.app_id, type: event.type }, endpoints);
+    async resolveEndpoints({ eventId, eventType, after, limit }: ResolveInput): Promise<ResolveResult> {
+      const { appId, endpoints } = await deps.store.events.fanOutWindow({ eventId, type: eventType, after, limit });
+      const created = await deps.store.deliveries.createForEvent({ id: eventId, appId, type: eventType }, endpoints);
       const toStart = created.filter((d) => d.status === 'pending');
       return {
         deliveries: toStart.map((d) => ({ deliveryId: d.id, endpointId: d.endpointId })),

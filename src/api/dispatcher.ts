@@ -40,11 +40,17 @@ const MAX_PENDING_DISPATCHES = 256;
 export function createDispatcher(deps: DispatcherDeps) {
   const { workflows, store, taskQueue, logger } = deps;
 
-  async function startFanOut(event: EventRef, checkSubscribers: boolean): Promise<void> {
+  /**
+   * `fromSweep`: the API's own start (false) leaves the event undispatched, because the fan-out
+   * marks it dispatched in the statement that resolves its first window: one statement fewer
+   * per event. The sweep marks it itself, so an event whose fan-out started but has not run yet
+   * is not found again at every sweep.
+   */
+  async function startFanOut(event: EventRef, fromSweep: boolean): Promise<void> {
     // An event no endpoint subscribes to (disabled ones included: they record skips) needs no
     // workflow at all. The insert already checked at commit; the sweep checks again, since the
     // endpoints may have gone since.
-    if (checkSubscribers) {
+    if (fromSweep) {
       const subscribed = await store.endpoints.resolveForEvent({ appId: event.appId, eventType: event.type, channels: event.channels, endpointIds: event.endpointIds, after: null, limit: 1 });
       if (subscribed.length === 0) return store.events.markDispatched(event.id);
     }
@@ -63,7 +69,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
-    await store.events.markDispatched(event.id);
+    if (fromSweep) await store.events.markDispatched(event.id);
   }
 
   let timer: NodeJS.Timeout | undefined;

@@ -1,12 +1,12 @@
 import { sql, type Selectable } from 'kysely';
 import { newId, IdPrefix } from '../domain/ids';
-import type { Json, WebhookEvent } from '../domain/model';
+import type { EndpointStatus, Json, WebhookEvent } from '../domain/model';
 import type { Db } from './db';
 import type { EventsTable } from './schema';
 import { toPage, type Page, type PageRequest } from './page';
 import { subscriptionKeys } from '../domain/event-types';
 import { groupCommit } from './group-commit';
-import { endpointsMatching } from './subscriptions';
+import { endpointsMatching, matchSubscriptions } from './subscriptions';
 
 export interface NewEvent {
   type: string;
@@ -124,13 +124,25 @@ export function createEventStore(db: Db) {
       return rows.map((r) => ({ id: r.id, appId: r.app_id, type: r.type, channels: r.channels, endpointIds: r.endpoint_ids }));
     },
 
-    /** What the sending activity needs of an event: its stored JSON text, never re-serialized. */
-    async payload(id: string) {
-      return db
-        .selectFrom('events')
-        .select(['id', 'type', 'created_at', 'payload', 'previous_payload', 'channels', 'endpoint_ids', 'app_id'])
-        .where('id', '=', id)
-        .executeTakeFirst();
+    /**
+     * One fan-out window in one statement: the event's subscribed endpoints after `after` (by id,
+     * disabled ones included), and the event marked dispatched, since its fan-out is running.
+     * `type` is the event's own type (the fan-out carries it), from which the matching keys come.
+     */
+    async fanOutWindow(q: { eventId: string; type: string; after: string | null; limit: number }): Promise<{ appId: string; endpoints: { id: string; status: EndpointStatus }[] }> {
+      // Stored as JSON arrays; the subscription rule takes text[] (null: the event has none).
+      const textArray = (column: 'channels' | 'endpoint_ids') => sql<string[] | null>`case when ${sql.ref(`ev.${column}`)} is null then null else array(select jsonb_array_elements_text(${sql.ref(`ev.${column}`)})) end`;
+      const from = db
+        .with('mark', (w) => w.updateTable('events').set({ dispatched_at: sql`now()` }).where('id', '=', q.eventId).where('dispatched_at', 'is', null))
+        .with('ev', (w) => w.selectFrom('events').select(['app_id', 'channels', 'endpoint_ids']).where('id', '=', q.eventId))
+        .selectFrom(['endpoints', 'ev']);
+      const rows = await matchSubscriptions(from, { appId: sql<string>`ev.app_id`, keys: sql.val(subscriptionKeys(q.type)), channels: textArray('channels'), endpointIds: textArray('endpoint_ids') })
+        .select(['endpoints.id', 'endpoints.status', 'ev.app_id'])
+        .where('endpoints.id', '>', q.after ?? '')
+        .orderBy('endpoints.id', 'asc')
+        .limit(q.limit)
+        .execute();
+      return { appId: rows[0]?.app_id ?? '', endpoints: rows.map((r) => ({ id: r.id, status: r.status as EndpointStatus })) };
     },
   };
 }

@@ -3,7 +3,7 @@
  * channels (an endpoint with none gets every event) and its optional `endpoint_ids`. One query
  * builder, so the fan-out's resolution and the insert's "anyone subscribed?" check agree.
  */
-import { sql, type Expression } from 'kysely';
+import { sql, type Expression, type SelectQueryBuilder } from 'kysely';
 import { subscriptionKeys } from '../domain/event-types';
 import type { Db } from './db';
 
@@ -37,11 +37,15 @@ export function subscribedEndpoints(db: Db, q: SubscriptionQuery) {
 }
 
 export function endpointsMatching(db: Db, m: SubscriptionMatch) {
+  return matchSubscriptions(db.selectFrom('endpoints'), m);
+}
+
+/** Applies the subscription rule to any query that has `endpoints` in its FROM. */
+export function matchSubscriptions<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>, m: SubscriptionMatch): SelectQueryBuilder<DB, TB, O> {
   // `?|` matches an overlap with `subscriptionKeys(type)`, the same rule `matchesEventType` applies
   // in code. With a null array `?|` and `= any` are null, and a null in these `or`s counts as
   // false: an event without channels reaches only endpoints without channels, as `matchesChannels`.
-  return db
-    .selectFrom('endpoints')
+  return query
     .where(sql<boolean>`endpoints.app_id = ${m.appId}`)
     .where(sql<boolean>`endpoints.event_types ?| ${m.keys}::text[]`)
     .where(sql<boolean>`(endpoints.channels is null or jsonb_array_length(endpoints.channels) = 0 or endpoints.channels ?| ${m.channels}::text[])`)

@@ -44,7 +44,7 @@ const { resolveEndpoints } = proxyLocalActivities<Activities>({
 
 export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
   const windowSize = input.windowSize ?? DEFAULT_FAN_OUT_WINDOW;
-  const page = await resolveEndpoints({ eventId: input.eventId, after: input.after ?? null, limit: windowSize });
+  const page = await resolveEndpoints({ eventId: input.eventId, eventType: input.eventType, after: input.after ?? null, limit: windowSize });
   await Promise.all(
     page.deliveries.map(async (d) => {
       const child: DeliveryInput = { deliveryId: d.deliveryId, appId: input.appId, eventId: input.eventId, endpointId: d.endpointId, eventType: input.eventType };
