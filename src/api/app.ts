@@ -25,6 +25,8 @@ import { endpointsRouter } from './routes/endpoints';
 import { eventsRouter } from './routes/events';
 import { healthRouter, type Readiness } from './routes/health';
 import { recoveriesRouter } from './routes/recoveries';
+import { eventTypesRouter } from './routes/event-types';
+import { testSendsRouter } from './routes/test-sends';
 
 export interface ApiDeps {
   store: Store;
@@ -69,7 +71,7 @@ export function createApi(deps: ApiDeps): RequestListener {
   // The first parser that matches wins; the second skips a body that is already parsed.
   app.post('/v1/apps/:app/events', express.json({ limit: eventBodyLimit, strict: false }));
   app.use('/v1', express.json({ limit: SMALL_BODY_LIMIT, strict: false }));
-  app.use(appsRouter(ctx), keysRouter(ctx), endpointsRouter(ctx), recoveriesRouter(ctx), eventsRouter(ctx), deliveriesRouter(ctx));
+  app.use(appsRouter(ctx), keysRouter(ctx), endpointsRouter(ctx), recoveriesRouter(ctx), testSendsRouter(ctx), eventTypesRouter(ctx), eventsRouter(ctx), deliveriesRouter(ctx));
 
   app.use(routeNotFound);
   app.use(errorHandler(deps.logger));

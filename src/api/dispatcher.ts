@@ -6,13 +6,15 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type WorkflowClient } from '@temporalio/client';
 import { IdPrefix, newId } from '../domain/ids';
+import type { Delivery } from '../domain/model';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
 import { deliveryResender } from '../temporal';
+import { delivery, deliveryWorkflowId, type DeliveryInput } from '../workflows/delivery';
 import { endpointHealth, wakeEndpointHealth } from '../workflows/endpoint-health';
 import { fanOut, fanOutWorkflowId } from '../workflows/fan-out';
 import { recover, recoverProgressQuery, recoverWorkflowId, type RecoverInput, type RecoverProgress } from '../workflows/recover';
-import { HooklineApp, HooklineEndpoint, HooklineEvent, HooklineEventType } from '../workflows/search-attributes';
+import { deliverySearchAttributes, HooklineApp, HooklineEndpoint, HooklineEvent, HooklineEventType } from '../workflows/search-attributes';
 
 /** The slice of the Temporal workflow client the dispatcher uses; tests wrap it to inject failures. */
 export type WorkflowStarter = Pick<WorkflowClient, 'start' | 'signalWithStart' | 'getHandle'>;
@@ -144,6 +146,12 @@ export function createDispatcher(deps: DispatcherDeps) {
 
     /** Resend (see `deliveryResender`); throws if Temporal refuses, with the store as it was. */
     resend: deliveryResender(store, workflows, taskQueue),
+
+    /** Starts a test send's delivery: one `test` attempt, no retries. */
+    async testSend(d: Delivery): Promise<void> {
+      const input: DeliveryInput = { deliveryId: d.id, appId: d.appId, eventId: d.eventId, endpointId: d.endpointId, eventType: d.eventType, test: true };
+      await workflows.start(delivery, { workflowId: deliveryWorkflowId(d.eventId, d.endpointId), taskQueue, args: [input], typedSearchAttributes: deliverySearchAttributes(input) });
+    },
 
     /** Starts a recovery of the endpoint's failed and skipped deliveries in the window. */
     async recover(r: { appId: string; endpointId: string; since: Date; until: Date; perS: number }): Promise<RecoverProgress> {

@@ -203,6 +203,18 @@ export const CreateEventBody = z
   .strict()
   .openapi('CreateEvent');
 export const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(256).optional() });
+
+// Event types and test sends
+const eventTypeName = z.string().refine(isEventTypeName, 'must be dot-separated segments of letters, digits and "_"');
+const example = z.union([z.record(z.string(), jsonValue), z.array(jsonValue)]).openapi({ description: 'The payload a test send delivers as the event\'s data' });
+export const EventTypeParams = z.object({ name: eventTypeName });
+export const EventTypeListQuery = PageQuery.extend({ include_archived: z.enum(['true', 'false']).optional() });
+export const CreateEventTypeBody = z.object({ name: eventTypeName, description: z.string().max(1000).optional(), example: example.optional() }).strict().openapi('CreateEventType');
+export const UpdateEventTypeBody = z.object({ description: z.string().max(1000).optional(), example: example.optional(), archived: z.boolean().optional() }).strict().openapi('UpdateEventType');
+export const EventTypeResponse = z
+  .object({ name: z.string(), description: z.string(), example: jsonValue, archived: z.boolean(), created_at: timestamp, updated_at: timestamp })
+  .openapi('EventType');
+export const TestSendBody = z.object({ event_type: eventTypeName.optional() }).strict().openapi('TestSend');
 export const EventResponse = z
   .object({
     id: z.string(),

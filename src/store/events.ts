@@ -107,6 +107,19 @@ export function createEventStore(db: Db) {
       return toPage((await query.execute()).map(toEvent), page.limit);
     },
 
+    /**
+     * An event that needs no fan-out, committed already dispatched: a test send, whose one
+     * delivery the API creates and starts itself.
+     */
+    async insertDispatched(appId: string, e: { type: string; data: Json; endpointIds: string[] }): Promise<WebhookEvent> {
+      const row = await db
+        .insertInto('events')
+        .values({ id: newId(IdPrefix.event), app_id: appId, type: e.type, payload: JSON.stringify(e.data), previous_payload: null, channels: null, endpoint_ids: JSON.stringify(e.endpointIds), idempotency_key: null, dispatched_at: new Date() })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toEvent(row);
+    },
+
     async markDispatched(id: string): Promise<void> {
       await db.updateTable('events').set({ dispatched_at: new Date() }).where('id', '=', id).where('dispatched_at', 'is', null).execute();
     },

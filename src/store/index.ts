@@ -4,6 +4,7 @@ import { createAppStore } from './apps';
 import { createDeliveryStore } from './deliveries';
 import { createEndpointStore } from './endpoints';
 import { createEventStore } from './events';
+import { createEventTypeStore } from './event-types';
 import { createKeyStore } from './keys';
 import { createHealthStore } from './health';
 import { createOperatorEvents } from './operator';
@@ -20,6 +21,7 @@ export function createStore(db: Db, box: SecretBox) {
     apps: createAppStore(db),
     endpoints: createEndpointStore(db, box),
     events: createEventStore(db),
+    eventTypes: createEventTypeStore(db),
     keys: createKeyStore(db),
     deliveries: createDeliveryStore(db),
     loadSendContext: createSendContextLoader(db, box),

@@ -9,8 +9,13 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** Callers fetch `limit + 1` rows; the extra row only says whether there is a next page. */
-export function toPage<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+/**
+ * Callers fetch `limit + 1` rows; the extra row only says whether there is a next page. The
+ * cursor is the last row's id, or its key by `cursorOf` for rows keyed otherwise.
+ */
+export function toPage<T extends { id: string }>(rows: T[], limit: number): Page<T>;
+export function toPage<T>(rows: T[], limit: number, cursorOf: (row: T) => string): Page<T>;
+export function toPage<T>(rows: T[], limit: number, cursorOf = (row: T) => (row as { id: string }).id): Page<T> {
   const data = rows.slice(0, limit);
-  return { data, nextCursor: rows.length > limit ? data[data.length - 1]!.id : null };
+  return { data, nextCursor: rows.length > limit ? cursorOf(data[data.length - 1]!) : null };
 }

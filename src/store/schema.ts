@@ -114,6 +114,15 @@ export interface ApiKeysTable {
   revoked_at: NullableTimestamp;
 }
 
+export interface EventTypesTable {
+  name: string;
+  description: Generated<string>;
+  example: Jsonb<unknown>;
+  archived: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   api_keys: ApiKeysTable;
   applications: ApplicationsTable;
@@ -123,4 +132,5 @@ export interface Database {
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
   endpoint_throttle: EndpointThrottleTable;
+  event_types: EventTypesTable;
 }

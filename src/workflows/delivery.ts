@@ -44,6 +44,8 @@ export interface DeliveryInput {
   eventType: string;
   /** Set when a resend revives a finished delivery: the number its one manual attempt takes. */
   revive?: { attemptNumber: number };
+  /** A test send: one `test` attempt, no retries. */
+  test?: boolean;
 }
 
 export const DeliveryOutcome = { succeeded: 'succeeded', failed: 'failed' } as const;
@@ -114,7 +116,7 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
   const state: DeliveryState = { status: 'attempting', attemptNumber: input.revive?.attemptNumber ?? 1, nextAttemptInMs: null, last: null };
   setHandler(deliveryStateQuery, () => state);
 
-  let trigger: AttemptTrigger = input.revive ? 'manual' : 'scheduled';
+  let trigger: AttemptTrigger = input.revive ? 'manual' : input.test ? 'test' : 'scheduled';
   let retryIndex = 0;
   let infraFailures = 0;
   let slotReserved = false;
@@ -134,7 +136,7 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
         retryIndex,
         // Jitter comes from the workflow's seeded Math.random, so a replay computes the same delay.
         jitter: Math.random() * 2 - 1,
-        retry: !input.revive,
+        retry: !input.revive && !input.test,
         slotReserved,
       });
     } catch (err) {

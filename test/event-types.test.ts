@@ -1,0 +1,76 @@
+/**
+ * The event-type catalog and test sends (PRODUCT.md §5, §6), end to end on a real stack.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient } from './support/api-client';
+import { createApp, createEndpoint, deliveryOf } from './support/factories';
+import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
+import { startReceiver, type Receiver } from './support/receiver';
+import { waitUntil } from './support/wait';
+
+describe.each(storeKinds)('event types and test sends on %s', (kind) => {
+  let t: TestHookline;
+  let r: Receiver;
+  beforeAll(async () => {
+    t = await startTestHookline(kind);
+    r = await startReceiver();
+  });
+  afterAll(async () => {
+    await r?.close();
+    await t?.stop();
+  });
+
+  it('the admin key manages the catalog; an application key reads it', async () => {
+    const example = { invoice: 'inv_example', amount: 4200 };
+    const created = await t.api.post('/v1/event-types', { name: 'catalog.invoice.paid', description: 'An invoice was paid', example });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'catalog.invoice.paid', description: 'An invoice was paid', example, archived: false });
+    expect((await t.api.post('/v1/event-types', { name: 'catalog.invoice.paid' })).status).toBe(409);
+    expect((await t.api.post('/v1/event-types', { name: 'not a type' })).status).toBe(400);
+
+    const app = await createApp(t.api);
+    const key = (await t.api.post(`/v1/apps/${app.id}/keys`, { name: 'reader' })).body.key as string;
+    const appKey = apiClient(t.api.url, key);
+    expect((await appKey.post('/v1/event-types', { name: 'catalog.other' })).status).toBe(403);
+    expect((await appKey.get('/v1/event-types/catalog.invoice.paid')).body).toMatchObject({ name: 'catalog.invoice.paid', example });
+
+    expect((await t.api.request('PATCH', '/v1/event-types/catalog.invoice.paid', { archived: true })).body.archived).toBe(true);
+    const names = async (q: string) => ((await t.api.get(`/v1/event-types?limit=100${q}`)).body.data as { name: string }[]).map((e) => e.name);
+    expect(await names('')).not.toContain('catalog.invoice.paid');
+    expect(await names('&include_archived=true')).toContain('catalog.invoice.paid');
+    expect((await t.api.get('/v1/event-types/catalog.nothing')).body.error.code).toBe('event_type_not_found');
+  });
+
+  it('a test send delivers the example to that endpoint once, whatever it subscribes to, with trigger test', async () => {
+    await t.api.post('/v1/event-types', { name: 'test.order.shipped', example: { order: 'ord_example' } });
+    const app = await createApp(t.api);
+    const ep = await createEndpoint(t.api, app.id, { url: `${r.url}/shipped`, event_types: ['invoice.*'] });
+    const sent = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/test`, { event_type: 'test.order.shipped' });
+    expect(sent.status).toBe(202);
+    expect(sent.body).toMatchObject({ endpoint_id: ep.id, event_type: 'test.order.shipped', status: 'pending' });
+    const done = await waitUntil(() => deliveryOf(t.api, app.id, sent.body.id), (d) => d.status === 'succeeded', 20_000, 'test delivery');
+    expect(done.attempts!.map((a) => [a.attempt_number, a.trigger])).toEqual([[1, 'test']]);
+    const got = r.requests.filter((q) => q.path === '/shipped');
+    expect(got).toHaveLength(1);
+    expect(JSON.parse(got[0]!.body)).toMatchObject({ type: 'test.order.shipped', data: { order: 'ord_example' } });
+
+    // Without a type it sends hookline.test; a failed test is not retried.
+    r.script({ status: 500 });
+    const plain = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/test`, {});
+    const failed = await waitUntil(() => deliveryOf(t.api, app.id, plain.body.id), (d) => d.status === 'failed', 20_000, 'failed test delivery');
+    expect(failed).toMatchObject({ event_type: 'hookline.test', attempt_count: 1 });
+    expect(JSON.parse(r.requests.at(-1)!.body)).toMatchObject({ type: 'hookline.test', data: { message: expect.any(String) } });
+  });
+
+  it('refuses an unknown or archived type and a disabled endpoint', async () => {
+    await t.api.post('/v1/event-types', { name: 'test.old', example: {} });
+    await t.api.request('PATCH', '/v1/event-types/test.old', { archived: true });
+    const app = await createApp(t.api);
+    const ep = await createEndpoint(t.api, app.id, { url: r.url });
+    const path = `/v1/apps/${app.id}/endpoints/${ep.id}/test`;
+    expect((await t.api.post(path, { event_type: 'test.missing' })).body.error.code).toBe('event_type_not_found');
+    expect((await t.api.post(path, { event_type: 'test.old' })).body.error.code).toBe('event_type_archived');
+    await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/disable`, {});
+    expect((await t.api.post(path, {})).body.error.code).toBe('endpoint_disabled');
+  });
+});
