@@ -52,7 +52,7 @@ describe.each(storeKinds)('retries and health on %s', (kind) => {
     await t?.stop();
   });
 
-  it('follows a short schedule to the end, fails, and emits delivery.exhausted', async () => {
+  it('follows a short schedule to the end, fails, and emits delivery.exhausted, then delivery.recovered after a resend', async () => {
     const app = await createApp(t.api, { retry_schedule: ['100ms', '200ms', '300ms'] });
     const r = await receiver();
     r.setDefault({ status: 500 });
@@ -64,6 +64,11 @@ describe.each(storeKinds)('retries and health on %s', (kind) => {
     [100, 200, 300].forEach((ms, i) => expect(gaps[i]).toBeGreaterThanOrEqual(ms * 0.8 - 5));
     const [exhausted] = await operationalEvents('delivery.exhausted', (data) => data.delivery_id === d!.id);
     expect(exhausted!.data).toMatchObject({ event_id: event.id, attempts: 4 });
+    await t.hookline.client.workflow.getHandle(deliveryWorkflowId(event.id, d!.endpoint_id)).result();
+    r.setDefault({ status: 200 });
+    expect((await t.api.post(`/v1/apps/${app.id}/deliveries/${d!.id}/resend`)).status).toBe(202);
+    const [recovered] = await operationalEvents('delivery.recovered', (data) => data.delivery_id === d!.id);
+    expect(recovered!.data).toMatchObject({ event_id: event.id, attempts: 5 });
   });
 
   it('/stats reports the endpoint\'s attempts, success rate and latency over 24 h', async () => {

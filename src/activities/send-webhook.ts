@@ -132,8 +132,19 @@ export function createSendWebhook(deps: SendDeps) {
       { status: outcome.status, nextAttemptAt, failureReason: outcome.failureReason },
     );
     if (!outcome.succeeded) await afterFailure(deps, ctx, input, outcome.disableEndpoint, outcome.failureReason);
+    else if (input.trigger === 'manual') await afterManualSuccess(deps, ctx, input);
     return { outcome: outcome.succeeded ? 'succeeded' : 'failed', statusCode: response.statusCode, errorCode: outcome.errorCode, nextDelayMs: outcome.nextDelayMs, scheduleLength: delaysMs.length };
   };
+}
+
+/**
+ * `delivery.recovered` (PRODUCT.md §5): a resend or a recovery delivered what had exhausted its
+ * retries, the counterpart of the `delivery.exhausted` the operator was sent then.
+ */
+async function afterManualSuccess(deps: SendDeps, ctx: SendContext, input: SendInput): Promise<void> {
+  if (deps.store.operator.isOperatorApp(ctx.appId) || !(await deps.store.deliveries.wasExhausted(ctx.deliveryId, input.attemptNumber))) return;
+  const data = { app_id: ctx.appId, delivery_id: ctx.deliveryId, event_id: ctx.event.id, event_type: ctx.event.type, endpoint_id: ctx.endpoint.id, attempts: input.attemptNumber };
+  await deps.store.operator.emit(deps.store.db, OperationalEventType.deliveryRecovered, data, `recovered:${ctx.deliveryId}:${input.attemptNumber}`);
 }
 
 /** Milliseconds to wait before sending to a rate-limited endpoint; 0 means send now. */

@@ -114,6 +114,19 @@ export function createDeliveryStore(db: Db) {
       return toPage((await query.execute()).map(toDelivery), filter.limit);
     },
 
+    /** Whether an attempt before `attemptNumber` was the last of a spent schedule (failed, no next attempt). */
+    async wasExhausted(deliveryId: string, attemptNumber: number): Promise<boolean> {
+      const row = await db
+        .selectFrom('attempts')
+        .select('id')
+        .where('delivery_id', '=', deliveryId)
+        .where('attempt_number', '<', attemptNumber)
+        .where('succeeded', '=', false)
+        .where('next_attempt_at', 'is', null)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
     /** A recovery's page: the endpoint's failed and skipped deliveries created in [since, until), by id. */
     async recoverable(q: { endpointId: string; since: Date; until: Date; after: string | null; limit: number }): Promise<Delivery[]> {
       let query = db

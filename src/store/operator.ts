@@ -1,6 +1,6 @@
 /**
  * Operational events (PRODUCT.md §5): `endpoint.disabled`, `endpoint.enabled`,
- * `delivery.exhausted`. They are ordinary events of a reserved application (uid
+ * `delivery.exhausted`, `delivery.recovered`. They are ordinary events of a reserved application (uid
  * `hookline-operator`) whose one endpoint is the operator's URL, so they are signed with the
  * `standard` scheme and delivered with the same durable retries as any other event. They are
  * inserted in the caller's transaction and started by the dispatcher's sweep.
@@ -16,6 +16,7 @@ export const OperationalEventType = {
   endpointDisabled: 'endpoint.disabled',
   endpointEnabled: 'endpoint.enabled',
   deliveryExhausted: 'delivery.exhausted',
+  deliveryRecovered: 'delivery.recovered',
 } as const;
 export type OperationalEventType = (typeof OperationalEventType)[keyof typeof OperationalEventType];
 
