@@ -1,4 +1,4 @@
-/** The consumer-side helpers a Hookline customer needs: verifying a delivery's signature. */
+/** What Hookline's users import: the consumer's signature check, and the producer's API client. */
 export {
   verifyWebhook,
   WebhookSchemes,
@@ -7,3 +7,20 @@ export {
   type WebhookHeaders,
   type WebhookScheme,
 } from './verify';
+
+/** The producer-side client: Hookline's API as typed calls. */
+export {
+  createHooklineClient,
+  HooklineApiError,
+  type Application,
+  type Delivery,
+  type Endpoint,
+  type EndpointStats,
+  type EventType,
+  type HooklineClient,
+  type HooklineClientOptions,
+  type ListOptions,
+  type Page,
+  type Recovery,
+  type WebhookEvent,
+} from './producer';

@@ -1,0 +1,178 @@
+/**
+ * The producer's client (PRODUCT.md §9): Hookline's REST API as typed calls, on global `fetch`.
+ *
+ * Like Stripe's and Svix's clients it retries what the server did not process (429 and 503, after
+ * their Retry-After) and network failures of requests that are safe to repeat: GETs, and event
+ * sends, which always carry an idempotency key (a random one unless the caller gives their own),
+ * so a retried send can never create a second event. Errors throw `HooklineApiError` with the API's
+ * `{type, code, message}`.
+ *
+ * Response types come from the API's own zod schemas, as types only: nothing of the server is
+ * loaded at run time.
+ */
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import type {
+  AppResponse,
+  CreateAppBody,
+  CreateEndpointBody,
+  CreateEventBody,
+  CreateEventTypeBody,
+  DeliveryResponse,
+  EndpointResponse,
+  EndpointStatsResponse,
+  EventResponse,
+  EventTypeResponse,
+  RecoverBody,
+  RecoveryResponse,
+  UpdateAppBody,
+  UpdateEndpointBody,
+  UpdateEventTypeBody,
+} from '../api/schemas';
+
+export type Application = z.output<typeof AppResponse>;
+export type Endpoint = z.output<typeof EndpointResponse>;
+export type WebhookEvent = z.output<typeof EventResponse>;
+export type Delivery = z.output<typeof DeliveryResponse>;
+export type EventType = z.output<typeof EventTypeResponse>;
+export type Recovery = z.output<typeof RecoveryResponse>;
+export type EndpointStats = z.output<typeof EndpointStatsResponse>;
+export interface Page<T> {
+  data: T[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
+export interface ListOptions {
+  limit?: number;
+  cursor?: string;
+  [filter: string]: string | number | boolean | undefined;
+}
+
+export interface HooklineClientOptions {
+  /** Where the API listens, such as `http://127.0.0.1:8080`. */
+  baseUrl: string;
+  /** The admin key or an application key. */
+  apiKey: string;
+  /** Retries after 429, 503 or a network failure of a repeatable request; default 2. */
+  maxRetries?: number;
+  /** Per request; default 30 s. */
+  timeoutMs?: number;
+}
+
+export class HooklineApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'HooklineApiError';
+  }
+}
+
+const RETRY_AFTER_CAP_MS = 30_000;
+
+interface Call {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  body?: unknown;
+  query?: ListOptions | undefined;
+  idempotencyKey?: string;
+}
+
+export function createHooklineClient(options: HooklineClientOptions) {
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const maxRetries = options.maxRetries ?? 2;
+
+  async function call<T>(c: Call): Promise<T> {
+    const url = new URL(base + c.path);
+    for (const [k, v] of Object.entries(c.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { authorization: `Bearer ${options.apiKey}` };
+    if (c.body !== undefined) headers['content-type'] = 'application/json';
+    if (c.idempotencyKey) headers['idempotency-key'] = c.idempotencyKey;
+    const repeatable = c.method === 'GET' || c.idempotencyKey !== undefined;
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(url, { method: c.method, headers, body: c.body === undefined ? undefined : JSON.stringify(c.body), signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
+      } catch (err) {
+        if (!repeatable || attempt >= maxRetries) throw err;
+        await pause(backoffMs(attempt));
+        continue;
+      }
+      if ((res.status === 429 || res.status === 503) && attempt < maxRetries) {
+        await res.arrayBuffer();
+        await pause(retryAfterMs(res.headers.get('retry-after')) ?? backoffMs(attempt));
+        continue;
+      }
+      const text = await res.text();
+      const json: unknown = text ? JSON.parse(text) : undefined;
+      if (res.ok) return json as T;
+      const e = (json as { error?: { type?: string; code?: string; message?: string; details?: unknown } } | undefined)?.error;
+      throw new HooklineApiError(res.status, e?.type ?? 'api_error', e?.code ?? `http_${res.status}`, e?.message ?? res.statusText, e?.details);
+    }
+  }
+
+  const app = (id: string) => `/v1/apps/${encodeURIComponent(id)}`;
+  const endpoint = (appId: string, id: string) => `${app(appId)}/endpoints/${encodeURIComponent(id)}`;
+
+  return {
+    apps: {
+      create: (body: z.input<typeof CreateAppBody>) => call<Application>({ method: 'POST', path: '/v1/apps', body }),
+      get: (idOrUid: string) => call<Application>({ method: 'GET', path: app(idOrUid) }),
+      list: (query?: ListOptions) => call<Page<Application>>({ method: 'GET', path: '/v1/apps', query }),
+      update: (idOrUid: string, body: z.input<typeof UpdateAppBody>) => call<Application>({ method: 'PATCH', path: app(idOrUid), body }),
+      delete: (idOrUid: string) => call<void>({ method: 'DELETE', path: app(idOrUid) }),
+    },
+    endpoints: {
+      /** The answer carries `secret` once. */
+      create: (appId: string, body: z.input<typeof CreateEndpointBody>) => call<Endpoint>({ method: 'POST', path: `${app(appId)}/endpoints`, body }),
+      get: (appId: string, id: string) => call<Endpoint>({ method: 'GET', path: endpoint(appId, id) }),
+      list: (appId: string, query?: ListOptions) => call<Page<Endpoint>>({ method: 'GET', path: `${app(appId)}/endpoints`, query }),
+      update: (appId: string, id: string, body: z.input<typeof UpdateEndpointBody>) => call<Endpoint>({ method: 'PATCH', path: endpoint(appId, id), body }),
+      delete: (appId: string, id: string) => call<void>({ method: 'DELETE', path: endpoint(appId, id) }),
+      disable: (appId: string, id: string, reason?: string) => call<Endpoint>({ method: 'POST', path: `${endpoint(appId, id)}/disable`, body: reason === undefined ? {} : { reason } }),
+      enable: (appId: string, id: string) => call<Endpoint>({ method: 'POST', path: `${endpoint(appId, id)}/enable` }),
+      rotateSecret: (appId: string, id: string, body: { secret?: string; grace_period_s?: number } = {}) =>
+        call<{ secret: string; previous_secret_expires_at: string }>({ method: 'POST', path: `${endpoint(appId, id)}/secret/rotate`, body }),
+      stats: (appId: string, id: string) => call<EndpointStats>({ method: 'GET', path: `${endpoint(appId, id)}/stats` }),
+      test: (appId: string, id: string, eventType?: string) => call<Delivery>({ method: 'POST', path: `${endpoint(appId, id)}/test`, body: eventType === undefined ? {} : { event_type: eventType } }),
+      recover: (appId: string, id: string, body: z.input<typeof RecoverBody>) => call<Recovery>({ method: 'POST', path: `${endpoint(appId, id)}/recover`, body }),
+      recovery: (appId: string, id: string, recoveryId: string) => call<Recovery>({ method: 'GET', path: `${endpoint(appId, id)}/recoveries/${encodeURIComponent(recoveryId)}` }),
+    },
+    events: {
+      /** Retried safely: the idempotency key (yours, or a random one) makes a repeat return the first event. */
+      send: (appId: string, event: z.input<typeof CreateEventBody>, opts: { idempotencyKey?: string } = {}) =>
+        call<WebhookEvent>({ method: 'POST', path: `${app(appId)}/events`, body: event, idempotencyKey: opts.idempotencyKey ?? randomUUID() }),
+      get: (appId: string, id: string) => call<WebhookEvent>({ method: 'GET', path: `${app(appId)}/events/${encodeURIComponent(id)}` }),
+      list: (appId: string, query?: ListOptions) => call<Page<WebhookEvent>>({ method: 'GET', path: `${app(appId)}/events`, query }),
+      deliveries: (appId: string, id: string, query?: ListOptions) => call<Page<Delivery>>({ method: 'GET', path: `${app(appId)}/events/${encodeURIComponent(id)}/deliveries`, query }),
+    },
+    deliveries: {
+      /** With its attempts, newest first. */
+      get: (appId: string, id: string) => call<Delivery>({ method: 'GET', path: `${app(appId)}/deliveries/${encodeURIComponent(id)}` }),
+      list: (appId: string, query?: ListOptions) => call<Page<Delivery>>({ method: 'GET', path: `${app(appId)}/deliveries`, query }),
+      resend: (appId: string, id: string) => call<Delivery>({ method: 'POST', path: `${app(appId)}/deliveries/${encodeURIComponent(id)}/resend` }),
+    },
+    eventTypes: {
+      create: (body: z.input<typeof CreateEventTypeBody>) => call<EventType>({ method: 'POST', path: '/v1/event-types', body }),
+      get: (name: string) => call<EventType>({ method: 'GET', path: `/v1/event-types/${encodeURIComponent(name)}` }),
+      list: (query?: ListOptions) => call<Page<EventType>>({ method: 'GET', path: '/v1/event-types', query }),
+      update: (name: string, body: z.input<typeof UpdateEventTypeBody>) => call<EventType>({ method: 'PATCH', path: `/v1/event-types/${encodeURIComponent(name)}`, body }),
+    },
+  };
+}
+
+export type HooklineClient = ReturnType<typeof createHooklineClient>;
+
+function retryAfterMs(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), RETRY_AFTER_CAP_MS) : undefined;
+}
+
+const backoffMs = (attempt: number) => Math.min(250 * 2 ** attempt, RETRY_AFTER_CAP_MS) * (0.5 + Math.random() / 2);
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,76 @@
+/**
+ * The producer client (src/client) against a real stack, and its retry rule against a loopback
+ * server that answers 503 first.
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHooklineClient, HooklineApiError, verifyWebhook } from '../src/client';
+import { ADMIN_KEY, startTestHookline, type TestHookline } from './support/hookline';
+import { startReceiver, type Receiver } from './support/receiver';
+import { waitUntil } from './support/wait';
+
+describe('the producer client', () => {
+  let t: TestHookline;
+  let r: Receiver;
+  beforeAll(async () => {
+    t = await startTestHookline('pglite');
+    r = await startReceiver();
+  });
+  afterAll(async () => {
+    await r?.close();
+    await t?.stop();
+  });
+
+  it('creates, sends, reads and resends through the API, and the consumer verifies what arrives', async () => {
+    const hookline = createHooklineClient({ baseUrl: `${t.api.url}/`, apiKey: ADMIN_KEY });
+    const app = await hookline.apps.create({ name: 'client test', uid: 'client-test' });
+    expect((await hookline.apps.get('client-test')).id).toBe(app.id);
+    const ep = await hookline.endpoints.create(app.id, { url: r.url, event_types: ['invoice.*'] });
+    const first = await hookline.events.send(app.id, { type: 'invoice.paid', data: { amount: 42 } }, { idempotencyKey: 'client-1' });
+    const again = await hookline.events.send(app.id, { type: 'invoice.paid', data: { amount: 42 } }, { idempotencyKey: 'client-1' });
+    expect(again.id).toBe(first.id);
+
+    const [delivery] = (await waitUntil(() => hookline.events.deliveries(app.id, first.id), (p) => p.data[0]?.status === 'succeeded', 20_000, 'delivered')).data;
+    const detail = await hookline.deliveries.get(app.id, delivery!.id);
+    expect(detail.attempts?.[0]).toMatchObject({ attempt_number: 1, response_status: 200 });
+    const received = r.requests.at(-1)!;
+    expect(() => verifyWebhook({ scheme: 'standard', secret: ep.secret!, headers: received.headers, body: received.body })).not.toThrow();
+
+    await hookline.deliveries.resend(app.id, delivery!.id);
+    await r.waitFor(2, 20_000);
+    expect((await hookline.endpoints.stats(app.id, ep.id)).attempts).toBeGreaterThanOrEqual(1);
+  });
+
+  it('throws HooklineApiError with the API\'s type and code', async () => {
+    const hookline = createHooklineClient({ baseUrl: t.api.url, apiKey: ADMIN_KEY });
+    const err = await hookline.apps.get('app_01M838KCW4CZ91T8WBYWG4A192').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HooklineApiError);
+    expect(err).toMatchObject({ status: 404, type: 'not_found_error', code: 'application_not_found' });
+    const denied = await createHooklineClient({ baseUrl: t.api.url, apiKey: 'hk_wrong' }).apps.list().catch((e: unknown) => e);
+    expect(denied).toMatchObject({ status: 401, code: 'invalid_api_key' });
+  });
+
+  it('retries a send after 503 with Retry-After, with the same idempotency key; never retries a 400', async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      if (seen.length === 1) res.writeHead(503, { 'retry-after': '0', 'content-type': 'application/json' }).end('{"error":{"type":"service_unavailable_error","code":"overloaded","message":"busy"}}');
+      else if (req.url?.endsWith('/bad')) res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"type":"invalid_request_error","code":"validation_failed","message":"no"}}');
+      else res.writeHead(202, { 'content-type': 'application/json' }).end('{"id":"evt_x"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const hookline = createHooklineClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: 'k' });
+      expect(await hookline.events.send('app_1', { type: 'a.b', data: {} })).toEqual({ id: 'evt_x' });
+      expect(seen).toHaveLength(2);
+      expect(seen[0]!['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(seen[1]!['idempotency-key']).toBe(seen[0]!['idempotency-key']);
+      await expect(hookline.events.get('app_1', 'bad')).rejects.toMatchObject({ status: 400, code: 'validation_failed' });
+      expect(seen).toHaveLength(3);
+    } finally {
+      server.close();
+    }
+  });
+});
