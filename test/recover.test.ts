@@ -3,6 +3,7 @@
  * ones skipped while it was disabled, are resent by a `recover` workflow once it is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recoverWorkflowId } from '../src/workflows/recover';
 import { createApp, createEndpoint, deliveriesOf, sendEvent } from './support/factories';
 import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
 import { startReceiver, type Receiver } from './support/receiver';
@@ -52,6 +53,27 @@ describe.each(storeKinds)('recovery on %s', (kind) => {
     expect(new Set(resent.map((q) => q.headers['webhook-id']))).toEqual(new Set(all.map((e) => e.id)));
     // Two per second: five resends take at least two one-second waits.
     expect(resent.at(-1)!.at - resent[0]!.at).toBeGreaterThanOrEqual(1_500);
+  });
+
+  it('reports a running recovery through its query, and one terminated by an operator as stopped', async () => {
+    const app = await createApp(t.api, { retry_schedule: ['50ms'] });
+    const down = await startReceiver({ status: 500 });
+    try {
+      const ep = await createEndpoint(t.api, app.id, { url: down.url });
+      const since = new Date(Date.now() - 1_000).toISOString();
+      for (let i = 0; i < 3; i++) {
+        const e = await sendEvent(t.api, app.id);
+        await waitUntil(() => deliveriesOf(t.api, app.id, e.id), (ds) => ds[0]?.status === 'failed', 20_000, 'failed delivery');
+      }
+      // One per second: three resends keep it running for two seconds.
+      const started = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since, rate_per_s: 1 });
+      const path = `/v1/apps/${app.id}/endpoints/${ep.id}/recoveries/${started.body.id}`;
+      expect((await t.api.get(path)).body.status).toBe('running');
+      await t.hookline.client.workflow.getHandle(recoverWorkflowId(started.body.id)).terminate('operator stopped it');
+      expect((await t.api.get(path)).body).toMatchObject({ id: started.body.id, status: 'stopped' });
+    } finally {
+      await down.close();
+    }
   });
 
   it('refuses a bad window, and answers 404 for a recovery of another endpoint or none at all', async () => {

@@ -161,6 +161,8 @@ export function createDispatcher(deps: DispatcherDeps) {
         workflowId: recoverWorkflowId(recoveryId),
         taskQueue,
         args: [input],
+        // The request, readable without a worker once the recovery has ended (memo survives continue-as-new).
+        memo: { recovery: input },
         typedSearchAttributes: [
           { key: HooklineApp, value: r.appId },
           { key: HooklineEndpoint, value: r.endpointId },
@@ -171,13 +173,20 @@ export function createDispatcher(deps: DispatcherDeps) {
 
     /** A recovery of this endpoint with its progress, or undefined if there is none by that id. */
     async recovery(endpointId: string, recoveryId: string): Promise<RecoverProgress | undefined> {
+      const handle = workflows.getHandle<typeof recover>(recoverWorkflowId(recoveryId));
+      let described;
       try {
-        const progress = await workflows.getHandle(recoverWorkflowId(recoveryId)).query(recoverProgressQuery);
-        return progress.endpointId === endpointId ? progress : undefined;
+        described = await handle.describe();
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;
       }
+      const request = described.memo?.recovery as RecoverInput | undefined;
+      if (request?.endpointId !== endpointId) return undefined;
+      // A running recovery answers its query; an ended one needs no worker: its result, or how it ended.
+      if (described.status.name === 'RUNNING') return handle.query(recoverProgressQuery);
+      const resent = described.status.name === 'COMPLETED' ? (await handle.result()).resent : (request.resent ?? 0);
+      return { ...request, status: described.status.name === 'COMPLETED' ? 'completed' : 'stopped', resent, after: null };
     },
   };
 }

@@ -151,8 +151,8 @@ export const RecoveryResponse = z
     since: timestamp,
     until: timestamp,
     rate_per_s: z.number().int(),
-    status: z.enum(['running', 'completed']),
-    resent: z.number().int().openapi({ description: 'Deliveries resent so far' }),
+    status: z.enum(['running', 'completed', 'stopped']),
+    resent: z.number().int().openapi({ description: 'Deliveries resent so far (0 for a stopped recovery: its count is not kept)' }),
   })
   .openapi('Recovery');
 export const RotateSecretBody = z

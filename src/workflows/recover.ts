@@ -26,7 +26,8 @@ export interface RecoverInput {
 
 /** What the `progress` query answers: the request and how far it has come. */
 export interface RecoverProgress extends Omit<RecoverInput, 'after' | 'resent'> {
-  status: 'running' | 'completed';
+  /** `stopped`: terminated or cancelled by an operator before it finished. */
+  status: 'running' | 'completed' | 'stopped';
   resent: number;
   /** The last delivery resent: everything up to it (by id) is done. */
   after: string | null;

@@ -57,7 +57,12 @@ export function recoveriesRouter({ store, dispatcher, api }: RouteContext): Rout
     { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint/recoveries/:recovery', summary: 'A recovery and its progress', tag, params: RecoveryParams, response: RecoveryResponse },
     async ({ params }) => {
       const { endpoint } = await findEndpoint(store, params);
-      const progress = await dispatcher.recovery(endpoint.id, params.recovery);
+      let progress;
+      try {
+        progress = await dispatcher.recovery(endpoint.id, params.recovery);
+      } catch {
+        throw new ApiError(503, ErrorType.unavailable, 'temporal_unavailable', 'The recovery\'s progress could not be read; try again');
+      }
       if (!progress) throw ApiError.notFound('recovery', params.recovery);
       return recoveryJson(progress);
     },
