@@ -56,6 +56,17 @@ describe('sendWebhook and the stored delivery', () => {
     expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'failed', failureReason: 'endpoint_disabled', attemptCount: 0 });
   });
 
+  it('an attempt that was sending when the disable landed does not revive the delivery', async () => {
+    const deliveryId = await deliveryEndedByDisable();
+    const d = (await store.deliveries.byId(deliveryId))!;
+    const at = new Date();
+    await store.deliveries.recordAttempt(
+      { deliveryId, endpointId: d.endpointId, attemptNumber: 1, trigger: 'scheduled', url: 'https://example.com/hook', startedAt: at, durationMs: 5, responseStatus: 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: false, errorCode: null, errorMessage: null, nextAttemptAt: new Date(at.getTime() + 60_000) },
+      { status: 'pending', nextAttemptAt: new Date(at.getTime() + 60_000), failureReason: null },
+    );
+    expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'failed', failureReason: 'endpoint_disabled', nextAttemptAt: null, attemptCount: 1 });
+  });
+
   it('a manual attempt (a resend marked it pending, or recovery) still sends', async () => {
     const deliveryId = await deliveryEndedByDisable();
     expect(await send({ deliveryId, trigger: 'manual', retry: false })).toMatchObject({ outcome: 'succeeded' });

@@ -185,8 +185,8 @@ export function createDispatcher(deps: DispatcherDeps) {
       if (request?.endpointId !== endpointId) return undefined;
       // A running recovery answers its query; an ended one needs no worker: its result, or how it ended.
       if (described.status.name === 'RUNNING') return handle.query(recoverProgressQuery);
-      const resent = described.status.name === 'COMPLETED' ? (await handle.result()).resent : (request.resent ?? 0);
-      return { ...request, status: described.status.name === 'COMPLETED' ? 'completed' : 'stopped', resent, after: null };
+      const ended = described.status.name === 'COMPLETED' ? await handle.result() : { resent: request.resent ?? 0, status: 'stopped' as const };
+      return { ...request, status: ended.status, resent: ended.resent, after: null };
     },
   };
 }

@@ -51,6 +51,8 @@ describe('limitInFlight', () => {
     await s.waitForGates(1);
     expect((await fetch(`${s.base}/v1/apps`)).status).toBe(503);
     expect((await fetch(`${s.base}/v1?x=1`)).status).toBe(503);
+    // Express would route these too, so they count.
+    expect((await fetch(`${s.base}/V1/apps`)).status).toBe(503);
     const probes = ['/healthz', '/readyz', '/openapi.json', '/v1x'].map((path) => fetch(`${s.base}${path}`));
     await s.waitForGates(5);
     s.openGates();

@@ -22,7 +22,10 @@ const OVERLOADED_BODY = JSON.stringify({
 
 /** True for the paths that count against the limit: the API proper, not probes or docs. */
 function isLimited(url: string | undefined): boolean {
-  return url !== undefined && (url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?'));
+  if (url === undefined) return false;
+  // Express routes case-insensitively and accepts absolute-form targets: count what it would route.
+  const path = (url.startsWith('/') ? url : new URL(url, 'http://h').pathname).toLowerCase();
+  return path === '/v1' || path.startsWith('/v1/') || path.startsWith('/v1?');
 }
 
 export function limitInFlight(handler: RequestListener, options: ShedOptions): RequestListener {

@@ -102,7 +102,9 @@ export function createHooklineClient(options: HooklineClientOptions) {
         await pause(backoffMs(attempt));
         continue;
       }
-      if ((res.status === 429 || res.status === 503) && attempt < maxRetries) {
+      // A 429 and the shedder's 503 (`overloaded`) processed nothing; another 503 may have, so
+      // only a repeatable request retries it.
+      if ((res.status === 429 || res.status === 503) && attempt < maxRetries && (repeatable || res.status === 429 || (await isOverloaded(res.clone())))) {
         await res.arrayBuffer();
         await pause(retryAfterMs(res.headers.get('retry-after')) ?? backoffMs(attempt));
         continue;
@@ -172,6 +174,11 @@ function retryAfterMs(header: string | null): number | undefined {
   const seconds = Number(header);
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), RETRY_AFTER_CAP_MS) : undefined;
+}
+
+async function isOverloaded(res: Response): Promise<boolean> {
+  const body = (await res.json().catch(() => undefined)) as { error?: { code?: string } } | undefined;
+  return body?.error?.code === 'overloaded';
 }
 
 const backoffMs = (attempt: number) => Math.min(250 * 2 ** attempt, RETRY_AFTER_CAP_MS) * (0.5 + Math.random() / 2);

@@ -121,6 +121,7 @@ export function createDeliveryStore(db: Db) {
         .select('id')
         .where('delivery_id', '=', deliveryId)
         .where('attempt_number', '<', attemptNumber)
+        .where('trigger', '=', 'scheduled')
         .where('succeeded', '=', false)
         .where('next_attempt_at', 'is', null)
         .executeTakeFirst();
@@ -190,14 +191,19 @@ export function createDeliveryStore(db: Db) {
             .returning('id'),
         )
         .updateTable('deliveries')
-        .set((eb) => ({
-          status: outcome.status,
-          attempt_count: eb.fn('greatest', [eb.ref('attempt_count'), eb.val(attempt.attemptNumber)]),
-          last_attempt_at: attempt.startedAt,
-          next_attempt_at: outcome.nextAttemptAt,
-          failure_reason: outcome.failureReason,
-          updated_at: new Date(),
-        }))
+        .set((eb) => {
+          // A disable that landed while this attempt was sending ended the delivery: an attempt
+          // that would leave it pending must not revive it (its retries stop there).
+          const keep = sql<boolean>`(deliveries.status = ${DeliveryStatus.failed} and deliveries.failure_reason = ${FailureReason.endpointDisabled} and ${outcome.status}::text = ${DeliveryStatus.pending})`;
+          return {
+            status: sql<string>`case when ${keep} then deliveries.status else ${outcome.status}::text end`,
+            attempt_count: eb.fn('greatest', [eb.ref('attempt_count'), eb.val(attempt.attemptNumber)]),
+            last_attempt_at: attempt.startedAt,
+            next_attempt_at: sql<Date | null>`case when ${keep} then null else ${outcome.nextAttemptAt}::timestamptz end`,
+            failure_reason: sql<string | null>`case when ${keep} then deliveries.failure_reason else ${outcome.failureReason}::text end`,
+            updated_at: new Date(),
+          };
+        })
         .where('id', '=', attempt.deliveryId)
         .execute();
     },

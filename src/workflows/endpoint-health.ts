@@ -8,7 +8,7 @@
  * stops the deliveries still waiting to retry. The workflow ends when the endpoint is healthy
  * again or disabled, and continues-as-new now and then so its history stays bounded.
  */
-import { condition, continueAsNew, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineSignal, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities, HealthCheckResult } from '../activities';
 import { formatDuration } from '../domain/schedule';
 import { HooklineEndpoint } from './search-attributes';
@@ -64,7 +64,8 @@ export async function endpointHealth(input: EndpointHealthInput): Promise<Endpoi
     failed = false;
     const result = await checkEndpointHealth({ endpointId: input.endpointId });
     // Disabled by this check, by the API or by a 410: the deliveries waiting to retry stop now.
-    if (result.verdict === 'disabled') await stopDisabledDeliveries({ endpointId: input.endpointId });
+    // patched(): runs that ended `disabled` before this step existed still replay.
+    if (result.verdict === 'disabled' && patched('stop-disabled-deliveries')) await stopDisabledDeliveries({ endpointId: input.endpointId });
     if (result.verdict !== 'watching') return { verdict: result.verdict, reason: result.reason };
     await condition(() => failed, result.nextCheckMs, { summary: `watching: check again in ${formatDuration(result.nextCheckMs)} or on the next failure` });
   }

@@ -26,14 +26,14 @@ export interface RecoverInput {
 
 /** What the `progress` query answers: the request and how far it has come. */
 export interface RecoverProgress extends Omit<RecoverInput, 'after' | 'resent'> {
-  /** `stopped`: terminated or cancelled by an operator before it finished. */
+  /** `stopped`: terminated by an operator, or its endpoint was disabled or deleted, before it finished. */
   status: 'running' | 'completed' | 'stopped';
   resent: number;
   /** The last delivery resent: everything up to it (by id) is done. */
   after: string | null;
 }
 
-export type RecoverResult = Pick<RecoverProgress, 'resent'>;
+export type RecoverResult = Pick<RecoverProgress, 'resent' | 'status'>;
 
 export const recoverProgressQuery = defineQuery<RecoverProgress>('progress');
 
@@ -63,8 +63,8 @@ export async function recover(input: RecoverInput): Promise<RecoverResult> {
     progress.after = result.lastId;
     // A short page was the last; a disabled or deleted endpoint ends the recovery too.
     if (result.endpointGone || result.resent < input.perS) {
-      progress.status = 'completed';
-      return { resent: progress.resent };
+      progress.status = result.endpointGone ? 'stopped' : 'completed';
+      return { resent: progress.resent, status: progress.status };
     }
     await sleep(1_000, { summary: `recover: ${progress.resent} resent so far` });
   }
