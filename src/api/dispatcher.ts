@@ -10,7 +10,7 @@ import type { Delivery } from '../domain/model';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
 import { deliveryResender } from '../temporal';
-import { delivery, deliveryWorkflowId, type DeliveryInput } from '../workflows/delivery';
+import { delivery, deliveryInput, deliveryWorkflowId, type DeliveryInput } from '../workflows/delivery';
 import { endpointHealth, wakeEndpointHealth } from '../workflows/endpoint-health';
 import { fanOut, fanOutWorkflowId } from '../workflows/fan-out';
 import { recover, recoverProgressQuery, recoverWorkflowId, type RecoverInput, type RecoverProgress } from '../workflows/recover';
@@ -149,7 +149,7 @@ export function createDispatcher(deps: DispatcherDeps) {
 
     /** Starts a test send's delivery: one `test` attempt, no retries. */
     async testSend(d: Delivery): Promise<void> {
-      const input: DeliveryInput = { deliveryId: d.id, appId: d.appId, eventId: d.eventId, endpointId: d.endpointId, eventType: d.eventType, test: true };
+      const input: DeliveryInput = { ...deliveryInput(d), test: true };
       await workflows.start(delivery, { workflowId: deliveryWorkflowId(d.eventId, d.endpointId), taskQueue, args: [input], typedSearchAttributes: deliverySearchAttributes(input) });
     },
 

@@ -32,7 +32,7 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { Activities, SendResult } from '../activities';
-import type { AttemptTrigger } from '../domain/model';
+import type { AttemptTrigger, Delivery } from '../domain/model';
 import { formatDuration } from '../domain/schedule';
 import { deliverySearchAttributes, HooklineStatus } from './search-attributes';
 
@@ -77,12 +77,17 @@ export function deliveryWorkflowId(eventId: string, endpointId: string): string 
   return `delivery/${eventId}/${endpointId}`;
 }
 
+/** The workflow input for a stored delivery (a resend, or a test send, starts its run from it). */
+export function deliveryInput(d: Pick<Delivery, 'id' | 'appId' | 'eventId' | 'endpointId' | 'eventType'>): DeliveryInput {
+  return { deliveryId: d.id, appId: d.appId, eventId: d.eventId, endpointId: d.endpointId, eventType: d.eventType };
+}
+
 /**
  * Signal-with-start options for a resend: a waiting run gets the `resend` signal; a finished one is
  * revived by a new run that makes one `manual` attempt with the next number.
  */
-export function resendDeliveryOptions(d: { id: string; appId: string; eventId: string; endpointId: string; eventType: string; attemptCount: number }, taskQueue: string) {
-  const input: DeliveryInput = { deliveryId: d.id, appId: d.appId, eventId: d.eventId, endpointId: d.endpointId, eventType: d.eventType };
+export function resendDeliveryOptions(d: Pick<Delivery, 'id' | 'appId' | 'eventId' | 'endpointId' | 'eventType' | 'attemptCount'>, taskQueue: string) {
+  const input = deliveryInput(d);
   return {
     workflowId: deliveryWorkflowId(d.eventId, d.endpointId),
     taskQueue,

@@ -4,7 +4,7 @@ import type { UrlPolicy } from '../../domain/url-rules';
 import type { Store } from '../../store';
 import type { Metrics } from '../../metrics';
 import type { Dispatcher } from '../dispatcher';
-import { ApiError } from '../errors';
+import { ApiError, ErrorType } from '../errors';
 import type { ApiRegistry } from '../openapi';
 
 export interface RouteContext {
@@ -28,6 +28,11 @@ export async function findEndpoint(store: Store, params: { app: string; endpoint
   const endpoint = await store.endpoints.get(app.id, params.endpoint);
   if (!endpoint) throw ApiError.notFound('endpoint', params.endpoint);
   return { app, endpoint };
+}
+
+/** 409 for an action that would only fail against a disabled endpoint (a test send, a recovery). */
+export function requireActive(endpoint: Endpoint, action: string): void {
+  if (endpoint.status !== 'active') throw new ApiError(409, ErrorType.conflict, 'endpoint_disabled', `The endpoint is disabled; enable it before ${action}`);
 }
 
 /** A cursor is the id of the last item on the previous page; anything else is refused. */

@@ -7,7 +7,7 @@ import { Router } from 'express';
 import { DEFAULT_RECOVER_PER_S, type RecoverProgress } from '../../workflows/recover';
 import { ApiError, ErrorType } from '../errors';
 import { EndpointParams, RecoverBody, RecoveryParams, RecoveryResponse } from '../schemas';
-import { findEndpoint, type RouteContext } from './context';
+import { findEndpoint, requireActive, type RouteContext } from './context';
 
 function recoveryJson(p: RecoverProgress) {
   return {
@@ -40,7 +40,7 @@ export function recoveriesRouter({ store, dispatcher, api }: RouteContext): Rout
     async ({ params, body }) => {
       const { app, endpoint } = await findEndpoint(store, params);
       // Every resend to a disabled endpoint would fail at once and be recorded as failed again.
-      if (endpoint.status !== 'active') throw new ApiError(409, ErrorType.conflict, 'endpoint_disabled', 'The endpoint is disabled; enable it before recovering its deliveries');
+      requireActive(endpoint, 'recovering its deliveries');
       const since = new Date(body.since);
       const until = body.until ? new Date(body.until) : new Date();
       if (since >= until) throw ApiError.validation('`since` must be before `until`', [{ path: 'since', message: 'not before until' }]);

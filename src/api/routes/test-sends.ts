@@ -8,7 +8,7 @@ import type { Json } from '../../domain/model';
 import { ApiError, ErrorType } from '../errors';
 import { DeliveryResponse, EndpointParams, TestSendBody } from '../schemas';
 import { deliveryJson } from '../serialize';
-import { findEndpoint, type RouteContext } from './context';
+import { findEndpoint, requireActive, type RouteContext } from './context';
 
 export const TEST_EVENT_TYPE = 'hookline.test';
 const TEST_EXAMPLE: Json = { message: 'A test event from Hookline' };
@@ -30,7 +30,7 @@ export function testSendsRouter({ store, dispatcher, api }: RouteContext): Route
     },
     async ({ params, body }) => {
       const { app, endpoint } = await findEndpoint(store, params);
-      if (endpoint.status !== 'active') throw new ApiError(409, ErrorType.conflict, 'endpoint_disabled', 'The endpoint is disabled; enable it before sending a test');
+      requireActive(endpoint, 'sending a test');
       let data = TEST_EXAMPLE;
       if (body.event_type !== undefined) {
         const type = await store.eventTypes.get(body.event_type);
