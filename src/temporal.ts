@@ -35,6 +35,24 @@ export interface DevServer {
 /** Pragmas that made the file-backed dev server 2–6× faster on the reference machine. */
 const SQLITE_PRAGMAS = ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'];
 
+/**
+ * Temporal dynamic config Hookline wants from every server it runs on: the dev servers it starts
+ * (app, bench, tests) get it as flags, docker-compose's cluster from deploy/temporal-dynamicconfig.yaml
+ * (a test keeps the two equal).
+ *
+ * The history service's transfer queue, which hands new workflow tasks and child starts to
+ * matching, reads each shard at most `transferProcessorMaxPollRPS` times a second, 20 by default:
+ * every hop then waits 0–50 ms, and a delivery makes three. 200 caps the wait at 5 ms. The reader
+ * still reads only when told of new tasks, so an idle server does no more work. Measured in
+ * docs/performance.md ("Transfer queue reads").
+ */
+export const TEMPORAL_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
+  'history.transferProcessorMaxPollRPS': 200,
+};
+
+export const devServerDynamicConfigArgs = (): string[] =>
+  Object.entries(TEMPORAL_DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]);
+
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
@@ -45,7 +63,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
       ui: opts.uiPort !== 0,
       ...(opts.uiPort !== 0 && { uiPort: opts.uiPort }),
       dbFilename: join(opts.dataDir, 'temporal.sqlite'),
-      extraArgs: SQLITE_PRAGMAS,
+      extraArgs: [...SQLITE_PRAGMAS, ...devServerDynamicConfigArgs()],
       searchAttributes: hooklineSearchAttributes,
     },
   });
