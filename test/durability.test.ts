@@ -7,12 +7,11 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { WorkflowStarter } from '../src/api/dispatcher';
 import { deliveryStateQuery, deliveryWorkflowId } from '../src/workflows/delivery';
 import { fanOutWorkflowId } from '../src/workflows/fan-out';
 import { apiClient } from './support/api-client';
 import { createApp, createEndpoint, deliveriesOf, sendEvent } from './support/factories';
-import { ADMIN_KEY, startWithEnv, storeKinds, testEnv } from './support/hookline';
+import { ADMIN_KEY, overrideWorkflows, startWithEnv, storeKinds, testEnv } from './support/hookline';
 import { startReceiver, type Receiver } from './support/receiver';
 import { waitUntil } from './support/wait';
 
@@ -57,12 +56,7 @@ describe.each(storeKinds)('durability on %s', (kind) => {
   it('an event committed but never started is dispatched at the next start', async () => {
     const env = await testEnv(kind, { HOOKLINE_DISPATCH_GRACE_MS: '0' });
     // The process "dies" between the commit and the workflow start: every start fails.
-    const broken = (w: WorkflowStarter): WorkflowStarter => ({
-      ...w,
-      start: () => Promise.reject(new Error('injected: crash before the workflow start')),
-      signalWithStart: w.signalWithStart.bind(w),
-      getHandle: w.getHandle.bind(w),
-    });
+    const broken = overrideWorkflows({ start: () => Promise.reject(new Error('injected: crash before the workflow start')) });
     const first = await startWithEnv(env, { wrapWorkflows: broken });
     const app = await createApp(first.api);
     await createEndpoint(first.api, app.id, { url: `${r.url}/injected` });

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from './support/api-client';
 import { createApp, createEndpoint, deliveryOf } from './support/factories';
-import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
+import { overrideWorkflows, startTestHookline, startWithEnv, storeKinds, testEnv, type TestHookline } from './support/hookline';
 import { startReceiver, type Receiver } from './support/receiver';
 import { waitUntil } from './support/wait';
 
@@ -72,5 +72,22 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
     expect((await t.api.post(path, { event_type: 'test.old' })).body.error.code).toBe('event_type_archived');
     await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/disable`, {});
     expect((await t.api.post(path, {})).body.error.code).toBe('endpoint_disabled');
+  });
+
+  it('a test send whose workflow cannot start answers 503 and leaves its delivery failed, not pending', async () => {
+    const refuse = overrideWorkflows({ start: () => Promise.reject(new Error('injected: Temporal unreachable')) });
+    const down = await startWithEnv(await testEnv(kind), { wrapWorkflows: refuse });
+    try {
+      const app = await createApp(down.api);
+      const ep = await createEndpoint(down.api, app.id, { url: `${r.url}/never` });
+      const sent = await down.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/test`, {});
+      expect(sent.status).toBe(503);
+      expect(sent.body.error.code).toBe('temporal_unavailable');
+      const listed = await down.api.get(`/v1/apps/${app.id}/endpoints/${ep.id}/deliveries`);
+      expect(listed.body.data).toEqual([expect.objectContaining({ status: 'failed', failure_reason: 'not_started', attempt_count: 0 })]);
+      expect(r.requests.filter((q) => q.path === '/never')).toHaveLength(0);
+    } finally {
+      await down.stop();
+    }
   });
 });

@@ -8,7 +8,7 @@ import { generateSecret } from '../src/domain/signing';
 import { deliveryWorkflowId } from '../src/workflows/delivery';
 import { endpointHealthWorkflowId } from '../src/workflows/endpoint-health';
 import { createApp, createEndpoint, deliveriesOf, deliveryOf, sendEvent } from './support/factories';
-import { startTestHookline, startWithEnv, storeKinds, type TestHookline } from './support/hookline';
+import { overrideWorkflows, startTestHookline, startWithEnv, storeKinds, testEnv, type TestHookline } from './support/hookline';
 import { startReceiver, type Receiver } from './support/receiver';
 import { sample, scrape } from './support/metrics';
 import { waitUntil } from './support/wait';
@@ -183,6 +183,28 @@ describe.each(storeKinds)('retries and health on %s', (kind) => {
     await expectStopped(app, waiting);
     expect(r.requests).toHaveLength(2);
     expect(sample(await scrape(`${t.api.url}/metrics`), 'hookline_endpoints_disabled_total', { cause: 'api' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a disable through the API answers at once while the health workflow cannot be reached', async () => {
+    let release!: () => void;
+    const unreachable = new Promise<void>((resolve) => (release = resolve));
+    const hang = overrideWorkflows({
+      signalWithStart: async () => {
+        await unreachable;
+        throw new Error('injected: Temporal unreachable');
+      },
+    });
+    const down = await startWithEnv(await testEnv(kind), { wrapWorkflows: hang });
+    try {
+      const app = await createApp(down.api);
+      const ep = await createEndpoint(down.api, app.id, { url: 'http://127.0.0.1:9/never' });
+      const disabled = await down.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/disable`, { reason: 'maintenance' });
+      expect(disabled.status).toBe(200);
+      expect(disabled.body.status).toBe('disabled');
+    } finally {
+      release();
+      await down.stop();
+    }
   });
 
   it('a 410 ends the workflows of the endpoint\'s other deliveries waiting on their timers', async () => {

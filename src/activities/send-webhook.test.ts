@@ -44,7 +44,7 @@ describe('sendWebhook and the stored delivery', () => {
     const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
     const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'active' }]);
     expect(await store.health.disable(ep.id, 'test')).toBe(true);
-    expect(await store.health.endedByDisable(ep.id, null, 10)).toEqual([{ id: d!.id, eventId: event.id }]);
+    expect(await store.health.endedByDisable(ep.id, null, 10)).toEqual([{ id: d!.id, eventId: event.id, disabledAt: expect.any(Date) }]);
     expect(await store.health.enable(ep.id)).toBe(true);
     return d!.id;
   }

@@ -77,6 +77,11 @@ export function createDispatcher(deps: DispatcherDeps) {
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<number> | undefined;
   const pending = new Set<Promise<void>>();
+  /** Keeps a call the API does not await until it settles, so `stop()` can wait for it. */
+  const track = (work: Promise<void>): void => {
+    pending.add(work);
+    void work.finally(() => pending.delete(work));
+  };
 
   async function sweepOnce(): Promise<number> {
     let started = 0;
@@ -99,11 +104,11 @@ export function createDispatcher(deps: DispatcherDeps) {
      */
     dispatch(event: EventRef): void {
       if (pending.size >= MAX_PENDING_DISPATCHES) return;
-      const started = startFanOut(event, false).catch((err: unknown) => {
-        logger.warn({ err, eventId: event.id }, 'fan-out start failed; the dispatcher sweep will retry');
-      });
-      pending.add(started);
-      void started.finally(() => pending.delete(started));
+      track(
+        startFanOut(event, false).catch((err: unknown) => {
+          logger.warn({ err, eventId: event.id }, 'fan-out start failed; the dispatcher sweep will retry');
+        }),
+      );
     },
 
     /** Starts every undispatched event older than the grace period; returns how many. */
@@ -134,14 +139,19 @@ export function createDispatcher(deps: DispatcherDeps) {
 
     /**
      * After a disable through the API: wakes the endpoint's health workflow, which stops the
-     * deliveries still waiting to retry. The disable has committed either way, so a failure is
-     * logged, not thrown; those deliveries then end at their next timer, when the attempt finds
-     * the endpoint disabled.
+     * deliveries still waiting to retry. Not awaited by the route: the disable has committed, and
+     * an unreachable Temporal must not hold the answer. A failure is logged; those deliveries then
+     * end at their next timer, when the attempt finds the endpoint disabled. `stop()` waits for it.
      */
-    async endpointDisabled(endpointId: string): Promise<void> {
-      await workflows.signalWithStart(endpointHealth, wakeEndpointHealth(endpointId, taskQueue)).catch((err: unknown) => {
-        logger.warn({ err, endpointId }, 'could not wake the health workflow of a disabled endpoint; its waiting deliveries end at their timers');
-      });
+    endpointDisabled(endpointId: string): void {
+      track(
+        workflows.signalWithStart(endpointHealth, wakeEndpointHealth(endpointId, taskQueue)).then(
+          () => undefined,
+          (err: unknown) => {
+            logger.warn({ err, endpointId }, 'could not wake the health workflow of a disabled endpoint; its waiting deliveries end at their timers');
+          },
+        ),
+      );
     },
 
     /** Resend (see `deliveryResender`); throws if Temporal refuses, with the store as it was. */

@@ -1,5 +1,6 @@
 /** Request and response schemas of the API. They validate requests and generate /openapi.json. */
 import { isEventTypeName, isEventTypePattern } from '../domain/event-types';
+import { FailureReason } from '../domain/attempt-outcome';
 import { IdPrefix, isId } from '../domain/ids';
 import { disablePolicyProblem, type DisablePolicy } from '../domain/health-policy';
 import { scheduleProblem, type RetrySchedule } from '../domain/schedule';
@@ -261,7 +262,10 @@ export const DeliveryResponse = z
     attempt_count: z.number(),
     last_attempt_at: timestamp.nullable(),
     next_attempt_at: timestamp.nullable(),
-    failure_reason: z.string().nullable(),
+    failure_reason: z
+      .string()
+      .nullable()
+      .openapi({ description: `Why a failed delivery ended: ${Object.values(FailureReason).join(', ')} (not_started: a test send that could not be started)` }),
     created_at: timestamp,
     updated_at: timestamp,
     attempts: z.array(AttemptResponse).optional(),

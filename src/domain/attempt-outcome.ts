@@ -11,6 +11,8 @@ export const FailureReason = {
   exhausted: 'schedule_exhausted',
   manualFailed: 'manual_attempt_failed',
   endpointDisabled: 'endpoint_disabled',
+  /** A test send whose workflow could not be started: nothing was sent, the API answered 503. */
+  notStarted: 'not_started',
 } as const;
 export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
 

@@ -208,6 +208,20 @@ export function createDeliveryStore(db: Db) {
         .execute();
     },
 
+    /**
+     * Ends a delivery whose workflow never started (`not_started`). Only while no attempt has been
+     * recorded: a start that reached Temporal after all may already have recorded one.
+     */
+    async failUnstarted(id: string): Promise<void> {
+      await db
+        .updateTable('deliveries')
+        .set({ status: DeliveryStatus.failed, next_attempt_at: null, failure_reason: FailureReason.notStarted, updated_at: new Date() })
+        .where('id', '=', id)
+        .where('status', '=', DeliveryStatus.pending)
+        .where('attempt_count', '=', 0)
+        .execute();
+    },
+
     async setStatus(id: string, outcome: DeliveryOutcome): Promise<void> {
       await db
         .updateTable('deliveries')

@@ -79,11 +79,11 @@ export function createHealthStore(db: Db, operator: OperatorEvents) {
      * Deliveries that disabling the endpoint ended, after `after` by id: their workflows may still
      * be waiting on a retry timer, and are told to stop. Empty once the endpoint is enabled again.
      */
-    async endedByDisable(endpointId: string, after: string | null, limit: number): Promise<{ id: string; eventId: string }[]> {
+    async endedByDisable(endpointId: string, after: string | null, limit: number): Promise<{ id: string; eventId: string; disabledAt: Date }[]> {
       let query = db
         .selectFrom('deliveries as d')
         .innerJoin('endpoints as ep', 'ep.id', 'd.endpoint_id')
-        .select(['d.id', 'd.event_id'])
+        .select(['d.id', 'd.event_id', 'ep.disabled_at'])
         .where('d.endpoint_id', '=', endpointId)
         .where('ep.status', '=', 'disabled')
         .where('d.status', '=', 'failed')
@@ -92,7 +92,8 @@ export function createHealthStore(db: Db, operator: OperatorEvents) {
         .orderBy('d.id', 'asc')
         .limit(limit);
       if (after !== null) query = query.where('d.id', '>', after);
-      return (await query.execute()).map((r) => ({ id: r.id, eventId: r.event_id }));
+      // disabled_at is set whenever status is disabled, which the query requires.
+      return (await query.execute()).map((r) => ({ id: r.id, eventId: r.event_id, disabledAt: r.disabled_at! }));
     },
 
     /** Re-enables an endpoint and resets its health record; emits `endpoint.enabled`. */

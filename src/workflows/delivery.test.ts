@@ -126,6 +126,42 @@ describe('delivery and fanOut workflows', () => {
     ]);
   });
 
+  it('a disable notice older than the latest attempt is ignored; a newer one ends the wait', async () => {
+    const i = input();
+    scripts.set(i.deliveryId, (c) => (c.attemptNumber < 3 ? fail(3_600_000) : { outcome: 'disabled', nextDelayMs: null }));
+    const handle = await start(i);
+    await untilWaiting(handle);
+    // Disabled, enabled again, resent: the manual attempt reads the store after that disable.
+    const disabledAtMs = Date.now();
+    await handle.signal(resendSignal);
+    while (calls.get(i.deliveryId)!.length < 2) await new Promise((r) => setTimeout(r, 20));
+    await untilWaiting(handle);
+    // The health workflow's signal about that disable arrives late: the run keeps waiting.
+    await handle.signal(endpointDisabledSignal, { disabledAtMs });
+    await untilTaskAfterLastSignal(handle);
+    expect(calls.get(i.deliveryId)).toHaveLength(2);
+    expect((await handle.query(deliveryStateQuery)).status).toBe('waiting');
+
+    await handle.signal(endpointDisabledSignal, { disabledAtMs: Date.now() });
+    expect(await handle.result()).toEqual({ status: 'failed', attempts: 2 });
+    expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger])).toEqual([
+      [1, 'scheduled'],
+      [2, 'manual'],
+      [3, 'scheduled'],
+    ]);
+  });
+
+  /** Waits until the run has completed a workflow task after its latest signal (it has seen it). */
+  async function untilTaskAfterLastSignal(handle: Awaited<ReturnType<typeof start>>) {
+    for (let tries = 0; ; tries++) {
+      const events = (await handle.fetchHistory()).events!;
+      const lastSignal = events.map((e) => Boolean(e.workflowExecutionSignaledEventAttributes)).lastIndexOf(true);
+      if (events.slice(lastSignal).some((e) => e.workflowTaskCompletedEventAttributes)) return;
+      if (tries > 100) throw new Error('the signal was never handled');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   it('a revived delivery makes one manual attempt with the next number and no retries', async () => {
     const i = { ...input(), revive: { attemptNumber: 4 } };
     scripts.set(i.deliveryId, () => fail(null));

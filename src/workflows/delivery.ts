@@ -64,13 +64,20 @@ export interface DeliveryState {
 }
 
 export const resendSignal = defineSignal('resend');
+/** When the disable that ended the delivery happened (`endpoints.disabled_at`). */
+export interface EndpointDisabledNotice {
+  disabledAtMs: number;
+}
 /**
  * The endpoint was disabled (the health workflow signals each delivery the disable ended): stop
  * waiting and attempt now. The attempt consults the store, where the disable already ended the
  * delivery, so it sends nothing and the workflow ends `failed`. A signal that arrives during an
  * attempt reaches the workflow after it, so the next attempt comes at once and does the same.
+ * A notice of a disable older than the run's latest attempt is ignored: that attempt already read
+ * the store after it (a re-enable and a resend can overtake the health workflow's signal). The
+ * notice is optional so that signals sent before it existed still replay as checks.
  */
-export const endpointDisabledSignal = defineSignal('endpointDisabled');
+export const endpointDisabledSignal = defineSignal<[EndpointDisabledNotice?]>('endpointDisabled');
 export const deliveryStateQuery = defineQuery<DeliveryState>('state');
 
 export function deliveryWorkflowId(eventId: string, endpointId: string): string {
@@ -115,8 +122,10 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
     resendRequested = true;
   });
   let checkRequested = false;
-  setHandler(endpointDisabledSignal, () => {
-    checkRequested = true;
+  // Workflow time when the latest attempt was scheduled; its store read comes after.
+  let lastAttemptAtMs = -Infinity;
+  setHandler(endpointDisabledSignal, (notice) => {
+    if (notice === undefined || notice.disabledAtMs >= lastAttemptAtMs) checkRequested = true;
   });
   const state: DeliveryState = { status: 'attempting', attemptNumber: input.revive?.attemptNumber ?? 1, nextAttemptInMs: null, last: null };
   setHandler(deliveryStateQuery, () => state);
@@ -132,6 +141,7 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
     resendRequested = false;
     // This attempt reads the store, which is what the disable signal asks for.
     checkRequested = false;
+    lastAttemptAtMs = Date.now();
     let result: SendResult;
     try {
       result = await sendWebhook({

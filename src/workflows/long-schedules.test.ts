@@ -17,7 +17,8 @@ import { openStore, type Store } from '../store';
 import { createSecretBox } from '../store/secret-box';
 import { temporal } from '@temporalio/proto';
 import { hooklineSearchAttributes } from './search-attributes';
-import { delivery } from './delivery';
+import { delivery, deliveryWorkflowId } from './delivery';
+import { recover, recoverWorkflowId } from './recover';
 import { endpointHealth, wakeEndpointHealth } from './endpoint-health';
 import { createMetrics } from '../metrics';
 import { deliveryResender, deliveryStopper } from '../temporal';
@@ -108,6 +109,35 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
     const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep!.id, status: 'active' }]);
     return { app, endpoint: ep!, deliveryId: d!.id, eventId: event.id };
   }
+
+  it('a recovery longer than one run (100 pages) continues as new and resends each delivery once', async () => {
+    watchHealth = false;
+    const { app, endpoint, deliveryId, eventId } = await failingDelivery(['1h']);
+    const failed = [{ deliveryId, eventId }];
+    for (let i = 0; i < 100; i++) {
+      const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
+      const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: endpoint.id, status: 'active' }]);
+      failed.push({ deliveryId: d!.id, eventId: event.id });
+    }
+    for (const f of failed) await store.deliveries.setStatus(f.deliveryId, { status: 'failed', nextAttemptAt: null, failureReason: 'schedule_exhausted' });
+
+    // One resend per page: 101 full pages, then an empty one, so the first run ends after 100.
+    const recoveryId = `rcv_${randomUUID()}`;
+    const handle = await env.client.workflow.start(recover, {
+      taskQueue,
+      workflowId: recoverWorkflowId(recoveryId),
+      args: [{ recoveryId, appId: app.id, endpointId: endpoint.id, sinceMs: 0, untilMs: Date.now() + 3_600_000, perS: 1 }],
+    });
+    expect(await handle.result()).toEqual({ resent: 101, status: 'completed' });
+    const firstRun = await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
+    expect(firstRun.events!.at(-1)!.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+
+    for (const f of failed) await env.client.workflow.getHandle(deliveryWorkflowId(f.eventId, endpoint.id)).result();
+    for (const f of failed) {
+      const manual = (await store.deliveries.attempts(f.deliveryId)).filter((a) => a.trigger === 'manual');
+      expect(manual, f.deliveryId).toHaveLength(1);
+    }
+  }, 180_000);
 
   it('runs the whole standard schedule (~75 h) and ends failed, each wait within ±20% of its step', async () => {
     attemptsAt.length = 0;

@@ -53,6 +53,18 @@ export interface TestHooklineOptions {
   wrapWorkflows?: (w: WorkflowStarter) => WorkflowStarter;
 }
 
+/**
+ * A `wrapWorkflows` that replaces some of the API's Temporal calls (to inject failures) and
+ * passes the others through.
+ */
+export function overrideWorkflows(overrides: Partial<WorkflowStarter>): (w: WorkflowStarter) => WorkflowStarter {
+  return (w) => ({
+    start: overrides.start ?? w.start.bind(w),
+    signalWithStart: overrides.signalWithStart ?? w.signalWithStart.bind(w),
+    getHandle: overrides.getHandle ?? w.getHandle.bind(w),
+  });
+}
+
 /** The environment of a test instance; child-process tests reuse it. */
 export async function testEnv(kind: StoreKind, extra: Record<string, string> = {}): Promise<Record<string, string>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookline-e2e-'));

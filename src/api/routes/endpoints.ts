@@ -180,7 +180,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
       changeStatus(params, async () => {
         if (!(await store.health.disable(params.endpoint, body.reason ?? 'disabled through the API'))) return;
         metrics.endpointsDisabled.inc({ cause: DisableCause.api });
-        await dispatcher.endpointDisabled(params.endpoint);
+        dispatcher.endpointDisabled(params.endpoint);
       }),
   );
 

@@ -44,6 +44,8 @@ export function testSendsRouter({ store, dispatcher, api }: RouteContext): Route
       try {
         await dispatcher.testSend(delivery);
       } catch {
+        // No workflow will record this delivery: close it so it does not read pending for good.
+        await store.deliveries.failUnstarted(delivery.id).catch(() => undefined);
         throw new ApiError(503, ErrorType.unavailable, 'temporal_unavailable', 'The test send could not be started; try again');
       }
       return deliveryJson(delivery);
