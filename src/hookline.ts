@@ -145,9 +145,15 @@ async function startApiRole({ config, logger, store, client, connections, metric
     metrics,
   });
   const api = await listen(app, config.apiHost, config.apiPort);
-  stops.push(() => api.close());
   dispatcher.start(config.dispatchIntervalMs);
-  stops.push(() => dispatcher.stop());
+  // The API closes first (its requests finish), then the dispatcher waits for what they started.
+  stops.push(async () => {
+    try {
+      await api.close();
+    } finally {
+      await dispatcher.stop();
+    }
+  });
   return { api, dispatcher };
 }
 

@@ -86,6 +86,9 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
       const listed = await down.api.get(`/v1/apps/${app.id}/endpoints/${ep.id}/deliveries`);
       expect(listed.body.data).toEqual([expect.objectContaining({ status: 'failed', failure_reason: 'not_started', attempt_count: 0 })]);
       expect(r.requests.filter((q) => q.path === '/never')).toHaveLength(0);
+      // A recovery does not pick it up: the caller was told to try again.
+      const recoverable = await down.hookline.store.deliveries.recoverable({ endpointId: ep.id, since: new Date(0), until: new Date(Date.now() + 60_000), after: null, limit: 10 });
+      expect(recoverable).toEqual([]);
     } finally {
       await down.stop();
     }

@@ -68,8 +68,12 @@ describe('sendWebhook and the stored delivery', () => {
   });
 
   it('a manual attempt (a resend marked it pending, or recovery) still sends', async () => {
+    const before = Date.now();
     const deliveryId = await deliveryEndedByDisable();
-    expect(await send({ deliveryId, trigger: 'manual', retry: false })).toMatchObject({ outcome: 'succeeded' });
+    const result = await send({ deliveryId, trigger: 'manual', retry: false });
+    expect(result).toMatchObject({ outcome: 'succeeded' });
+    // It reports the re-enable it read, which the workflow weighs disable notices against.
+    expect(result.endpointEnabledAtMs).toBeGreaterThanOrEqual(before);
     expect(posts).toEqual(['https://example.com/hook']);
     expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'succeeded' });
   });

@@ -38,6 +38,11 @@ export interface SendResult {
   /** Delay before the next attempt (or the reserved slot), or null when the delivery is finished. */
   nextDelayMs: number | null;
   scheduleLength: number;
+  /**
+   * When the endpoint was last enabled again, as this attempt read it (epoch ms; null if never).
+   * The workflow compares disable notices with it: both times come from Hookline's processes.
+   */
+  endpointEnabledAtMs?: number | null;
 }
 
 export interface SendDeps {
@@ -133,7 +138,14 @@ export function createSendWebhook(deps: SendDeps) {
     );
     if (!outcome.succeeded) await afterFailure(deps, ctx, input, outcome.disableEndpoint, outcome.failureReason);
     else if (input.trigger === 'manual') await afterManualSuccess(deps, ctx, input);
-    return { outcome: outcome.succeeded ? 'succeeded' : 'failed', statusCode: response.statusCode, errorCode: outcome.errorCode, nextDelayMs: outcome.nextDelayMs, scheduleLength: delaysMs.length };
+    return {
+      outcome: outcome.succeeded ? 'succeeded' : 'failed',
+      statusCode: response.statusCode,
+      errorCode: outcome.errorCode,
+      nextDelayMs: outcome.nextDelayMs,
+      scheduleLength: delaysMs.length,
+      endpointEnabledAtMs: ctx.endpoint.enabledAt?.getTime() ?? null,
+    };
   };
 }
 

@@ -128,13 +128,17 @@ export function createDeliveryStore(db: Db) {
       return row !== undefined;
     },
 
-    /** A recovery's page: the endpoint's failed and skipped deliveries created in [since, until), by id. */
+    /**
+     * A recovery's page: the endpoint's failed and skipped deliveries created in [since, until), by
+     * id. A test send that never started is not one: its caller was told to try again.
+     */
     async recoverable(q: { endpointId: string; since: Date; until: Date; after: string | null; limit: number }): Promise<Delivery[]> {
       let query = db
         .selectFrom('deliveries')
         .selectAll()
         .where('endpoint_id', '=', q.endpointId)
         .where('status', 'in', [DeliveryStatus.failed, DeliveryStatus.skipped])
+        .where((eb) => eb.or([eb('failure_reason', 'is', null), eb('failure_reason', '!=', FailureReason.notStarted)]))
         .where('created_at', '>=', q.since)
         .where('created_at', '<', q.until)
         .orderBy('id', 'asc')

@@ -126,23 +126,24 @@ describe('delivery and fanOut workflows', () => {
     ]);
   });
 
-  it('a disable notice older than the latest attempt is ignored; a newer one ends the wait', async () => {
+  it('a notice of a disable older than the re-enable an attempt read is ignored; a newer one ends the wait', async () => {
     const i = input();
-    scripts.set(i.deliveryId, (c) => (c.attemptNumber < 3 ? fail(3_600_000) : { outcome: 'disabled', nextDelayMs: null }));
+    // Attempt 2 (the resend) reads an endpoint enabled again at t=2000 after a disable at t=1000.
+    scripts.set(i.deliveryId, (c) =>
+      c.attemptNumber === 1 ? fail(3_600_000) : c.attemptNumber === 2 ? { ...fail(3_600_000), endpointEnabledAtMs: 2_000 } : { outcome: 'disabled', nextDelayMs: null },
+    );
     const handle = await start(i);
     await untilWaiting(handle);
-    // Disabled, enabled again, resent: the manual attempt reads the store after that disable.
-    const disabledAtMs = Date.now();
     await handle.signal(resendSignal);
     while (calls.get(i.deliveryId)!.length < 2) await new Promise((r) => setTimeout(r, 20));
     await untilWaiting(handle);
-    // The health workflow's signal about that disable arrives late: the run keeps waiting.
-    await handle.signal(endpointDisabledSignal, { disabledAtMs });
+    // The health workflow's signal about the t=1000 disable arrives late: the run keeps waiting.
+    await handle.signal(endpointDisabledSignal, { disabledAtMs: 1_000 });
     await untilTaskAfterLastSignal(handle);
     expect(calls.get(i.deliveryId)).toHaveLength(2);
     expect((await handle.query(deliveryStateQuery)).status).toBe('waiting');
 
-    await handle.signal(endpointDisabledSignal, { disabledAtMs: Date.now() });
+    await handle.signal(endpointDisabledSignal, { disabledAtMs: 3_000 });
     expect(await handle.result()).toEqual({ status: 'failed', attempts: 2 });
     expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger])).toEqual([
       [1, 'scheduled'],

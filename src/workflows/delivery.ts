@@ -25,6 +25,7 @@ import {
   defineSignal,
   isCancellation,
   proxyLocalActivities,
+  patched,
   setHandler,
   sleep,
   TemporalFailure,
@@ -73,9 +74,11 @@ export interface EndpointDisabledNotice {
  * waiting and attempt now. The attempt consults the store, where the disable already ended the
  * delivery, so it sends nothing and the workflow ends `failed`. A signal that arrives during an
  * attempt reaches the workflow after it, so the next attempt comes at once and does the same.
- * A notice of a disable older than the run's latest attempt is ignored: that attempt already read
- * the store after it (a re-enable and a resend can overtake the health workflow's signal). The
- * notice is optional so that signals sent before it existed still replay as checks.
+ * A notice of a disable older than the latest re-enable an attempt of this run has read is
+ * ignored: that attempt already saw the endpoint active again (a re-enable and a resend can
+ * overtake the health workflow's signal). Both times come from Hookline's processes, not from
+ * Temporal's clock. The notice is optional so that signals sent before it existed still replay as
+ * checks, and the comparison sits behind `patched('disable-notice-time')`.
  */
 export const endpointDisabledSignal = defineSignal<[EndpointDisabledNotice?]>('endpointDisabled');
 export const deliveryStateQuery = defineQuery<DeliveryState>('state');
@@ -122,10 +125,11 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
     resendRequested = true;
   });
   let checkRequested = false;
-  // Workflow time when the latest attempt was scheduled; its store read comes after.
-  let lastAttemptAtMs = -Infinity;
+  // The latest re-enable of the endpoint that an attempt of this run has read.
+  let seenEnabledAtMs = -Infinity;
   setHandler(endpointDisabledSignal, (notice) => {
-    if (notice === undefined || notice.disabledAtMs >= lastAttemptAtMs) checkRequested = true;
+    if (notice !== undefined && notice.disabledAtMs < seenEnabledAtMs && patched('disable-notice-time')) return;
+    checkRequested = true;
   });
   const state: DeliveryState = { status: 'attempting', attemptNumber: input.revive?.attemptNumber ?? 1, nextAttemptInMs: null, last: null };
   setHandler(deliveryStateQuery, () => state);
@@ -141,7 +145,6 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
     resendRequested = false;
     // This attempt reads the store, which is what the disable signal asks for.
     checkRequested = false;
-    lastAttemptAtMs = Date.now();
     let result: SendResult;
     try {
       result = await sendWebhook({
@@ -164,6 +167,7 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
     }
     infraFailures = 0;
     slotReserved = false;
+    if (result.endpointEnabledAtMs != null) seenEnabledAtMs = Math.max(seenEnabledAtMs, result.endpointEnabledAtMs);
     if (result.outcome === 'throttled') {
       // The endpoint's rate limit reserved a later slot for this attempt: wait for it durably.
       await sleep(result.nextDelayMs ?? 0, { summary: `rate limit: attempt ${state.attemptNumber} in ${formatDuration(result.nextDelayMs ?? 0)}` });
