@@ -1,0 +1,124 @@
+/**
+ * Records workflow histories for the replay test (`src/workflows/replay.test.ts`).
+ *
+ * Run it from a checkout of the version whose histories you want to keep, **before** you change a
+ * workflow, and commit the files it writes to `test/replay/histories/`:
+ *
+ *   git worktree add /tmp/old <commit> && cp test/replay/record-histories.ts /tmp/old/test/replay/
+ *   cd /tmp/old && npx tsx test/replay/record-histories.ts <dir of this repo>/test/replay/histories
+ *
+ * The replay test then replays every file against the current workflow code: a change that would
+ * break a run started by the old code fails there, not in production. Workflows are named by
+ * string and the activities are fakes, so this script runs against older checkouts too.
+ */
+import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { hooklineSearchAttributes } from '../../src/workflows/search-attributes';
+
+const root = join(__dirname, '..', '..');
+const outDir = process.argv[2] ?? join(__dirname, 'histories');
+const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+
+interface Attempt {
+  deliveryId: string;
+  attemptNumber: number;
+}
+const failed = (nextDelayMs: number | null) => ({ outcome: 'failed', statusCode: 500, errorCode: null, nextDelayMs, scheduleLength: 3 });
+const succeeded = { outcome: 'succeeded', statusCode: 200, errorCode: null, nextDelayMs: null, scheduleLength: 3 };
+
+/** Scripted outcomes by delivery id prefix; anything else succeeds at once. */
+function sendWebhook({ deliveryId, attemptNumber }: Attempt) {
+  if (deliveryId.startsWith('dlv_notice_')) {
+    if (attemptNumber === 1) return Promise.resolve(failed(3_600_000));
+    // The resend's attempt reads an endpoint enabled again at t=2000.
+    if (attemptNumber === 2) return Promise.resolve({ ...failed(3_600_000), endpointEnabledAtMs: 2_000 });
+    return Promise.resolve({ outcome: 'disabled', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 0 });
+  }
+  return Promise.resolve(succeeded);
+}
+
+const activities = {
+  sendWebhook,
+  resolveEndpoints: async ({ eventId }: { eventId: string }) => ({
+    deliveries: ['ep_a', 'ep_b', 'ep_c'].map((ep) => ({ deliveryId: `dlv_${eventId}_${ep}`, endpointId: ep })),
+    skipped: 0,
+    nextAfter: null,
+  }),
+  checkEndpointHealth: async () => ({ verdict: 'disabled', reason: 'recorded', nextCheckMs: 0 }),
+  stopDisabledDeliveries: async () => ({ stopped: 0 }),
+  recoverPage: async () => ({ resent: 0, lastId: null, endpointGone: false }),
+};
+
+const { History } = temporal.api.history.v1;
+
+/**
+ * Through @temporalio/proto's own codec, which the replay test reads back with `History.fromObject`.
+ * (The SDK's `historyToJSON` fails with "type must be a Type" when npm installs two protobufjs copies.)
+ */
+function historyJson(history: temporal.api.history.v1.IHistory): string {
+  return JSON.stringify(History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String }));
+}
+
+async function main() {
+  const cli = execFileSync('node', [join(root, 'scripts', 'temporal-cli.mjs')], { encoding: 'utf8' }).trim();
+  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: hooklineSearchAttributes } });
+  const taskQueue = `record-${randomUUID()}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, workflowsPath: join(root, 'src', 'workflows', 'index.ts') });
+  const client = env.client.workflow;
+  const recorded: Record<string, string> = {};
+  const record = async (name: string, workflowId: string) => {
+    recorded[name] = historyJson(await client.getHandle(workflowId).fetchHistory());
+  };
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  await worker.runUntil(async () => {
+    const id = randomUUID();
+    const base = { appId: 'app_rec', eventType: 'a.b' };
+
+    const first = { ...base, deliveryId: `dlv_first_${id}`, eventId: `evt_first_${id}`, endpointId: 'ep_1' };
+    await client.execute('delivery', { taskQueue, workflowId: `delivery/${first.eventId}/ep_1`, args: [first] });
+    await record('delivery-first-try', `delivery/${first.eventId}/ep_1`);
+
+    // A resend, then a late notice of a disable older than the re-enable, then a fresh notice.
+    const n = { ...base, deliveryId: `dlv_notice_${id}`, eventId: `evt_notice_${id}`, endpointId: 'ep_1' };
+    const wid = `delivery/${n.eventId}/ep_1`;
+    const handle = await client.start('delivery', { taskQueue, workflowId: wid, args: [n] });
+    const attempts = async () => ((await handle.fetchHistory()).events ?? []).filter((e) => e.markerRecordedEventAttributes).length;
+    // Waits for k attempts to be recorded, and a little for the run to settle into its wait.
+    const untilAttempts = async (k: number) => {
+      while ((await attempts()) < k) await pause(50);
+      await pause(300);
+    };
+    await untilAttempts(1);
+    await handle.signal('resend');
+    await untilAttempts(2);
+    await handle.signal('endpointDisabled', { disabledAtMs: 1_000 });
+    await pause(500);
+    // Versions without the notice's time end on the first notice; the second then finds no run.
+    await handle.signal('endpointDisabled', { disabledAtMs: 3_000 }).catch(() => undefined);
+    await handle.result();
+    await record('delivery-resend-and-disable-notices', wid);
+
+    const fan = { ...base, eventId: `evt_fan_${id}` };
+    await client.execute('fanOut', { taskQueue, workflowId: `fanout/${fan.eventId}`, args: [fan] });
+    await record('fanout-three-endpoints', `fanout/${fan.eventId}`);
+
+    await client.execute('endpointHealth', { taskQueue, workflowId: `endpoint-health/ep_rec_${id}`, args: [{ endpointId: `ep_rec_${id}` }] });
+    await record('endpoint-health-disabled', `endpoint-health/ep_rec_${id}`);
+  });
+  await env.teardown();
+
+  mkdirSync(outDir, { recursive: true });
+  for (const [name, json] of Object.entries(recorded)) writeFileSync(join(outDir, `${name}@${commit}.json`), json);
+  process.stdout.write(`recorded ${Object.keys(recorded).length} histories at ${commit} in ${outDir}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${String(err)}\n`);
+  process.exit(1);
+});
