@@ -67,51 +67,55 @@ function historyJson(history: temporal.api.history.v1.IHistory): string {
 async function main() {
   const cli = execFileSync('node', [join(root, 'scripts', 'temporal-cli.mjs')], { encoding: 'utf8' }).trim();
   const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: hooklineSearchAttributes } });
-  const taskQueue = `record-${randomUUID()}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, workflowsPath: join(root, 'src', 'workflows', 'index.ts') });
-  const client = env.client.workflow;
   const recorded: Record<string, string> = {};
-  const record = async (name: string, workflowId: string) => {
-    recorded[name] = historyJson(await client.getHandle(workflowId).fetchHistory());
-  };
-  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-  await worker.runUntil(async () => {
-    const id = randomUUID();
-    const base = { appId: 'app_rec', eventType: 'a.b' };
-
-    const first = { ...base, deliveryId: `dlv_first_${id}`, eventId: `evt_first_${id}`, endpointId: 'ep_1' };
-    await client.execute('delivery', { taskQueue, workflowId: `delivery/${first.eventId}/ep_1`, args: [first] });
-    await record('delivery-first-try', `delivery/${first.eventId}/ep_1`);
-
-    // A resend, then a late notice of a disable older than the re-enable, then a fresh notice.
-    const n = { ...base, deliveryId: `dlv_notice_${id}`, eventId: `evt_notice_${id}`, endpointId: 'ep_1' };
-    const wid = `delivery/${n.eventId}/ep_1`;
-    const handle = await client.start('delivery', { taskQueue, workflowId: wid, args: [n] });
-    const attempts = async () => ((await handle.fetchHistory()).events ?? []).filter((e) => e.markerRecordedEventAttributes).length;
-    // Waits for k attempts to be recorded, and a little for the run to settle into its wait.
-    const untilAttempts = async (k: number) => {
-      while ((await attempts()) < k) await pause(50);
-      await pause(300);
+  try {
+    const taskQueue = `record-${randomUUID()}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, workflowsPath: join(root, 'src', 'workflows', 'index.ts') });
+    const client = env.client.workflow;
+    const record = async (name: string, workflowId: string) => {
+      recorded[name] = historyJson(await client.getHandle(workflowId).fetchHistory());
     };
-    await untilAttempts(1);
-    await handle.signal('resend');
-    await untilAttempts(2);
-    await handle.signal('endpointDisabled', { disabledAtMs: 1_000 });
-    await pause(500);
-    // Versions without the notice's time end on the first notice; the second then finds no run.
-    await handle.signal('endpointDisabled', { disabledAtMs: 3_000 }).catch(() => undefined);
-    await handle.result();
-    await record('delivery-resend-and-disable-notices', wid);
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-    const fan = { ...base, eventId: `evt_fan_${id}` };
-    await client.execute('fanOut', { taskQueue, workflowId: `fanout/${fan.eventId}`, args: [fan] });
-    await record('fanout-three-endpoints', `fanout/${fan.eventId}`);
+    await worker.runUntil(async () => {
+      const id = randomUUID();
+      const base = { appId: 'app_rec', eventType: 'a.b' };
 
-    await client.execute('endpointHealth', { taskQueue, workflowId: `endpoint-health/ep_rec_${id}`, args: [{ endpointId: `ep_rec_${id}` }] });
-    await record('endpoint-health-disabled', `endpoint-health/ep_rec_${id}`);
-  });
-  await env.teardown();
+      const first = { ...base, deliveryId: `dlv_first_${id}`, eventId: `evt_first_${id}`, endpointId: 'ep_1' };
+      await client.execute('delivery', { taskQueue, workflowId: `delivery/${first.eventId}/ep_1`, args: [first] });
+      await record('delivery-first-try', `delivery/${first.eventId}/ep_1`);
+
+      // A resend, then a late notice of a disable older than the re-enable, then a fresh notice.
+      const n = { ...base, deliveryId: `dlv_notice_${id}`, eventId: `evt_notice_${id}`, endpointId: 'ep_1' };
+      const wid = `delivery/${n.eventId}/ep_1`;
+      const handle = await client.start('delivery', { taskQueue, workflowId: wid, args: [n] });
+      const attempts = async () => ((await handle.fetchHistory()).events ?? []).filter((e) => e.markerRecordedEventAttributes).length;
+      // Waits for k attempts to be recorded, and a little for the run to settle into its wait.
+      const untilAttempts = async (k: number) => {
+        while ((await attempts()) < k) await pause(50);
+        await pause(300);
+      };
+      await untilAttempts(1);
+      await handle.signal('resend');
+      await untilAttempts(2);
+      await handle.signal('endpointDisabled', { disabledAtMs: 1_000 });
+      await pause(500);
+      // Versions without the notice's time end on the first notice; the second then finds no run.
+      await handle.signal('endpointDisabled', { disabledAtMs: 3_000 }).catch(() => undefined);
+      await handle.result();
+      await record('delivery-resend-and-disable-notices', wid);
+
+      const fan = { ...base, eventId: `evt_fan_${id}` };
+      await client.execute('fanOut', { taskQueue, workflowId: `fanout/${fan.eventId}`, args: [fan] });
+      await record('fanout-three-endpoints', `fanout/${fan.eventId}`);
+
+      await client.execute('endpointHealth', { taskQueue, workflowId: `endpoint-health/ep_rec_${id}`, args: [{ endpointId: `ep_rec_${id}` }] });
+      await record('endpoint-health-disabled', `endpoint-health/ep_rec_${id}`);
+    });
+  } finally {
+    // Also on failure: the dev server is a child process that would outlive this script.
+    await env.teardown();
+  }
 
   mkdirSync(outDir, { recursive: true });
   for (const [name, json] of Object.entries(recorded)) writeFileSync(join(outDir, `${name}@${commit}.json`), json);
