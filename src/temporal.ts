@@ -168,9 +168,9 @@ export function deliveryResender(store: Store, workflows: Pick<WorkflowClient, '
 
 /** Tells a delivery's workflow that its endpoint was disabled; one that already ended is fine. */
 export function deliveryStopper(client: Client) {
-  return async (eventId: string, endpointId: string, disabledAt: Date): Promise<void> => {
+  return async (eventId: string, endpointId: string, statusVersion: number): Promise<void> => {
     try {
-      await client.workflow.getHandle(deliveryWorkflowId(eventId, endpointId)).signal(endpointDisabledSignal, { disabledAtMs: disabledAt.getTime() });
+      await client.workflow.getHandle(deliveryWorkflowId(eventId, endpointId)).signal(endpointDisabledSignal, { statusVersion });
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }

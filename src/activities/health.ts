@@ -36,7 +36,7 @@ export function createHealthCheck(store: Store, metrics: Metrics, now: () => Dat
 export interface StopDeps {
   store: Store;
   /** Tells the delivery's workflow that its endpoint was disabled; a finished workflow is no error. */
-  stopDelivery: (eventId: string, endpointId: string, disabledAt: Date) => Promise<void>;
+  stopDelivery: (eventId: string, endpointId: string, statusVersion: number) => Promise<void>;
 }
 
 const STOP_PAGE = 200;
@@ -56,7 +56,7 @@ export function createStopDisabledDeliveries(deps: StopDeps) {
     for (;;) {
       const page = await deps.store.health.endedByDisable(endpointId, after, STOP_PAGE);
       for (let i = 0; i < page.length; i += STOP_CONCURRENCY) {
-        await Promise.all(page.slice(i, i + STOP_CONCURRENCY).map((d) => deps.stopDelivery(d.eventId, endpointId, d.disabledAt)));
+        await Promise.all(page.slice(i, i + STOP_CONCURRENCY).map((d) => deps.stopDelivery(d.eventId, endpointId, d.statusVersion)));
       }
       stopped += page.length;
       if (page.length < STOP_PAGE) return { stopped };

@@ -44,7 +44,7 @@ describe('sendWebhook and the stored delivery', () => {
     const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
     const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'active' }]);
     expect(await store.health.disable(ep.id, 'test')).toBe(true);
-    expect(await store.health.endedByDisable(ep.id, null, 10)).toEqual([{ id: d!.id, eventId: event.id, disabledAt: expect.any(Date) }]);
+    expect(await store.health.endedByDisable(ep.id, null, 10)).toEqual([{ id: d!.id, eventId: event.id, statusVersion: 1 }]);
     expect(await store.health.enable(ep.id)).toBe(true);
     return d!.id;
   }
@@ -68,12 +68,12 @@ describe('sendWebhook and the stored delivery', () => {
   });
 
   it('a manual attempt (a resend marked it pending, or recovery) still sends', async () => {
-    const before = Date.now();
     const deliveryId = await deliveryEndedByDisable();
     const result = await send({ deliveryId, trigger: 'manual', retry: false });
     expect(result).toMatchObject({ outcome: 'succeeded' });
-    // It reports the re-enable it read, which the workflow weighs disable notices against.
-    expect(result.endpointEnabledAtMs).toBeGreaterThanOrEqual(before);
+    // It reports the status version it read (disabled, then enabled: 2), which the workflow
+    // weighs disable notices against.
+    expect(result.endpointStatusVersion).toBe(2);
     expect(posts).toEqual(['https://example.com/hook']);
     expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'succeeded' });
   });

@@ -38,11 +38,8 @@ export interface SendResult {
   /** Delay before the next attempt (or the reserved slot), or null when the delivery is finished. */
   nextDelayMs: number | null;
   scheduleLength: number;
-  /**
-   * When the endpoint was last enabled again, as this attempt read it (epoch ms; null if never).
-   * The workflow compares disable notices with it: both times come from Hookline's processes.
-   */
-  endpointEnabledAtMs?: number | null;
+  /** The endpoint's status version this attempt read; the workflow weighs disable notices with it. */
+  endpointStatusVersion?: number;
 }
 
 export interface SendDeps {
@@ -144,7 +141,7 @@ export function createSendWebhook(deps: SendDeps) {
       errorCode: outcome.errorCode,
       nextDelayMs: outcome.nextDelayMs,
       scheduleLength: delaysMs.length,
-      endpointEnabledAtMs: ctx.endpoint.enabledAt?.getTime() ?? null,
+      endpointStatusVersion: ctx.endpoint.statusVersion,
     };
   };
 }

@@ -56,7 +56,7 @@ export function createHealthStore(db: Db, operator: OperatorEvents) {
       return db.transaction().execute(async (tx) => {
         const ep = await tx
           .updateTable('endpoints')
-          .set({ status: 'disabled', disabled_reason: reason, disabled_at: now, updated_at: now })
+          .set((eb) => ({ status: 'disabled', disabled_reason: reason, disabled_at: now, updated_at: now, status_version: eb('status_version', '+', 1) }))
           .where('id', '=', endpointId)
           .where('status', '=', 'active')
           .returning(['id', 'app_id', 'url'])
@@ -79,11 +79,11 @@ export function createHealthStore(db: Db, operator: OperatorEvents) {
      * Deliveries that disabling the endpoint ended, after `after` by id: their workflows may still
      * be waiting on a retry timer, and are told to stop. Empty once the endpoint is enabled again.
      */
-    async endedByDisable(endpointId: string, after: string | null, limit: number): Promise<{ id: string; eventId: string; disabledAt: Date }[]> {
+    async endedByDisable(endpointId: string, after: string | null, limit: number): Promise<{ id: string; eventId: string; statusVersion: number }[]> {
       let query = db
         .selectFrom('deliveries as d')
         .innerJoin('endpoints as ep', 'ep.id', 'd.endpoint_id')
-        .select(['d.id', 'd.event_id', 'ep.disabled_at'])
+        .select(['d.id', 'd.event_id', 'ep.status_version'])
         .where('d.endpoint_id', '=', endpointId)
         .where('ep.status', '=', 'disabled')
         .where('d.status', '=', 'failed')
@@ -92,8 +92,7 @@ export function createHealthStore(db: Db, operator: OperatorEvents) {
         .orderBy('d.id', 'asc')
         .limit(limit);
       if (after !== null) query = query.where('d.id', '>', after);
-      // disabled_at is set whenever status is disabled, which the query requires.
-      return (await query.execute()).map((r) => ({ id: r.id, eventId: r.event_id, disabledAt: r.disabled_at! }));
+      return (await query.execute()).map((r) => ({ id: r.id, eventId: r.event_id, statusVersion: r.status_version }));
     },
 
     /** Re-enables an endpoint and resets its health record; emits `endpoint.enabled`. */
@@ -101,7 +100,7 @@ export function createHealthStore(db: Db, operator: OperatorEvents) {
       return db.transaction().execute(async (tx) => {
         const ep = await tx
           .updateTable('endpoints')
-          .set({ status: 'active', disabled_reason: null, disabled_at: null, health_reset_at: now, updated_at: now })
+          .set((eb) => ({ status: 'active', disabled_reason: null, disabled_at: null, health_reset_at: now, updated_at: now, status_version: eb('status_version', '+', 1) }))
           .where('id', '=', endpointId)
           .returning(['id', 'app_id', 'url'])
           .executeTakeFirst();

@@ -37,7 +37,11 @@ export function createOperatorEvents(db: Db, box: SecretBox) {
         const app = await tx.selectFrom('applications').select('id').where('uid', '=', OPERATOR_APP_UID).executeTakeFirstOrThrow();
         const existing = await tx.selectFrom('endpoints').select('id').where('app_id', '=', app.id).where('uid', '=', OPERATOR_ENDPOINT_UID).executeTakeFirst();
         if (existing) {
-          await tx.updateTable('endpoints').set({ url: target.url, status: 'active', disabled_reason: null, disabled_at: null }).where('id', '=', existing.id).execute();
+          await tx
+            .updateTable('endpoints')
+            .set((eb) => ({ url: target.url, status: 'active', disabled_reason: null, disabled_at: null, status_version: eb('status_version', '+', 1) }))
+            .where('id', '=', existing.id)
+            .execute();
           await tx.deleteFrom('endpoint_secrets').where('endpoint_id', '=', existing.id).execute();
           await tx.insertInto('endpoint_secrets').values({ endpoint_id: existing.id, secret_ciphertext: box.seal(target.secret) }).execute();
         } else {

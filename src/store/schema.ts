@@ -38,6 +38,8 @@ export interface EndpointsTable {
   disabled_reason: string | null;
   disabled_at: NullableTimestamp;
   health_reset_at: NullableTimestamp;
+  /** Goes up by one on every disable and every re-enable. */
+  status_version: Generated<number>;
   metadata: Jsonb<Record<string, string>>;
   created_at: Timestamp;
   updated_at: Timestamp;

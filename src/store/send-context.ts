@@ -28,8 +28,8 @@ export interface SendContext {
     secrets: string[];
     /** Custom headers, decrypted. */
     headers: Record<string, string>;
-    /** When the endpoint was last enabled again after a disable (null if never). */
-    enabledAt: Date | null;
+    /** Goes up on every disable and re-enable (see delivery.ts, endpointDisabledSignal). */
+    statusVersion: number;
   };
   payloadFormat: PayloadFormat;
   retrySchedule: RetrySchedule;
@@ -66,7 +66,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
         'ep.signature_scheme',
         'ep.signature_header',
         'ep.headers_ciphertext',
-        'ep.health_reset_at',
+        'ep.status_version',
         // Unexpired secrets ride along as one JSON array, so an attempt stays one round trip.
         sql<SecretRow[]>`(select coalesce(jsonb_agg(jsonb_build_object('c', s.secret_ciphertext, 'created', s.created_at, 'expires', s.expires_at) order by s.created_at), '[]'::jsonb)
           from endpoint_secrets s where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > ${now}))`.as('secrets'),
@@ -102,7 +102,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
         signatureHeader: row.signature_header,
         secrets: live,
         headers: row.headers_ciphertext ? (JSON.parse(box.open(row.headers_ciphertext)) as Record<string, string>) : {},
-        enabledAt: row.health_reset_at,
+        statusVersion: row.status_version,
       },
       payloadFormat: row.payload_format as PayloadFormat,
       retrySchedule: ((row.endpoint_schedule ?? row.app_schedule) as RetrySchedule | null) ?? DEFAULT_SCHEDULE,

@@ -126,24 +126,24 @@ describe('delivery and fanOut workflows', () => {
     ]);
   });
 
-  it('a notice of a disable older than the re-enable an attempt read is ignored; a newer one ends the wait', async () => {
+  it('a disable notice older than the status version an attempt read is ignored; a newer one ends the wait', async () => {
     const i = input();
-    // Attempt 2 (the resend) reads an endpoint enabled again at t=2000 after a disable at t=1000.
+    // Disabled (version 1), enabled again (2): attempt 2, the resend, reads version 2.
     scripts.set(i.deliveryId, (c) =>
-      c.attemptNumber === 1 ? fail(3_600_000) : c.attemptNumber === 2 ? { ...fail(3_600_000), endpointEnabledAtMs: 2_000 } : { outcome: 'disabled', nextDelayMs: null },
+      c.attemptNumber === 1 ? fail(3_600_000) : c.attemptNumber === 2 ? { ...fail(3_600_000), endpointStatusVersion: 2 } : { outcome: 'disabled', nextDelayMs: null },
     );
     const handle = await start(i);
     await untilWaiting(handle);
     await handle.signal(resendSignal);
     while (calls.get(i.deliveryId)!.length < 2) await new Promise((r) => setTimeout(r, 20));
     await untilWaiting(handle);
-    // The health workflow's signal about the t=1000 disable arrives late: the run keeps waiting.
-    await handle.signal(endpointDisabledSignal, { disabledAtMs: 1_000 });
+    // The health workflow's signal about the version-1 disable arrives late: the run keeps waiting.
+    await handle.signal(endpointDisabledSignal, { statusVersion: 1 });
     await untilTaskAfterLastSignal(handle);
     expect(calls.get(i.deliveryId)).toHaveLength(2);
     expect((await handle.query(deliveryStateQuery)).status).toBe('waiting');
 
-    await handle.signal(endpointDisabledSignal, { disabledAtMs: 3_000 });
+    await handle.signal(endpointDisabledSignal, { statusVersion: 3 });
     expect(await handle.result()).toEqual({ status: 'failed', attempts: 2 });
     expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger])).toEqual([
       [1, 'scheduled'],

@@ -65,20 +65,21 @@ export interface DeliveryState {
 }
 
 export const resendSignal = defineSignal('resend');
-/** When the disable that ended the delivery happened (`endpoints.disabled_at`). */
+/** The endpoint's status version after the disable that ended the delivery (`endpoints.status_version`). */
 export interface EndpointDisabledNotice {
-  disabledAtMs: number;
+  statusVersion: number;
 }
 /**
  * The endpoint was disabled (the health workflow signals each delivery the disable ended): stop
  * waiting and attempt now. The attempt consults the store, where the disable already ended the
  * delivery, so it sends nothing and the workflow ends `failed`. A signal that arrives during an
  * attempt reaches the workflow after it, so the next attempt comes at once and does the same.
- * A notice of a disable older than the latest re-enable an attempt of this run has read is
- * ignored: that attempt already saw the endpoint active again (a re-enable and a resend can
- * overtake the health workflow's signal). Both times come from Hookline's processes, not from
- * Temporal's clock. The notice is optional so that signals sent before it existed still replay as
- * checks, and the comparison sits behind `patched('disable-notice-time')`.
+ * Every disable and re-enable raises the endpoint's status version. A notice whose version is
+ * older than one an attempt of this run has read is ignored: that attempt already saw the
+ * endpoint active again (a re-enable and a resend can overtake the health workflow's signal).
+ * Versions, not times, so that no two machines' clocks are compared. The notice is optional so
+ * that signals sent before it existed still replay as checks, and the comparison sits behind
+ * `patched('disable-notice-version')`.
  */
 export const endpointDisabledSignal = defineSignal<[EndpointDisabledNotice?]>('endpointDisabled');
 export const deliveryStateQuery = defineQuery<DeliveryState>('state');
@@ -125,10 +126,10 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
     resendRequested = true;
   });
   let checkRequested = false;
-  // The latest re-enable of the endpoint that an attempt of this run has read.
-  let seenEnabledAtMs = -Infinity;
+  // The highest endpoint status version an attempt of this run has read.
+  let seenStatusVersion = -Infinity;
   setHandler(endpointDisabledSignal, (notice) => {
-    if (notice !== undefined && notice.disabledAtMs < seenEnabledAtMs && patched('disable-notice-time')) return;
+    if (notice !== undefined && notice.statusVersion < seenStatusVersion && patched('disable-notice-version')) return;
     checkRequested = true;
   });
   const state: DeliveryState = { status: 'attempting', attemptNumber: input.revive?.attemptNumber ?? 1, nextAttemptInMs: null, last: null };
@@ -167,7 +168,7 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
     }
     infraFailures = 0;
     slotReserved = false;
-    if (result.endpointEnabledAtMs != null) seenEnabledAtMs = Math.max(seenEnabledAtMs, result.endpointEnabledAtMs);
+    if (result.endpointStatusVersion !== undefined) seenStatusVersion = Math.max(seenStatusVersion, result.endpointStatusVersion);
     if (result.outcome === 'throttled') {
       // The endpoint's rate limit reserved a later slot for this attempt: wait for it durably.
       await sleep(result.nextDelayMs ?? 0, { summary: `rate limit: attempt ${state.attemptNumber} in ${formatDuration(result.nextDelayMs ?? 0)}` });

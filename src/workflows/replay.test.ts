@@ -13,8 +13,17 @@ const dir = join(__dirname, '..', '..', 'test', 'replay', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 describe('replay of recorded histories', () => {
-  it('has histories from more than one version to replay', () => {
-    expect(new Set(files.map((f) => f.split('@')[1])).size).toBeGreaterThan(1);
+  it('has every scenario for every recorded version (scenarios are only ever added)', () => {
+    const byVersion = new Map<string, Set<string>>();
+    for (const f of files) {
+      const [scenario, version] = f.replace(/\.json$/, '').split('@') as [string, string];
+      byVersion.set(version, (byVersion.get(version) ?? new Set()).add(scenario));
+    }
+    expect(byVersion.size).toBeGreaterThanOrEqual(1);
+    const fewest = Math.min(...[...byVersion.values()].map((s) => s.size));
+    const oldest = [...byVersion.values()].find((s) => s.size === fewest)!;
+    expect(oldest.size).toBeGreaterThanOrEqual(4);
+    for (const scenarios of byVersion.values()) for (const s of oldest) expect(scenarios).toContain(s);
   });
 
   it.each(files)('%s replays on the current code', async (file) => {

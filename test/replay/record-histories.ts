@@ -1,11 +1,18 @@
 /**
  * Records workflow histories for the replay test (`src/workflows/replay.test.ts`).
  *
- * Run it from a checkout of the version whose histories you want to keep, **before** you change a
- * workflow, and commit the files it writes to `test/replay/histories/`:
+ * Run it on the version whose histories you want to keep, **before** you change a workflow, and
+ * commit the files it writes to `test/replay/histories/`. For the committed HEAD (with
+ * `src/workflows` unchanged) that is `npx tsx test/replay/record-histories.ts`. For an older
+ * commit, from this repository's root:
  *
- *   git worktree add /tmp/old <commit> && cp test/replay/record-histories.ts /tmp/old/test/replay/
- *   cd /tmp/old && npx tsx test/replay/record-histories.ts <dir of this repo>/test/replay/histories
+ *   git worktree add --detach /tmp/old <commit>
+ *   mkdir -p /tmp/old/test/replay && cp test/replay/record-histories.ts /tmp/old/test/replay/
+ *   ln -s "$PWD/node_modules" /tmp/old/node_modules
+ *   (cd /tmp/old && TEMPORAL_CLI_PATH="$OLDPWD/.tools/bin/temporal" npx tsx test/replay/record-histories.ts "$OLDPWD/test/replay/histories")
+ *   git worktree remove --force /tmp/old
+ *
+ * When a change touches a path no scenario below takes, add a scenario first.
  *
  * The replay test then replays every file against the current workflow code: a change that would
  * break a run started by the old code fails there, not in production. Workflows are named by
@@ -23,6 +30,11 @@ import { hooklineSearchAttributes } from '../../src/workflows/search-attributes'
 const root = join(__dirname, '..', '..');
 const outDir = process.argv[2] ?? join(__dirname, 'histories');
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+// The file names say which commit the histories come from: they must be that commit's code.
+if (execFileSync('git', ['status', '--porcelain', 'src/workflows'], { cwd: root, encoding: 'utf8' }).trim() !== '') {
+  process.stderr.write('src/workflows has uncommitted changes: commit them, or record from a clean checkout\n');
+  process.exit(1);
+}
 
 interface Attempt {
   deliveryId: string;
@@ -35,8 +47,8 @@ const succeeded = { outcome: 'succeeded', statusCode: 200, errorCode: null, next
 function sendWebhook({ deliveryId, attemptNumber }: Attempt) {
   if (deliveryId.startsWith('dlv_notice_')) {
     if (attemptNumber === 1) return Promise.resolve(failed(3_600_000));
-    // The resend's attempt reads an endpoint enabled again at t=2000.
-    if (attemptNumber === 2) return Promise.resolve({ ...failed(3_600_000), endpointEnabledAtMs: 2_000 });
+    // The resend's attempt reads the endpoint enabled again: status version 2 (disabled at 1).
+    if (attemptNumber === 2) return Promise.resolve({ ...failed(3_600_000), endpointStatusVersion: 2 });
     return Promise.resolve({ outcome: 'disabled', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 0 });
   }
   return Promise.resolve(succeeded);
@@ -89,7 +101,7 @@ async function main() {
       const n = { ...base, deliveryId: `dlv_notice_${id}`, eventId: `evt_notice_${id}`, endpointId: 'ep_1' };
       const wid = `delivery/${n.eventId}/ep_1`;
       const handle = await client.start('delivery', { taskQueue, workflowId: wid, args: [n] });
-      const attempts = async () => ((await handle.fetchHistory()).events ?? []).filter((e) => e.markerRecordedEventAttributes).length;
+      const attempts = async () => ((await handle.fetchHistory()).events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
       // Waits for k attempts to be recorded, and a little for the run to settle into its wait.
       const untilAttempts = async (k: number) => {
         while ((await attempts()) < k) await pause(50);
@@ -98,10 +110,11 @@ async function main() {
       await untilAttempts(1);
       await handle.signal('resend');
       await untilAttempts(2);
-      await handle.signal('endpointDisabled', { disabledAtMs: 1_000 });
+      await handle.signal('endpointDisabled', { statusVersion: 1 });
       await pause(500);
-      // Versions without the notice's time end on the first notice; the second then finds no run.
-      await handle.signal('endpointDisabled', { disabledAtMs: 3_000 }).catch(() => undefined);
+      // Versions before the notice's status version end on the first notice (they ignore its argument,
+      // as they would a notice without one); the second then finds no run.
+      await handle.signal('endpointDisabled', { statusVersion: 3 }).catch(() => undefined);
       await handle.result();
       await record('delivery-resend-and-disable-notices', wid);
 
