@@ -51,6 +51,9 @@ function sendWebhook({ deliveryId, attemptNumber }: Attempt) {
     if (attemptNumber === 2) return Promise.resolve({ ...failed(3_600_000), endpointStatusVersion: 2 });
     return Promise.resolve({ outcome: 'disabled', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 0 });
   }
+  if (deliveryId.startsWith('dlv_bare_')) {
+    return Promise.resolve(attemptNumber === 1 ? failed(3_600_000) : { outcome: 'disabled', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 0 });
+  }
   return Promise.resolve(succeeded);
 }
 
@@ -117,6 +120,14 @@ async function main() {
       await handle.signal('endpointDisabled', { statusVersion: 3 }).catch(() => undefined);
       await handle.result();
       await record('delivery-resend-and-disable-notices', wid);
+
+      // A notice as health workers before the status version sent it: no argument.
+      const bare = { ...base, deliveryId: `dlv_bare_${id}`, eventId: `evt_bare_${id}`, endpointId: 'ep_1' };
+      const bareHandle = await client.start('delivery', { taskQueue, workflowId: `delivery/${bare.eventId}/ep_1`, args: [bare] });
+      while (((await bareHandle.fetchHistory()).events ?? []).every((e) => !e.timerStartedEventAttributes)) await pause(50);
+      await bareHandle.signal('endpointDisabled');
+      await bareHandle.result();
+      await record('delivery-disable-notice-without-argument', bareHandle.workflowId);
 
       const fan = { ...base, eventId: `evt_fan_${id}` };
       await client.execute('fanOut', { taskQueue, workflowId: `fanout/${fan.eventId}`, args: [fan] });
