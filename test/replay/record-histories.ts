@@ -15,8 +15,9 @@
  * When a change touches a path no scenario below takes, add a scenario first.
  *
  * The replay test then replays every file against the current workflow code: a change that would
- * break a run started by the old code fails there, not in production. Workflows are named by
- * string and the activities are fakes, so this script runs against older checkouts too.
+ * break a run started by the old code fails there, not in production. The activities are untyped
+ * fakes and only long-standing workflow exports are imported, so this script runs against older
+ * checkouts too.
  */
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -25,6 +26,9 @@ import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { delivery, deliveryWorkflowId, endpointDisabledSignal, resendSignal } from '../../src/workflows/delivery';
+import { endpointHealth, endpointHealthWorkflowId } from '../../src/workflows/endpoint-health';
+import { fanOut, fanOutWorkflowId } from '../../src/workflows/fan-out';
 import { hooklineSearchAttributes } from '../../src/workflows/search-attributes';
 
 const root = join(__dirname, '..', '..');
@@ -42,6 +46,7 @@ interface Attempt {
 }
 const failed = (nextDelayMs: number | null) => ({ outcome: 'failed', statusCode: 500, errorCode: null, nextDelayMs, scheduleLength: 3 });
 const succeeded = { outcome: 'succeeded', statusCode: 200, errorCode: null, nextDelayMs: null, scheduleLength: 3 };
+const disabled = { outcome: 'disabled', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 0 };
 
 /** Scripted outcomes by delivery id prefix; anything else succeeds at once. */
 function sendWebhook({ deliveryId, attemptNumber }: Attempt) {
@@ -49,11 +54,9 @@ function sendWebhook({ deliveryId, attemptNumber }: Attempt) {
     if (attemptNumber === 1) return Promise.resolve(failed(3_600_000));
     // The resend's attempt reads the endpoint enabled again: status version 2 (disabled at 1).
     if (attemptNumber === 2) return Promise.resolve({ ...failed(3_600_000), endpointStatusVersion: 2 });
-    return Promise.resolve({ outcome: 'disabled', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 0 });
+    return Promise.resolve(disabled);
   }
-  if (deliveryId.startsWith('dlv_bare_')) {
-    return Promise.resolve(attemptNumber === 1 ? failed(3_600_000) : { outcome: 'disabled', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 0 });
-  }
+  if (deliveryId.startsWith('dlv_bare_')) return Promise.resolve(attemptNumber === 1 ? failed(3_600_000) : disabled);
   return Promise.resolve(succeeded);
 }
 
@@ -91,50 +94,51 @@ async function main() {
       recorded[name] = historyJson(await client.getHandle(workflowId).fetchHistory());
     };
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    /** Starts a delivery whose attempts the fake scripts by its id prefix. */
+    const startDelivery = (prefix: string) => {
+      const id = randomUUID();
+      const input = { appId: 'app_rec', eventType: 'a.b', deliveryId: `dlv_${prefix}_${id}`, eventId: `evt_${prefix}_${id}`, endpointId: 'ep_1' };
+      return client.start(delivery, { taskQueue, workflowId: deliveryWorkflowId(input.eventId, input.endpointId), args: [input] });
+    };
+    /** Waits for k recorded attempts, and a little for the run to settle into its wait. */
+    const untilAttempts = async (handle: Awaited<ReturnType<typeof startDelivery>>, k: number) => {
+      const attempts = async () => ((await handle.fetchHistory()).events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+      while ((await attempts()) < k) await pause(50);
+      await pause(300);
+    };
 
     await worker.runUntil(async () => {
-      const id = randomUUID();
-      const base = { appId: 'app_rec', eventType: 'a.b' };
-
-      const first = { ...base, deliveryId: `dlv_first_${id}`, eventId: `evt_first_${id}`, endpointId: 'ep_1' };
-      await client.execute('delivery', { taskQueue, workflowId: `delivery/${first.eventId}/ep_1`, args: [first] });
-      await record('delivery-first-try', `delivery/${first.eventId}/ep_1`);
+      const first = await startDelivery('first');
+      await first.result();
+      await record('delivery-first-try', first.workflowId);
 
       // A resend, then a late notice of a disable older than the re-enable, then a fresh notice.
-      const n = { ...base, deliveryId: `dlv_notice_${id}`, eventId: `evt_notice_${id}`, endpointId: 'ep_1' };
-      const wid = `delivery/${n.eventId}/ep_1`;
-      const handle = await client.start('delivery', { taskQueue, workflowId: wid, args: [n] });
-      const attempts = async () => ((await handle.fetchHistory()).events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
-      // Waits for k attempts to be recorded, and a little for the run to settle into its wait.
-      const untilAttempts = async (k: number) => {
-        while ((await attempts()) < k) await pause(50);
-        await pause(300);
-      };
-      await untilAttempts(1);
-      await handle.signal('resend');
-      await untilAttempts(2);
-      await handle.signal('endpointDisabled', { statusVersion: 1 });
+      const notice = await startDelivery('notice');
+      await untilAttempts(notice, 1);
+      await notice.signal(resendSignal);
+      await untilAttempts(notice, 2);
+      await notice.signal(endpointDisabledSignal, { statusVersion: 1 });
       await pause(500);
-      // Versions before the notice's status version end on the first notice (they ignore its argument,
-      // as they would a notice without one); the second then finds no run.
-      await handle.signal('endpointDisabled', { statusVersion: 3 }).catch(() => undefined);
-      await handle.result();
-      await record('delivery-resend-and-disable-notices', wid);
+      // Versions before the notice's status version end on the first notice (they ignore its
+      // argument, as they would a notice without one); the second then finds no run.
+      await notice.signal(endpointDisabledSignal, { statusVersion: 3 }).catch(() => undefined);
+      await notice.result();
+      await record('delivery-resend-and-disable-notices', notice.workflowId);
 
       // A notice as health workers before the status version sent it: no argument.
-      const bare = { ...base, deliveryId: `dlv_bare_${id}`, eventId: `evt_bare_${id}`, endpointId: 'ep_1' };
-      const bareHandle = await client.start('delivery', { taskQueue, workflowId: `delivery/${bare.eventId}/ep_1`, args: [bare] });
-      while (((await bareHandle.fetchHistory()).events ?? []).every((e) => !e.timerStartedEventAttributes)) await pause(50);
-      await bareHandle.signal('endpointDisabled');
-      await bareHandle.result();
-      await record('delivery-disable-notice-without-argument', bareHandle.workflowId);
+      const bare = await startDelivery('bare');
+      await untilAttempts(bare, 1);
+      await bare.signal(endpointDisabledSignal);
+      await bare.result();
+      await record('delivery-disable-notice-without-argument', bare.workflowId);
 
-      const fan = { ...base, eventId: `evt_fan_${id}` };
-      await client.execute('fanOut', { taskQueue, workflowId: `fanout/${fan.eventId}`, args: [fan] });
-      await record('fanout-three-endpoints', `fanout/${fan.eventId}`);
+      const eventId = `evt_fan_${randomUUID()}`;
+      await client.execute(fanOut, { taskQueue, workflowId: fanOutWorkflowId(eventId), args: [{ appId: 'app_rec', eventType: 'a.b', eventId }] });
+      await record('fanout-three-endpoints', fanOutWorkflowId(eventId));
 
-      await client.execute('endpointHealth', { taskQueue, workflowId: `endpoint-health/ep_rec_${id}`, args: [{ endpointId: `ep_rec_${id}` }] });
-      await record('endpoint-health-disabled', `endpoint-health/ep_rec_${id}`);
+      const endpointId = `ep_rec_${randomUUID()}`;
+      await client.execute(endpointHealth, { taskQueue, workflowId: endpointHealthWorkflowId(endpointId), args: [{ endpointId }] });
+      await record('endpoint-health-disabled', endpointHealthWorkflowId(endpointId));
     });
   } finally {
     // Also on failure: the dev server is a child process that would outlive this script.
