@@ -12,6 +12,7 @@
  * A watchdog bounds the whole run; each scenario bounds its own counts and waits.
  */
 import { join } from 'node:path';
+import { DEFAULT_API_MAX_EVENT_LOOP_DELAY_MS } from '../src/config';
 import { apiClient } from './lib-api';
 import { startPrivatePostgres, type PrivatePostgres } from './lib-proc';
 import { newReport, renderTable, writeReport, type Row, type ScenarioOutput } from './lib-report';
@@ -151,11 +152,9 @@ async function main() {
   // which both processes can reach); without PostgreSQL it falls back to the one-process stack.
   const p5OnMain = selected.has('P5') && !pgUrl;
   const mainIds = (['P1', 'P2', 'P3', 'P4'] as const).filter((id) => selected.has(id));
-  const p6OnMain = selected.has('P6') && !privatePg;
 
-  if (mainIds.length || p6OnMain || p5OnMain) {
+  if (mainIds.length || p5OnMain) {
     report.stores.main = mainStore;
-    if (p6OnMain) report.stores.P6 = mainStore;
     await onStack(mainStore, {}, ceiling, receiver, async (ctx) => {
       const p1: P1Result[] = [];
       await attempt('P1', async () => {
@@ -175,14 +174,15 @@ async function main() {
         record('P3', out);
       });
       await attempt('P4', async () => record('P4', await p4History(ctx, fanOutRun)));
-      // P6 before P5: P5's parked workflows stay on the stack until it stops.
-      if (p6OnMain) await attempt('P6', async () => record('P6', await p6Ingest(ctx)));
       if (p5OnMain) await attempt('P5', async () => record('P5', await p5Parked(ctx)));
     });
   }
-  if (privatePg && selected.has('P6')) {
-    report.stores.P6 = 'postgresql (private, fsync off)';
-    await onStack('postgresql (private)', { DATABASE_URL: privatePg.url }, ceiling, receiver, async (ctx) => {
+  if (selected.has('P6')) {
+    // A stack of its own, with no delivery work: the API then has the event loop to itself, as
+    // in an API-role process, and gets that role's default event-loop shedding.
+    const p6Store = privatePg ? 'postgresql (private, fsync off)' : mainStore;
+    report.stores.P6 = p6Store;
+    await onStack(p6Store, { ...(pgUrl && { DATABASE_URL: pgUrl }), HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: String(DEFAULT_API_MAX_EVENT_LOOP_DELAY_MS) }, ceiling, receiver, async (ctx) => {
       await attempt('P6', async () => record('P6', await p6Ingest(ctx)));
     });
   }

@@ -18,6 +18,11 @@ describe('loadConfig', () => {
     [{ HOOKLINE_FAN_OUT_WINDOW: '10' }, (c: ReturnType<typeof loadConfig>) => c.fanOutWindow, 10],
     [{ HOOKLINE_ROLE: 'worker' }, (c: ReturnType<typeof loadConfig>) => c.role, 'worker'],
     [{ DATABASE_URL: '' }, (c: ReturnType<typeof loadConfig>) => c.databaseUrl, undefined],
+    // Event-loop shedding is on by default only where the API has the loop to itself.
+    [{}, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 0],
+    [{ HOOKLINE_ROLE: 'api' }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 200],
+    [{ HOOKLINE_ROLE: 'api', HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '0' }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 0],
+    [{ HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '500' }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 500],
   ])('reads %o', (env, pick, expected) => {
     expect(pick(loadConfig(env))).toBe(expected);
   });
@@ -28,6 +33,7 @@ describe('loadConfig', () => {
     [{ HOOKLINE_FAN_OUT_WINDOW: '0' }, 'HOOKLINE_FAN_OUT_WINDOW'],
     [{ HOOKLINE_ROLE: 'both' }, 'HOOKLINE_ROLE'],
     [{ HOOKLINE_API_PORT: '70000' }, 'HOOKLINE_API_PORT'],
+    [{ HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '-5' }, 'HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS'],
   ])('refuses %o, naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(name);
   });

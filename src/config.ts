@@ -16,6 +16,9 @@ const optional = z
   .transform((v) => (v === '' ? undefined : v));
 
 export const Role = { all: 'all', api: 'api', worker: 'worker' } as const;
+
+/** See `apiMaxEventLoopDelayMs`. */
+export const DEFAULT_API_MAX_EVENT_LOOP_DELAY_MS = 200;
 export type Role = (typeof Role)[keyof typeof Role];
 
 const EnvSchema = z.object({
@@ -43,6 +46,7 @@ const EnvSchema = z.object({
   HOOKLINE_API_RATE_LIMIT_PER_S: z.coerce.number().positive().default(100),
   HOOKLINE_API_RATE_BURST: z.coerce.number().int().positive().default(200),
   HOOKLINE_API_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(512),
+  HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().nonnegative().optional(),
   HOOKLINE_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().max(1024 * 1024).default(256 * 1024),
   HOOKLINE_DISPATCH_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
   HOOKLINE_DISPATCH_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
@@ -79,6 +83,12 @@ export type Config = {
   maxEndpointsPerApp: number;
   apiRateLimit: { perS: number; burst: number };
   apiMaxInFlight: number;
+  /**
+   * Event-loop delay past which the API sheds every /v1 request; 0 turns the check off. On by
+   * default only in role `api`: where a worker shares the loop (role `all`), its deliveries make
+   * the loop late too, and shedding would refuse events because deliveries are busy.
+   */
+  apiMaxEventLoopDelayMs: number;
   /** A port of its own for `/metrics` (any role; the API also serves it on its port). */
   metricsPort: number | undefined;
   encryptionKey: string | undefined;
@@ -136,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxEndpointsPerApp: e.HOOKLINE_MAX_ENDPOINTS_PER_APP,
     apiRateLimit: { perS: e.HOOKLINE_API_RATE_LIMIT_PER_S, burst: e.HOOKLINE_API_RATE_BURST },
     apiMaxInFlight: e.HOOKLINE_API_MAX_IN_FLIGHT,
+    apiMaxEventLoopDelayMs: e.HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS ?? (e.HOOKLINE_ROLE === Role.api ? DEFAULT_API_MAX_EVENT_LOOP_DELAY_MS : 0),
     metricsPort: e.HOOKLINE_METRICS_PORT,
     encryptionKey: e.HOOKLINE_ENCRYPTION_KEY,
     previousEncryptionKeys: e.HOOKLINE_PREVIOUS_ENCRYPTION_KEYS.split(',').map((k) => k.trim()).filter(Boolean),

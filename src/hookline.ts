@@ -11,6 +11,7 @@ import { createActivities } from './activities';
 import { createHttpSender } from './activities/http-sender';
 import type { Resolver } from './activities/guarded-lookup';
 import { createApi } from './api/app';
+import { watchEventLoopDelay } from './api/loop-delay';
 import { createDispatcher, type Dispatcher, type WorkflowStarter } from './api/dispatcher';
 import type { Config } from './config';
 import { createLogger, installTemporalLogging, type Logger } from './logger';
@@ -132,6 +133,8 @@ async function startApiRole({ config, logger, store, client, connections, metric
     graceMs: config.dispatchGraceMs,
     logger,
   });
+  const loopDelay = config.apiMaxEventLoopDelayMs > 0 ? watchEventLoopDelay({ maxDelayMs: config.apiMaxEventLoopDelayMs }) : undefined;
+  if (loopDelay) stops.push(async () => loopDelay.stop());
   const app = createApi({
     store,
     dispatcher,
@@ -140,6 +143,7 @@ async function startApiRole({ config, logger, store, client, connections, metric
     limits: { maxPayloadBytes: config.maxPayloadBytes, maxEndpointsPerApp: config.maxEndpointsPerApp },
     rateLimit: config.apiRateLimit,
     maxInFlight: config.apiMaxInFlight,
+    ...(loopDelay && { late: loopDelay.late }),
     readiness: { temporal: async () => void (await connections.client.healthService.check({})) },
     logger,
     metrics,

@@ -31,7 +31,8 @@ export function createMetrics() {
     }),
     apiShed: new Counter({
       name: 'hookline_api_shed_total',
-      help: 'API requests answered 503 because HOOKLINE_API_MAX_IN_FLIGHT requests were already in flight',
+      help: 'API requests answered 503 at capacity, by reason: in_flight (HOOKLINE_API_MAX_IN_FLIGHT requests were already in flight) or event_loop_delay (the event loop was later than HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS)',
+      labelNames: ['reason'] as const,
       registers,
     }),
     eventsAccepted: new Counter({

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { TEMPORAL_DYNAMIC_CONFIG, devServerDynamicConfigArgs } from './temporal';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TEMPORAL_DYNAMIC_CONFIG, devServerDynamicConfigArgs, devServerPartitionConfig } from './temporal';
 
 /** The keys and first values of a Temporal dynamic config file (only the shape our file uses). */
 function readDynamicConfigFile(path: string): Record<string, number> {
@@ -22,7 +23,40 @@ describe('Temporal dynamic config', () => {
     expect(file).toEqual(TEMPORAL_DYNAMIC_CONFIG);
   });
 
-  it('becomes one --dynamic-config-value flag per key', () => {
+  it('becomes one --dynamic-config-value flag per key, dev-server-only settings last', () => {
     expect(devServerDynamicConfigArgs()).toEqual(['--dynamic-config-value', 'history.transferProcessorMaxPollRPS=200']);
+    expect(devServerDynamicConfigArgs({ 'matching.numTaskqueueWritePartitions': 1 })).toEqual([
+      '--dynamic-config-value',
+      'history.transferProcessorMaxPollRPS=200',
+      '--dynamic-config-value',
+      'matching.numTaskqueueWritePartitions=1',
+    ]);
+  });
+});
+
+describe('devServerPartitionConfig', () => {
+  const single = { 'matching.numTaskqueueReadPartitions': 1, 'matching.numTaskqueueWritePartitions': 1 };
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hookline-partitions-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives a new database one partition, and keeps it on the next start', () => {
+    const db = join(dir, 'temporal.sqlite');
+    expect(devServerPartitionConfig(db)).toEqual(single);
+    writeFileSync(db, 'the server created it');
+    expect(devServerPartitionConfig(db)).toEqual(single);
+  });
+
+  it('lets a database from before the marker read all four partitions (draining them) and write to one', () => {
+    const db = join(dir, 'temporal.sqlite');
+    writeFileSync(db, 'created with 4 partitions');
+    expect(devServerPartitionConfig(db)).toEqual({ 'matching.numTaskqueueWritePartitions': 1 });
+    expect(existsSync(`${db}.partitions`)).toBe(false);
+  });
+
+  it('gives an in-memory server one partition', () => {
+    expect(devServerPartitionConfig(undefined)).toEqual(single);
   });
 });

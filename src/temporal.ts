@@ -3,7 +3,7 @@
  * CLI, with the Web UI) whose files live in the data directory.
  */
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Connection, type Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
@@ -50,10 +50,39 @@ export const TEMPORAL_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
   'history.transferProcessorMaxPollRPS': 200,
 };
 
-export const devServerDynamicConfigArgs = (): string[] =>
-  Object.entries(TEMPORAL_DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]);
+const READ_PARTITIONS = 'matching.numTaskqueueReadPartitions';
+const WRITE_PARTITIONS = 'matching.numTaskqueueWritePartitions';
+
+/**
+ * Task-queue partitions for a dev server, which has one matching host. Temporal's default is 4
+ * per task queue. The worker polls the normal queue with 2 pollers (the SDK's default split), so
+ * some partitions often have none. Their tasks then wait to be forwarded to a polled partition,
+ * and forwarding runs at 10 tasks a second (`matching.forwarderMaxRatePerSecond`). A burst of
+ * 400 deliveries drained with 1.5–1.75 s of idle gaps and took 9.6–9.9 s. With one partition
+ * there were no gaps and it took 6.7–7.9 s (docs/performance.md, "Task-queue partitions").
+ *
+ * A database created with 4 partitions may still hold tasks in partitions 1–3. A server that
+ * reads only partition 0 would never dispatch them. So a marker next to the database records
+ * that it was created with one partition. An older database without the marker keeps reading
+ * all four and writes to one, which drains them. `dbFile` unset: an in-memory server, always new.
+ */
+export function devServerPartitionConfig(dbFile: string | undefined): Record<string, number> {
+  const single = { [READ_PARTITIONS]: 1, [WRITE_PARTITIONS]: 1 };
+  if (dbFile === undefined) return single;
+  const marker = `${dbFile}.partitions`;
+  if (!existsSync(dbFile)) {
+    writeFileSync(marker, '1\n');
+    return single;
+  }
+  return existsSync(marker) && readFileSync(marker, 'utf8').trim() === '1' ? single : { [WRITE_PARTITIONS]: 1 };
+}
+
+/** `--dynamic-config-value` flags: TEMPORAL_DYNAMIC_CONFIG, then dev-server-only settings. */
+export const devServerDynamicConfigArgs = (devServerOnly: Record<string, number> = {}): string[] =>
+  Object.entries({ ...TEMPORAL_DYNAMIC_CONFIG, ...devServerOnly }).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]);
 
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const dbFilename = join(opts.dataDir, 'temporal.sqlite');
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: opts.cliPath ? { type: 'existing-path', path: opts.cliPath } : { type: 'cached-download' },
@@ -62,8 +91,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
       ...(opts.port !== 0 && { port: opts.port }),
       ui: opts.uiPort !== 0,
       ...(opts.uiPort !== 0 && { uiPort: opts.uiPort }),
-      dbFilename: join(opts.dataDir, 'temporal.sqlite'),
-      extraArgs: [...SQLITE_PRAGMAS, ...devServerDynamicConfigArgs()],
+      dbFilename,
+      extraArgs: [...SQLITE_PRAGMAS, ...devServerDynamicConfigArgs(devServerPartitionConfig(dbFilename))],
       searchAttributes: hooklineSearchAttributes,
     },
   });

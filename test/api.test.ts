@@ -167,7 +167,7 @@ describe.each(storeKinds)('API on %s', (kind) => {
 describe('load shedding through the whole API', () => {
   let t: TestHookline;
   beforeAll(async () => {
-    t = await startTestHookline('pglite', { env: { HOOKLINE_API_MAX_IN_FLIGHT: '1' } });
+    t = await startTestHookline('pglite', { env: { HOOKLINE_API_MAX_IN_FLIGHT: '1', HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '100' } });
   });
   afterAll(async () => {
     await t?.stop();
@@ -189,6 +189,27 @@ describe('load shedding through the whole API', () => {
     socket.end(body.slice(5));
     expect(await answer).toMatch(/^HTTP\/1.1 202/);
     await waitUntil(() => t.api.get('/v1/apps'), (r) => r.status === 200, 5_000, 'admitted again');
-    expect(sample(await scrape(`${t.api.url}/metrics`), 'hookline_api_shed_total')).toBeGreaterThanOrEqual(1);
+    expect(sample(await scrape(`${t.api.url}/metrics`), 'hookline_api_shed_total', { reason: 'in_flight' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers 503 while the event loop runs late, and admits again once it has caught up', async () => {
+    // This process runs the API: keep its loop busy in 300 ms slices, as a saturated API would be.
+    let busy = true;
+    const saturating = (async () => {
+      while (busy) {
+        const sliceEnd = Date.now() + 300;
+        while (Date.now() < sliceEnd);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    try {
+      const shed = await waitUntil(() => t.api.get('/v1/apps'), (r) => r.status === 503, 10_000, 'a 503 while the loop is late');
+      expect(shed.body.error.code).toBe('overloaded');
+    } finally {
+      busy = false;
+      await saturating;
+    }
+    await waitUntil(() => t.api.get('/v1/apps'), (r) => r.status === 200, 5_000, 'admitted again');
+    expect(sample(await scrape(`${t.api.url}/metrics`), 'hookline_api_shed_total', { reason: 'event_loop_delay' })).toBeGreaterThanOrEqual(1);
   });
 });

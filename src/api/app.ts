@@ -37,6 +37,8 @@ export interface ApiDeps {
   rateLimit: BucketRule;
   /** Concurrent /v1 requests before the API sheds load with 503. */
   maxInFlight: number;
+  /** While true (the event loop is behind), the API sheds every /v1 request with 503. */
+  late?: () => boolean;
   readiness: Readiness;
   logger: Logger;
   metrics: Metrics;
@@ -75,5 +77,5 @@ export function createApi(deps: ApiDeps): RequestListener {
 
   app.use(routeNotFound);
   app.use(errorHandler(deps.logger));
-  return limitInFlight(app, { maxInFlight: deps.maxInFlight, onShed: () => deps.metrics.apiShed.inc() });
+  return limitInFlight(app, { maxInFlight: deps.maxInFlight, ...(deps.late && { late: deps.late }), onShed: (reason) => deps.metrics.apiShed.inc({ reason }) });
 }

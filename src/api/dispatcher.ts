@@ -76,11 +76,16 @@ export function createDispatcher(deps: DispatcherDeps) {
 
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<number> | undefined;
-  const pending = new Set<Promise<void>>();
-  /** Keeps a call the API does not await until it settles, so `stop()` can wait for it. */
-  const track = (work: Promise<void>): void => {
-    pending.add(work);
-    void work.finally(() => pending.delete(work));
+  /**
+   * Calls the API does not await, kept until they settle so `stop()` can wait for them. Fan-out
+   * starts and health wakes are kept apart: only fan-out starts count toward
+   * MAX_PENDING_DISPATCHES, so slow health wakes do not push events onto the sweep.
+   */
+  const fanOutStarts = new Set<Promise<void>>();
+  const otherCalls = new Set<Promise<void>>();
+  const track = (into: Set<Promise<void>>, work: Promise<void>): void => {
+    into.add(work);
+    void work.finally(() => into.delete(work));
   };
 
   async function sweepOnce(): Promise<number> {
@@ -103,8 +108,9 @@ export function createDispatcher(deps: DispatcherDeps) {
      * starts are already under way.
      */
     dispatch(event: EventRef): void {
-      if (pending.size >= MAX_PENDING_DISPATCHES) return;
+      if (fanOutStarts.size >= MAX_PENDING_DISPATCHES) return;
       track(
+        fanOutStarts,
         startFanOut(event, false).catch((err: unknown) => {
           logger.warn({ err, eventId: event.id }, 'fan-out start failed; the dispatcher sweep will retry');
         }),
@@ -134,7 +140,7 @@ export function createDispatcher(deps: DispatcherDeps) {
 
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
-      await Promise.all([sweeping?.catch(() => undefined), ...pending]);
+      await Promise.all([sweeping?.catch(() => undefined), ...fanOutStarts, ...otherCalls]);
     },
 
     /**
@@ -145,6 +151,7 @@ export function createDispatcher(deps: DispatcherDeps) {
      */
     endpointDisabled(endpointId: string): void {
       track(
+        otherCalls,
         workflows.signalWithStart(endpointHealth, wakeEndpointHealth(endpointId, taskQueue)).then(
           () => undefined,
           (err: unknown) => {
@@ -157,10 +164,21 @@ export function createDispatcher(deps: DispatcherDeps) {
     /** Resend (see `deliveryResender`); throws if Temporal refuses, with the store as it was. */
     resend: deliveryResender(store, workflows, taskQueue),
 
-    /** Starts a test send's delivery: one `test` attempt, no retries. */
+    /**
+     * Starts a test send's delivery: one `test` attempt, no retries. If the start fails, no
+     * workflow will ever record this delivery, so it is closed as `not_started` (it would read
+     * pending for good otherwise) and the start's error is rethrown for the route to answer 503.
+     */
     async testSend(d: Delivery): Promise<void> {
       const input: DeliveryInput = { ...deliveryInput(d), test: true };
-      await workflows.start(delivery, { workflowId: deliveryWorkflowId(d.eventId, d.endpointId), taskQueue, args: [input], typedSearchAttributes: deliverySearchAttributes(input) });
+      try {
+        await workflows.start(delivery, { workflowId: deliveryWorkflowId(d.eventId, d.endpointId), taskQueue, args: [input], typedSearchAttributes: deliverySearchAttributes(input) });
+      } catch (err) {
+        await store.deliveries.failUnstarted(d.id).catch((closeErr: unknown) => {
+          logger.error({ err: closeErr, deliveryId: d.id }, 'a test send that did not start could not be closed; it reads pending until resent');
+        });
+        throw err;
+      }
     },
 
     /** Starts a recovery of the endpoint's failed and skipped deliveries in the window. */

@@ -1,13 +1,13 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { limitInFlight } from './load-shed';
+import { limitInFlight, ShedReason, type ShedOptions } from './load-shed';
 
 /** A server whose every request waits until the test opens its gate. */
-async function gatedServer(maxInFlight: number) {
+async function gatedServer(maxInFlight: number, extra: Omit<ShedOptions, 'maxInFlight'> = {}) {
   const gates: ServerResponse[] = [];
   const server = createServer(
-    limitInFlight((_req, res) => void gates.push(res), { maxInFlight }),
+    limitInFlight((_req, res) => void gates.push(res), { maxInFlight, ...extra }),
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -71,5 +71,21 @@ describe('limitInFlight', () => {
     }
     s.openGates();
     expect((await held).status).toBe(200);
+  });
+
+  it('sheds every limited request while the event loop is late, by reason, and admits again once it is not', async () => {
+    let late = true;
+    const reasons: ShedReason[] = [];
+    const s = await gatedServer(10, { late: () => late, onShed: (reason) => reasons.push(reason) });
+    close = s.close;
+    expect((await fetch(`${s.base}/v1/apps`)).status).toBe(503);
+    const probe = fetch(`${s.base}/healthz`);
+    await s.waitForGates(1);
+    late = false;
+    const admitted = fetch(`${s.base}/v1/apps`);
+    await s.waitForGates(2);
+    s.openGates();
+    expect((await Promise.all([probe, admitted])).map((r) => r.status)).toEqual([200, 200]);
+    expect(reasons).toEqual([ShedReason.eventLoopDelay]);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Load shedding: past `maxInFlight` concurrent `/v1` requests the API answers 503 with
- * Retry-After at once, instead of queueing work without bound in memory and in the database pool.
+ * Load shedding: past `maxInFlight` concurrent `/v1` requests, or while `late()` says the event
+ * loop is behind (see loop-delay.ts), the API answers 503 with Retry-After at once, instead of
+ * queueing work without bound in memory, in the database pool and in socket buffers.
  *
  * It wraps the raw `http` request listener, ahead of Express: past capacity most requests are
  * shed, and a shed request that walked Express's router and `res.json` cost several times what
@@ -10,10 +11,15 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { ErrorType } from './errors';
 
+export const ShedReason = { inFlight: 'in_flight', eventLoopDelay: 'event_loop_delay' } as const;
+export type ShedReason = (typeof ShedReason)[keyof typeof ShedReason];
+
 export interface ShedOptions {
   maxInFlight: number;
+  /** While true, every limited request is shed; unset: only the in-flight limit applies. */
+  late?: () => boolean;
   retryAfterS?: number;
-  onShed?: () => void;
+  onShed?: (reason: ShedReason) => void;
 }
 
 const OVERLOADED_BODY = JSON.stringify({
@@ -33,8 +39,9 @@ export function limitInFlight(handler: RequestListener, options: ShedOptions): R
   let inFlight = 0;
   return (req: IncomingMessage, res: ServerResponse) => {
     if (!isLimited(req.url)) return handler(req, res);
-    if (inFlight >= options.maxInFlight) {
-      options.onShed?.();
+    const reason = inFlight >= options.maxInFlight ? ShedReason.inFlight : options.late?.() ? ShedReason.eventLoopDelay : undefined;
+    if (reason) {
+      options.onShed?.(reason);
       // The unread body is discarded by Node once the response ends; the connection stays usable.
       res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(OVERLOADED_BODY), 'retry-after': retryAfter });
       res.end(OVERLOADED_BODY);

@@ -10,7 +10,7 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { hooklineSearchAttributes } from '../../src/workflows/search-attributes';
-import { devServerDynamicConfigArgs } from '../../src/temporal';
+import { devServerDynamicConfigArgs, devServerPartitionConfig } from '../../src/temporal';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -43,7 +43,7 @@ export default async function setup(project: TestProject) {
         executable: { type: 'existing-path', path: cliPath },
         ip: '127.0.0.1',
         searchAttributes: hooklineSearchAttributes,
-        extraArgs: devServerDynamicConfigArgs(),
+        extraArgs: devServerDynamicConfigArgs(devServerPartitionConfig(undefined)),
       },
     }),
     bundleWorkflowCode({ workflowsPath: join(root, 'src', 'workflows', 'index.ts'), logger: new DefaultLogger('WARN') }),

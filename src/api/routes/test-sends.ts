@@ -44,8 +44,7 @@ export function testSendsRouter({ store, dispatcher, api }: RouteContext): Route
       try {
         await dispatcher.testSend(delivery);
       } catch {
-        // No workflow will record this delivery: close it so it does not read pending for good.
-        await store.deliveries.failUnstarted(delivery.id).catch(() => undefined);
+        // The dispatcher has closed the delivery as not started (or logged why it could not).
         throw new ApiError(503, ErrorType.unavailable, 'temporal_unavailable', 'The test send could not be started; try again');
       }
       return deliveryJson(delivery);

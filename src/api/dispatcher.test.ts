@@ -1,0 +1,82 @@
+/**
+ * The dispatcher's bookkeeping, with a fake Temporal client and a fake store slice: which calls
+ * count toward the in-flight bound, and what a failed test-send start leaves behind. The real
+ * paths (Temporal, the store) are covered end to end in test/.
+ */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { Delivery } from '../domain/model';
+import type { Store } from '../store';
+import { createDispatcher, type EventRef, type WorkflowStarter } from './dispatcher';
+
+/** A client whose calls never settle until `release()`, counting what was asked of it. */
+function hangingWorkflows() {
+  const calls = { start: 0, signalWithStart: 0 };
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const workflows = {
+    start: async () => {
+      calls.start++;
+      await gate;
+    },
+    signalWithStart: async () => {
+      calls.signalWithStart++;
+      await gate;
+    },
+    getHandle: () => {
+      throw new Error('not used');
+    },
+  } as unknown as WorkflowStarter;
+  return { workflows, calls, release: () => release() };
+}
+
+function capturedLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+const eventRef = (n: number): EventRef => ({ id: `evt_${n}`, appId: 'app_1', type: 'order.created', channels: null, endpointIds: null });
+
+const testDelivery = { id: 'dlv_1', appId: 'app_1', eventId: 'evt_1', endpointId: 'ep_1', eventType: 'test.event' } as unknown as Delivery;
+
+describe('createDispatcher', () => {
+  it('keeps health wakes out of the fan-out bound: 300 hanging wakes do not stop a dispatch', async () => {
+    const t = hangingWorkflows();
+    const dispatcher = createDispatcher({ workflows: t.workflows, store: {} as Store, taskQueue: 'q', fanOutWindow: 10, graceMs: 0, logger: capturedLogger().logger });
+    for (let i = 0; i < 300; i++) dispatcher.endpointDisabled(`ep_${i}`);
+    dispatcher.dispatch(eventRef(1));
+    expect(t.calls).toEqual({ start: 1, signalWithStart: 300 });
+    t.release();
+    await dispatcher.stop();
+  });
+
+  it('leaves dispatches past the bound to the sweep, and stop() waits for every call under way', async () => {
+    const t = hangingWorkflows();
+    const dispatcher = createDispatcher({ workflows: t.workflows, store: {} as Store, taskQueue: 'q', fanOutWindow: 10, graceMs: 0, logger: capturedLogger().logger });
+    for (let i = 0; i < 300; i++) dispatcher.dispatch(eventRef(i));
+    dispatcher.endpointDisabled('ep_1');
+    expect(t.calls).toEqual({ start: 256, signalWithStart: 1 });
+    let stopped = false;
+    const stopping = dispatcher.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stopped).toBe(false);
+    t.release();
+    await stopping;
+  });
+
+  it('closes a test send whose start failed as not started, and logs when even that fails', async () => {
+    const refused = new Error('temporal unavailable');
+    const workflows = { start: () => Promise.reject(refused) } as unknown as WorkflowStarter;
+    const closed: string[] = [];
+    const store = { deliveries: { failUnstarted: async (id: string) => void closed.push(id) } } as unknown as Store;
+    const { logger, lines } = capturedLogger();
+    await expect(createDispatcher({ workflows, store, taskQueue: 'q', fanOutWindow: 10, graceMs: 0, logger }).testSend(testDelivery)).rejects.toBe(refused);
+    expect(closed).toEqual(['dlv_1']);
+    expect(lines).toEqual([]);
+
+    const broken = { deliveries: { failUnstarted: () => Promise.reject(new Error('database down')) } } as unknown as Store;
+    await expect(createDispatcher({ workflows, store: broken, taskQueue: 'q', fanOutWindow: 10, graceMs: 0, logger }).testSend(testDelivery)).rejects.toBe(refused);
+    expect(lines).toEqual([expect.objectContaining({ level: 50, deliveryId: 'dlv_1', msg: expect.stringContaining('could not be closed') })]);
+  });
+});
