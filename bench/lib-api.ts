@@ -14,10 +14,10 @@ export interface ApiResult {
 }
 
 export interface ApiClient {
-  request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiResult>;
+  request(method: 'GET' | 'POST', path: string, body?: unknown, extraHeaders?: Record<string, string>): Promise<ApiResult>;
   /** POST that must succeed; returns the created resource's id. */
   create(path: string, body: unknown): Promise<string>;
-  postEvent(appId: string, type: string, data: unknown): Promise<ApiResult>;
+  postEvent(appId: string, type: string, data: unknown, extraHeaders?: Record<string, string>): Promise<ApiResult>;
   close(): Promise<void>;
 }
 
@@ -31,10 +31,10 @@ export function apiClient(baseUrl: string, key: string, connections = 64): ApiCl
   const pool = new Pool(baseUrl, { connections, keepAliveTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
 
-  async function request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiResult> {
+  async function request(method: 'GET' | 'POST', path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<ApiResult> {
     const started = performance.now();
     try {
-      const res = await pool.request({ method, path, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
+      const res = await pool.request({ method, path, headers: { ...headers, ...extraHeaders }, ...(body !== undefined && { body: JSON.stringify(body) }) });
       const text = await res.body.text();
       let json: unknown = null;
       try {
@@ -57,7 +57,7 @@ export function apiClient(baseUrl: string, key: string, connections = 64): ApiCl
       if (res.status >= 300 || !id) throw new Error(`POST ${path}: ${res.status} ${res.error ?? JSON.stringify(res.json)}`);
       return id;
     },
-    postEvent: (appId, type, data) => request('POST', `/v1/apps/${appId}/events`, { type, data }),
+    postEvent: (appId, type, data, extraHeaders) => request('POST', `/v1/apps/${appId}/events`, { type, data }, extraHeaders),
     close: () => pool.close(),
   };
 }

@@ -23,6 +23,8 @@ describe('loadConfig', () => {
     [{ HOOKLINE_ROLE: 'api' }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 200],
     [{ HOOKLINE_ROLE: 'api', HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '0' }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 0],
     [{ HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '500' }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 500],
+    [{ HOOKLINE_ROLE: 'api', HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '' }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 200],
+    [{ HOOKLINE_METRICS_PORT: '' }, (c: ReturnType<typeof loadConfig>) => c.metricsPort, undefined],
   ])('reads %o', (env, pick, expected) => {
     expect(pick(loadConfig(env))).toBe(expected);
   });

@@ -14,12 +14,14 @@ const optional = z
   .string()
   .optional()
   .transform((v) => (v === '' ? undefined : v));
+/** A number that may be unset; empty (as compose's `${VAR:-}` gives) counts as unset, not as 0. */
+const optionalNumber = <T extends z.ZodType<number>>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
 export const Role = { all: 'all', api: 'api', worker: 'worker' } as const;
+export type Role = (typeof Role)[keyof typeof Role];
 
 /** See `apiMaxEventLoopDelayMs`. */
 export const DEFAULT_API_MAX_EVENT_LOOP_DELAY_MS = 200;
-export type Role = (typeof Role)[keyof typeof Role];
 
 const EnvSchema = z.object({
   HOOKLINE_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
@@ -46,13 +48,13 @@ const EnvSchema = z.object({
   HOOKLINE_API_RATE_LIMIT_PER_S: z.coerce.number().positive().default(100),
   HOOKLINE_API_RATE_BURST: z.coerce.number().int().positive().default(200),
   HOOKLINE_API_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(512),
-  HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().nonnegative().optional(),
+  HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: optionalNumber(z.coerce.number().int().nonnegative()),
   HOOKLINE_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().max(1024 * 1024).default(256 * 1024),
   HOOKLINE_DISPATCH_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
   HOOKLINE_DISPATCH_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
   HOOKLINE_FAN_OUT_WINDOW: z.coerce.number().int().min(1).max(1000).default(250),
   HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(250),
-  HOOKLINE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  HOOKLINE_METRICS_PORT: optionalNumber(z.coerce.number().int().min(0).max(65535)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

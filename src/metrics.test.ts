@@ -16,6 +16,9 @@ describe('serveMetrics', () => {
     const text = await res.text();
     expect(text).toContain('hookline_delivery_attempt_duration_seconds_bucket{le="0.025",outcome="succeeded",trigger="scheduled"} 1');
     expect(text).toContain('# TYPE hookline_process_cpu_seconds_total counter');
+    // Shed counters exist before the first shed, one series per reason.
+    expect(text).toContain('hookline_api_shed_total{reason="in_flight"} 0');
+    expect(text).toContain('hookline_api_shed_total{reason="event_loop_delay"} 0');
     const other = await fetch(served.url.replace('/metrics', '/'));
     expect(other.status).toBe(404);
     expect(await other.json()).toMatchObject({ error: { code: 'route_not_found' } });

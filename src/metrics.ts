@@ -10,6 +10,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { ShedReason } from './api/load-shed';
 
 /** Attempt durations are the receivers' response times: up to the 30 s endpoint timeout. */
 const ATTEMPT_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -20,7 +21,7 @@ export function createMetrics() {
   // Process CPU, memory, event-loop lag, GC: the figures `npm run bench` reads from /proc.
   collectDefaultMetrics({ register: registry, prefix: 'hookline_' });
   const registers = [registry];
-  return {
+  const metrics = {
     registry,
     apiRequests: new Histogram({
       name: 'hookline_api_request_duration_seconds',
@@ -55,6 +56,9 @@ export function createMetrics() {
       registers,
     }),
   };
+  // Every reason exports a series from the start (0), so a dashboard never sees "no data" for it.
+  for (const reason of Object.values(ShedReason)) metrics.apiShed.inc({ reason }, 0);
+  return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TEMPORAL_DYNAMIC_CONFIG, devServerDynamicConfigArgs, devServerPartitionConfig } from './temporal';
+import { TEMPORAL_DYNAMIC_CONFIG, devServerDynamicConfigArgs, devServerPartitionConfig, partitionMarker } from './temporal';
 
 /** The keys and first values of a Temporal dynamic config file (only the shape our file uses). */
 function readDynamicConfigFile(path: string): Record<string, number> {
@@ -42,10 +42,12 @@ describe('devServerPartitionConfig', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('gives a new database one partition, and keeps it on the next start', () => {
+  it('gives a new database one partition, and keeps it once the marker is written', () => {
     const db = join(dir, 'temporal.sqlite');
     expect(devServerPartitionConfig(db)).toEqual(single);
+    // What startDevServer does once the server has created the database.
     writeFileSync(db, 'the server created it');
+    writeFileSync(partitionMarker(db), '1\n');
     expect(devServerPartitionConfig(db)).toEqual(single);
   });
 
@@ -53,7 +55,7 @@ describe('devServerPartitionConfig', () => {
     const db = join(dir, 'temporal.sqlite');
     writeFileSync(db, 'created with 4 partitions');
     expect(devServerPartitionConfig(db)).toEqual({ 'matching.numTaskqueueWritePartitions': 1 });
-    expect(existsSync(`${db}.partitions`)).toBe(false);
+    expect(existsSync(partitionMarker(db))).toBe(false);
   });
 
   it('gives an in-memory server one partition', () => {

@@ -59,23 +59,24 @@ const WRITE_PARTITIONS = 'matching.numTaskqueueWritePartitions';
  * some partitions often have none. Their tasks then wait to be forwarded to a polled partition,
  * and forwarding runs at 10 tasks a second (`matching.forwarderMaxRatePerSecond`). A burst of
  * 400 deliveries drained with 1.5–1.75 s of idle gaps and took 9.6–9.9 s. With one partition
- * there were no gaps and it took 6.7–7.9 s (docs/performance.md, "Task-queue partitions").
+ * there were no gaps and it took 6.7–7.9 s (docs/performance.md, "Session 6: task-queue partitions").
  *
  * A database created with 4 partitions may still hold tasks in partitions 1–3. A server that
  * reads only partition 0 would never dispatch them. So a marker next to the database records
- * that it was created with one partition. An older database without the marker keeps reading
- * all four and writes to one, which drains them. `dbFile` unset: an in-memory server, always new.
+ * that it was created with one partition (`startDevServer` writes it once the server has
+ * started on a new database). An older database without the marker keeps reading all four and
+ * writes to one, which drains them; the README says how to switch it over. `dbFile` unset: an
+ * in-memory server, always new.
  */
 export function devServerPartitionConfig(dbFile: string | undefined): Record<string, number> {
   const single = { [READ_PARTITIONS]: 1, [WRITE_PARTITIONS]: 1 };
-  if (dbFile === undefined) return single;
-  const marker = `${dbFile}.partitions`;
-  if (!existsSync(dbFile)) {
-    writeFileSync(marker, '1\n');
-    return single;
-  }
+  if (dbFile === undefined || !existsSync(dbFile)) return single;
+  const marker = partitionMarker(dbFile);
   return existsSync(marker) && readFileSync(marker, 'utf8').trim() === '1' ? single : { [WRITE_PARTITIONS]: 1 };
 }
+
+/** The marker file next to a dev server's database; it holds `1` when the database has one partition. */
+export const partitionMarker = (dbFile: string): string => `${dbFile}.partitions`;
 
 /** `--dynamic-config-value` flags: TEMPORAL_DYNAMIC_CONFIG, then dev-server-only settings. */
 export const devServerDynamicConfigArgs = (devServerOnly: Record<string, number> = {}): string[] =>
@@ -83,6 +84,7 @@ export const devServerDynamicConfigArgs = (devServerOnly: Record<string, number>
 
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const dbFilename = join(opts.dataDir, 'temporal.sqlite');
+  const newDatabase = !existsSync(dbFilename);
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: opts.cliPath ? { type: 'existing-path', path: opts.cliPath } : { type: 'cached-download' },
@@ -96,6 +98,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
       searchAttributes: hooklineSearchAttributes,
     },
   });
+  if (newDatabase) writeFileSync(partitionMarker(dbFilename), '1\n');
   return { address: env.address, uiUrl: opts.uiPort !== 0 ? `http://127.0.0.1:${opts.uiPort}` : undefined, stop: () => env.teardown() };
 }
 

@@ -167,7 +167,7 @@ describe.each(storeKinds)('API on %s', (kind) => {
 describe('load shedding through the whole API', () => {
   let t: TestHookline;
   beforeAll(async () => {
-    t = await startTestHookline('pglite', { env: { HOOKLINE_API_MAX_IN_FLIGHT: '1', HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '100' } });
+    t = await startTestHookline('pglite', { env: { HOOKLINE_API_MAX_IN_FLIGHT: '1' } });
   });
   afterAll(async () => {
     await t?.stop();
@@ -190,6 +190,16 @@ describe('load shedding through the whole API', () => {
     expect(await answer).toMatch(/^HTTP\/1.1 202/);
     await waitUntil(() => t.api.get('/v1/apps'), (r) => r.status === 200, 5_000, 'admitted again');
     expect(sample(await scrape(`${t.api.url}/metrics`), 'hookline_api_shed_total', { reason: 'in_flight' })).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('shedding while the event loop is late', () => {
+  let t: TestHookline;
+  beforeAll(async () => {
+    t = await startTestHookline('pglite', { env: { HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '100' } });
+  });
+  afterAll(async () => {
+    await t?.stop();
   });
 
   it('answers 503 while the event loop runs late, and admits again once it has caught up', async () => {

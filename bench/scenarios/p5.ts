@@ -33,7 +33,7 @@ const unchanged = (before: number, after: number) => after <= Math.max(before * 
  * app is the probe application, whose data does not change during the scenario: before and
  * after then read the same rows, and only the parked deliveries elsewhere differ. (Until session
  * 6 the mix read the parking application itself, so "before" listed no deliveries and "after"
- * listed 20. That difference alone roughly doubled the p99.)
+ * listed 20.)
  */
 async function getLatency(api: ApiClient, appId: string, samples: number, stop?: () => boolean): Promise<Summary & { statuses: string[] }> {
   const paths = [`/v1/apps/${appId}`, `/v1/apps/${appId}/endpoints?limit=10`, `/v1/apps/${appId}/deliveries?limit=20`];

@@ -51,7 +51,7 @@ describe('createDispatcher', () => {
     await dispatcher.stop();
   });
 
-  it('leaves dispatches past the bound to the sweep, and stop() waits for every call under way', async () => {
+  it('starts no more than 256 fan-outs at once (the sweep starts the rest), and stop() waits for every call under way', async () => {
     const t = hangingWorkflows();
     const dispatcher = createDispatcher({ workflows: t.workflows, store: {} as Store, taskQueue: 'q', fanOutWindow: 10, graceMs: 0, logger: capturedLogger().logger });
     for (let i = 0; i < 300; i++) dispatcher.dispatch(eventRef(i));

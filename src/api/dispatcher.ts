@@ -82,7 +82,7 @@ export function createDispatcher(deps: DispatcherDeps) {
    * MAX_PENDING_DISPATCHES, so slow health wakes do not push events onto the sweep.
    */
   const fanOutStarts = new Set<Promise<void>>();
-  const otherCalls = new Set<Promise<void>>();
+  const healthWakes = new Set<Promise<void>>();
   const track = (into: Set<Promise<void>>, work: Promise<void>): void => {
     into.add(work);
     void work.finally(() => into.delete(work));
@@ -140,7 +140,7 @@ export function createDispatcher(deps: DispatcherDeps) {
 
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
-      await Promise.all([sweeping?.catch(() => undefined), ...fanOutStarts, ...otherCalls]);
+      await Promise.all([sweeping?.catch(() => undefined), ...fanOutStarts, ...healthWakes]);
     },
 
     /**
@@ -151,7 +151,7 @@ export function createDispatcher(deps: DispatcherDeps) {
      */
     endpointDisabled(endpointId: string): void {
       track(
-        otherCalls,
+        healthWakes,
         workflows.signalWithStart(endpointHealth, wakeEndpointHealth(endpointId, taskQueue)).then(
           () => undefined,
           (err: unknown) => {

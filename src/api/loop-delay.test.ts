@@ -1,45 +1,66 @@
-import { describe, expect, it } from 'vitest';
-import { watchEventLoopDelay } from './loop-delay';
+/**
+ * The watch on a manual clock and fake timers: each tick's lateness is set by the test, so the
+ * smoothing is checked exactly and nothing depends on this machine's load. test/api.test.ts
+ * checks the real thing: a busy event loop gets 503s from a running API.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { watchEventLoopDelay, type LoopDelayWatch } from './loop-delay';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Keeps the event loop busy in slices of `sliceMs`, yielding between them as a saturated API does. */
-async function saturate(ms: number, sliceMs: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const sliceEnd = Date.now() + sliceMs;
-    while (Date.now() < sliceEnd);
-    await new Promise((r) => setImmediate(r));
-  }
-}
+const SAMPLE_MS = 100;
 
 describe('watchEventLoopDelay', () => {
-  it('turns late while the loop runs behind and back once it has caught up', async () => {
-    const watch = watchEventLoopDelay({ maxDelayMs: 60, sampleMs: 50 });
-    try {
-      await sleep(200);
-      expect(watch.late()).toBe(false);
-      // Every tick now waits for a 250 ms slice: about 200 ms late each time.
-      await saturate(1_500, 250);
-      expect(watch.delayMs()).toBeGreaterThan(60);
-      expect(watch.late()).toBe(true);
-      await sleep(600);
-      expect(watch.late()).toBe(false);
-    } finally {
-      watch.stop();
-    }
+  let clock = 0;
+  let watch: LoopDelayWatch;
+  beforeEach(() => {
+    vi.useFakeTimers();
+    clock = 0;
+    watch = watchEventLoopDelay({ maxDelayMs: 200, sampleMs: SAMPLE_MS, now: () => clock });
+  });
+  afterEach(() => {
+    watch.stop();
+    vi.useRealTimers();
   });
 
-  it('does not turn late for one long pause, nor for a loop busy in short slices', async () => {
-    const watch = watchEventLoopDelay({ maxDelayMs: 100, sampleMs: 50 });
-    try {
-      await sleep(120);
-      await saturate(200, 200);
-      await sleep(60);
-      expect(watch.late()).toBe(false);
-      await saturate(500, 5);
-      expect(watch.late()).toBe(false);
-    } finally {
-      watch.stop();
+  /** Fires the next tick `lateMs` after it was due, as a loop that busy would. */
+  function tick(lateMs: number) {
+    clock += SAMPLE_MS + lateMs;
+    vi.advanceTimersByTime(SAMPLE_MS);
+  }
+
+  it('stays on time while ticks are on time', () => {
+    for (let i = 0; i < 5; i++) tick(0);
+    expect(watch.delayMs()).toBe(0);
+    expect(watch.late()).toBe(false);
+  });
+
+  it('does not turn late for one long pause on its own', () => {
+    tick(0);
+    tick(500);
+    // A third of 500: the pause counts, below the limit.
+    expect(watch.delayMs()).toBeCloseTo(500 / 3);
+    expect(watch.late()).toBe(false);
+  });
+
+  it('turns late under a sustained delay and back once the ticks are on time again', () => {
+    const verdicts: boolean[] = [];
+    for (let i = 0; i < 4; i++) {
+      tick(300);
+      verdicts.push(watch.late());
     }
+    // 100, 167, 211, 241 ms: late from the third tick.
+    expect(verdicts).toEqual([false, false, true, true]);
+    const recovering: boolean[] = [];
+    for (let i = 0; i < 3; i++) {
+      tick(0);
+      recovering.push(watch.late());
+    }
+    // 160, 107, 71 ms.
+    expect(recovering).toEqual([false, false, false]);
+  });
+
+  it('stops ticking once stopped', () => {
+    watch.stop();
+    tick(1_000);
+    expect(watch.delayMs()).toBe(0);
   });
 });

@@ -3,7 +3,9 @@
  * buffers and in the event loop's queue before the in-flight limit ever sees them, so that
  * limit alone lets their latency grow for as long as the overload lasts (P6 in
  * docs/performance.md). While the loop is late, the shedder answers 503 to every request it
- * reads: a 503 costs far less than an admitted request, so the backlog drains instead of growing.
+ * reads: a 503 costs far less than an admitted request, so a backlog in the loop drains instead
+ * of growing. (On the 2-core bench machine this did not measurably shorten P6's waits: they were
+ * mostly in the load generator's own queue. docs/performance.md has the runs.)
  *
  * The measure is how late a repeating timer fires, smoothed over a few ticks so that one long
  * pause (a GC, a big synchronous job) does not shed on its own. (Node's `monitorEventLoopDelay`
