@@ -7,6 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -142,4 +143,39 @@ export function forceGc(): void {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as unknown;
   if (typeof gc === 'function') (gc as () => void)();
+}
+
+export interface PauseStats {
+  /** GC pauses in this process's main isolate during the window. */
+  gc: { count: number; totalMs: number; maxMs: number; over10ms: number };
+  /** Event-loop delay during the window (recorded whenever the loop turns). */
+  loopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
+}
+
+/** Watches this process's GC pauses and event-loop delay until `stop()`: what can hold a request up here. */
+export function watchPauses(): { stop(): PauseStats } {
+  const gc = { count: 0, totalMs: 0, maxMs: 0, over10ms: 0 };
+  // GC entries reach observers a little after the pause: one that began before the window (the
+  // forced GC of a memory reading just before it) must not count.
+  const since = performance.now();
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.startTime < since) continue;
+      gc.count++;
+      gc.totalMs += entry.duration;
+      gc.maxMs = Math.max(gc.maxMs, entry.duration);
+      if (entry.duration > 10) gc.over10ms++;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  return {
+    stop() {
+      observer.disconnect();
+      delay.disable();
+      const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+      return { gc: { ...gc, totalMs: Math.round(gc.totalMs), maxMs: Math.round(gc.maxMs * 10) / 10 }, loopDelay: { p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max) } };
+    },
+  };
 }
