@@ -10,12 +10,9 @@ import { isStandardSecret } from './domain/signing';
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const optional = z
-  .string()
-  .optional()
-  .transform((v) => (v === '' ? undefined : v));
-/** A number that may be unset; empty (as compose's `${VAR:-}` gives) counts as unset, not as 0. */
-const optionalNumber = <T extends z.ZodType<number>>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+/** May be unset; empty (as compose's `${VAR:-}` gives) counts as unset, not as '' or 0. */
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+const optional = unsetIfEmpty(z.string());
 
 export const Role = { all: 'all', api: 'api', worker: 'worker' } as const;
 export type Role = (typeof Role)[keyof typeof Role];
@@ -48,13 +45,13 @@ const EnvSchema = z.object({
   HOOKLINE_API_RATE_LIMIT_PER_S: z.coerce.number().positive().default(100),
   HOOKLINE_API_RATE_BURST: z.coerce.number().int().positive().default(200),
   HOOKLINE_API_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(512),
-  HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: optionalNumber(z.coerce.number().int().nonnegative()),
+  HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: unsetIfEmpty(z.coerce.number().int().nonnegative()),
   HOOKLINE_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().max(1024 * 1024).default(256 * 1024),
   HOOKLINE_DISPATCH_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
   HOOKLINE_DISPATCH_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
   HOOKLINE_FAN_OUT_WINDOW: z.coerce.number().int().min(1).max(1000).default(250),
   HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(250),
-  HOOKLINE_METRICS_PORT: optionalNumber(z.coerce.number().int().min(0).max(65535)),
+  HOOKLINE_METRICS_PORT: unsetIfEmpty(z.coerce.number().int().min(0).max(65535)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -3,7 +3,7 @@
  * CLI, with the Web UI) whose files live in the data directory.
  */
 import { join } from 'node:path';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { Connection, type Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
@@ -55,11 +55,11 @@ const WRITE_PARTITIONS = 'matching.numTaskqueueWritePartitions';
 
 /**
  * Task-queue partitions for a dev server, which has one matching host. Temporal's default is 4
- * per task queue. The worker polls the normal queue with 2 pollers (the SDK's default split), so
- * some partitions often have none. Their tasks then wait to be forwarded to a polled partition,
- * and forwarding runs at 10 tasks a second (`matching.forwarderMaxRatePerSecond`). A burst of
- * 400 deliveries drained with 1.5–1.75 s of idle gaps and took 9.6–9.9 s. With one partition
- * there were no gaps and it took 6.7–7.9 s (docs/performance.md, "Session 6: task-queue partitions").
+ * per task queue. A burst of 400 deliveries drained with 1.5–1.75 s in which nothing arrived and
+ * took 9.6–9.9 s; with one partition there were no gaps and it took 6.7–7.9 s. The likely cause,
+ * read from the server's settings and not traced in the server: the worker polls the normal queue
+ * with 2 pollers (the SDK's default split), so some partitions often have none, and their tasks
+ * wait to be forwarded, at 10 a second (`matching.forwarderMaxRatePerSecond`) (docs/performance.md, "Session 6: task-queue partitions").
  *
  * A database created with 4 partitions may still hold tasks in partitions 1–3. A server that
  * reads only partition 0 would never dispatch them. So a marker next to the database records
@@ -71,11 +71,10 @@ const WRITE_PARTITIONS = 'matching.numTaskqueueWritePartitions';
 export function devServerPartitionConfig(dbFile: string | undefined): Record<string, number> {
   const single = { [READ_PARTITIONS]: 1, [WRITE_PARTITIONS]: 1 };
   if (dbFile === undefined || !existsSync(dbFile)) return single;
-  const marker = partitionMarker(dbFile);
-  return existsSync(marker) && readFileSync(marker, 'utf8').trim() === '1' ? single : { [WRITE_PARTITIONS]: 1 };
+  return existsSync(partitionMarker(dbFile)) ? single : { [WRITE_PARTITIONS]: 1 };
 }
 
-/** The marker file next to a dev server's database; it holds `1` when the database has one partition. */
+/** The marker file next to a dev server's database: present when the database has one partition. */
 export const partitionMarker = (dbFile: string): string => `${dbFile}.partitions`;
 
 /** `--dynamic-config-value` flags: TEMPORAL_DYNAMIC_CONFIG, then dev-server-only settings. */
