@@ -41,6 +41,21 @@ const available = (() => {
 let skippedBase = { serverMs: Date.now(), realMs: Date.now() };
 const skippedNow = () => new Date(skippedBase.serverMs + (Date.now() - skippedBase.realMs));
 
+/**
+ * The SDK waits a fixed few seconds for the Java server to listen. On a loaded machine (the other
+ * test files run beside this one) a JVM start can miss that once, so the start is tried again.
+ */
+async function startTimeSkipping(tries = 3): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: script } } });
+    } catch (err) {
+      if (attempt >= tries) throw err;
+      console.warn(`time-skipping test server did not start (attempt ${attempt} of ${tries}): ${String(err)}`);
+    }
+  }
+}
+
 describe.runIf(available)('long schedules on the time-skipping test server', () => {
   let env: TestWorkflowEnvironment;
   let worker: Worker;
@@ -51,7 +66,7 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
   let watchHealth = false;
 
   beforeAll(async () => {
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: script } } });
+    env = await startTimeSkipping();
     // The Java test server implements AddSearchAttributes but not ListSearchAttributes.
     await env.connection.operatorService.addSearchAttributes({
       namespace: env.namespace ?? 'default',
