@@ -102,6 +102,24 @@ describe.each(storeKinds)('security on %s', (kind) => {
       expect(JSON.stringify(listed.body)).not.toContain(keyB.body.key);
     });
 
+    it("an application key cannot reach another application by naming that application's id as its own uid", async () => {
+      const a = await createApp(t.api, { uid: `uid-a-${kind}` });
+      const b = await createApp(t.api, { uid: `uid-b-${kind}` });
+      const asA = apiClient(t.api.url, (await t.api.post(`/v1/apps/${a.id}/keys`, {})).body.key);
+      const renamed = await asA.request('PATCH', `/v1/apps/${a.id}`, { uid: b.id });
+      expect(renamed.status).toBe(400);
+      expect(JSON.stringify(renamed.body.error.details)).toContain('must not start with \\"app_\\"');
+      expect((await t.api.post('/v1/apps', { name: 'x', uid: 'ep_1' })).status).toBe(400);
+      // A uid stored before that rule (written here behind the API) still grants nothing: an
+      // `app_…` path segment is always an id, for the auth scope as for the store.
+      await sql`update applications set uid = ${b.id} where id = ${a.id}`.execute(t.hookline.store.db);
+      for (const path of [`/v1/apps/${b.id}`, `/v1/apps/${b.id}/events`, `/v1/apps/${b.id}/endpoints`]) {
+        expect((await asA.get(path)).status, path).toBe(404);
+      }
+      expect((await asA.post(`/v1/apps/${b.id}/events`, { type: 'a.b', data: {} })).status).toBe(404);
+      expect((await asA.get(`/v1/apps/${a.id}`)).body.uid).toBe(b.id);
+    });
+
     it('refuses an endpoint past the per-application limit and stores nothing', async () => {
       const app = await createApp(t.api);
       for (let i = 0; i < 3; i++) await createEndpoint(t.api, app.id);

@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
+import { IdPrefix, namesId } from '../domain/ids';
 import { take, type Bucket, type BucketRule } from '../domain/token-bucket';
 import type { Store } from '../store';
 import { ApiError, ErrorType, sendError } from './errors';
@@ -41,7 +42,8 @@ export function authenticate(adminKey: string, store: Store): RequestHandler {
 export const scopeToApplication: RequestHandler = (req, res, next) => {
   const principal = principalOf(res);
   const app = String(req.params.app);
-  if (principal.kind === 'app' && app !== principal.appId && app !== principal.appUid) {
+  // Decided the way the store resolves the segment: an `app_…` segment is an id, anything else a uid.
+  if (principal.kind === 'app' && app !== (namesId(IdPrefix.app, app) ? principal.appId : principal.appUid)) {
     return sendError(res, ApiError.notFound('application', app));
   }
   next();

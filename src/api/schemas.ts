@@ -1,7 +1,7 @@
 /** Request and response schemas of the API. They validate requests and generate /openapi.json. */
 import { isEventTypeName, isEventTypePattern } from '../domain/event-types';
 import { FailureReason } from '../domain/attempt-outcome';
-import { IdPrefix, isId } from '../domain/ids';
+import { IdPrefix, isId, uidProblem } from '../domain/ids';
 import { disablePolicyProblem, type DisablePolicy } from '../domain/health-policy';
 import { scheduleProblem, type RetrySchedule } from '../domain/schedule';
 import { customHeadersProblem, signatureHeaderProblem } from '../domain/headers';
@@ -11,7 +11,15 @@ import { z } from './zod';
 export const MAX_PAGE_SIZE = 250;
 
 const idOf = (prefix: IdPrefix) => z.string().refine((v) => isId(prefix, v), { message: `must be an id starting with "${prefix}_"` });
-const uid = z.string().min(1).max(256).regex(/^[a-zA-Z0-9\-_.]+$/, 'letters, digits, "-", "_" and "." only');
+const uid = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[a-zA-Z0-9\-_.]+$/, 'letters, digits, "-", "_" and "." only')
+  .superRefine((value, ctx) => {
+    const problem = uidProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 const metadata = z.record(z.string().max(256), z.string().max(1024)).refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
 const channel = z.string().min(1).max(128).regex(/^[a-zA-Z0-9\-_.:]+$/, 'letters, digits, "-", "_", "." and ":" only');
 const timestamp = z.iso.datetime();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptId, isId, newId } from './ids';
+import { attemptId, isId, namesId, newId, uidProblem } from './ids';
 
 describe('ids', () => {
   it('are prefixed, valid and time-ordered', () => {
@@ -16,5 +16,26 @@ describe('ids', () => {
 
   it('derives attempt ids from the delivery and the number', () => {
     expect(attemptId('dlv_01M838KDBENE2CD8HEZ8403BKN', 3)).toBe('atmpt_01M838KDBENE2CD8HEZ8403BKN_3');
+  });
+
+  it.each([
+    ['app_01M838KD3CHFQGT1S3B7N6488A', true],
+    ['app_anything', true],
+    ['app-1', false],
+    ['my-app_1', false],
+    ['APP_1', false],
+  ])('namesId("app", %s) is %s', (segment, expected) => {
+    expect(namesId('app', segment)).toBe(expected);
+  });
+
+  it.each([
+    ['customer-42', null],
+    ['app-42', null],
+    ['apple_pie', null],
+    ['app_01M838KD3CHFQGT1S3B7N6488A', 'must not start with "app_", which Hookline\'s ids use'],
+    ['ep_x', 'must not start with "ep_", which Hookline\'s ids use'],
+    ['evt_x', 'must not start with "evt_", which Hookline\'s ids use'],
+  ])('uid %s: %s', (uid, problem) => {
+    expect(uidProblem(uid)).toBe(problem);
   });
 });

@@ -33,6 +33,21 @@ export function newId(prefix: IdPrefix, now?: number): string {
   return `${prefix}_${ulid(now)}`;
 }
 
+/**
+ * Whether a path segment that takes "an id or a uid" names an id: it starts with the id prefix.
+ * The store, the auth scope and the routes all decide with this one rule, and uids may not start
+ * with an id prefix (`uidProblem`), so a uid can never be read as another resource's id.
+ */
+export function namesId(prefix: IdPrefix, idOrUid: string): boolean {
+  return idOrUid.startsWith(`${prefix}_`);
+}
+
+/** Why a producer's uid is refused, or null: it must not look like any Hookline id. */
+export function uidProblem(uid: string): string | null {
+  const prefix = Object.values(IdPrefix).find((p) => namesId(p, uid));
+  return prefix ? `must not start with "${prefix}_", which Hookline's ids use` : null;
+}
+
 export function isId(prefix: IdPrefix, value: string): boolean {
   return value.startsWith(`${prefix}_`) && ID_BODY.test(value.slice(prefix.length + 1));
 }

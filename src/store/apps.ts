@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import { newId, IdPrefix } from '../domain/ids';
+import { newId, IdPrefix, namesId } from '../domain/ids';
 import type { Application } from '../domain/model';
 import type { PayloadFormat } from '../domain/envelope';
 import { DEFAULT_DISABLE_POLICY, type DisablePolicy } from '../domain/health-policy';
@@ -54,7 +54,7 @@ export function createAppStore(db: Db) {
 
     /** Finds an application by id (`app_…`) or by the producer's uid. */
     async get(idOrUid: string): Promise<Application | undefined> {
-      const column = idOrUid.startsWith(`${IdPrefix.app}_`) ? 'id' : 'uid';
+      const column = namesId(IdPrefix.app, idOrUid) ? 'id' : 'uid';
       const row = await db.selectFrom('applications').selectAll().where(column, '=', idOrUid).executeTakeFirst();
       return row && toApplication(row);
     },

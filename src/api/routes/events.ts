@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { IdPrefix } from '../../domain/ids';
+import { IdPrefix, namesId } from '../../domain/ids';
 import type { Json } from '../../domain/model';
 import { ApiError, ErrorType } from '../errors';
 import { AppParams, CreateEventBody, EventListQuery, EventParams, EventResponse, IdempotencyHeaders, pageOf } from '../schemas';
@@ -27,7 +27,7 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits }: RouteC
     async ({ params, headers, body, res }) => {
       const idempotencyKey = headers['idempotency-key'] ?? null;
       // An `app_…` id needs no lookup: the insert's foreign key says whether the application exists.
-      const appId = params.app.startsWith(`${IdPrefix.app}_`) ? params.app : (await findApp(store, params.app)).id;
+      const appId = namesId(IdPrefix.app, params.app) ? params.app : (await findApp(store, params.app)).id;
       const size = Buffer.byteLength(JSON.stringify(body.data)) + (body.previous_data ? Buffer.byteLength(JSON.stringify(body.previous_data)) : 0);
       if (size > maxPayloadBytes) {
         throw new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', `Event data is ${size} bytes; the limit is ${maxPayloadBytes}`);
