@@ -77,4 +77,41 @@ describe('sendWebhook and the stored delivery', () => {
     expect(posts).toEqual(['https://example.com/hook']);
     expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'succeeded' });
   });
+
+  it('a try that failed after its POST was recorded (in a follow-up) is concluded again without a second POST', async () => {
+    const app = await store.apps.create({ name: 'a', uid: null, retrySchedule: ['1h', '2h'], payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
+    const ep = (await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com/busy', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} }))!;
+    const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
+    const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'active' }]);
+    const sent: string[] = [];
+    const busy: HttpSender = {
+      async post(req) {
+        sent.push(req.url);
+        return { durationMs: 7, statusCode: 503, headers: { 'retry-after': '120' }, body: 'busy', bodyTruncated: false, errorCode: null, errorMessage: null };
+      },
+      async close() {},
+    };
+    let reports = 0;
+    const sendBusy = createSendWebhook({
+      store,
+      http: busy,
+      urlPolicy: { allowInsecure: false, allowSubnets: [] },
+      userAgent: 'Hookline/test',
+      reportFailure: async () => {
+        if (++reports === 1) throw new Error('Temporal unavailable');
+      },
+      metrics: createMetrics(),
+    });
+    const input: SendInput = { deliveryId: d!.id, attemptNumber: 1, trigger: 'scheduled', retryIndex: 0, jitter: 0.5, retry: true };
+    await expect(sendBusy(input)).rejects.toThrow('Temporal unavailable');
+    const again = await sendBusy(input);
+    expect(sent).toHaveLength(1);
+    expect(reports).toBe(2);
+    // The same decision as the first try: the 1 h step with +10% jitter (Retry-After is shorter).
+    expect(again).toMatchObject({ outcome: 'failed', statusCode: 503, nextDelayMs: 3_960_000, scheduleLength: 2 });
+    expect(await store.deliveries.byId(d!.id)).toMatchObject({ status: 'pending', attemptCount: 1 });
+    // The next attempt number is a new attempt: it is sent.
+    await sendBusy({ ...input, attemptNumber: 2, retryIndex: 1 });
+    expect(sent).toHaveLength(2);
+  });
 });

@@ -3,7 +3,7 @@
  * delivery workflow; this computes the next delay from the stored schedule, the workflow's jitter
  * and any Retry-After, so `next_attempt_at` in the store is the exact time the timer fires.
  */
-import { decideOutcome, FailureReason } from '../domain/attempt-outcome';
+import { decideOutcome, FailureReason, type SentAttempt } from '../domain/attempt-outcome';
 import { renderBody } from '../domain/envelope';
 import { AttemptErrorCode, type AttemptTrigger, DeliveryStatus } from '../domain/model';
 import { scheduleDelaysMs } from '../domain/schedule';
@@ -82,9 +82,12 @@ async function post(deps: SendDeps, ctx: SendContext, startedAt: Date): Promise<
 export function createSendWebhook(deps: SendDeps) {
   const now = deps.now ?? (() => new Date());
   return async function sendWebhook(input: SendInput): Promise<SendResult> {
-    const ctx = await deps.store.loadSendContext(input.deliveryId, now());
+    const ctx = await deps.store.loadSendContext(input.deliveryId, input.attemptNumber, now());
     // The delivery, its event or its endpoint was deleted: nothing left to send or record.
     if (!ctx) return finished('gone');
+    // An earlier try of this attempt sent and recorded it, then failed in a follow-up (waking the
+    // health workflow, an operational event): finish the follow-ups; never send it again.
+    if (ctx.recordedAttempt) return conclude(deps, ctx, input, ctx.recordedAttempt.statusCode, decide(ctx, input, ctx.recordedAttempt));
     if (ctx.endpoint.status === 'disabled') {
       await deps.store.deliveries.setStatus(ctx.deliveryId, { status: DeliveryStatus.failed, nextAttemptAt: null, failureReason: FailureReason.endpointDisabled });
       return finished('disabled');
@@ -102,17 +105,10 @@ export function createSendWebhook(deps: SendDeps) {
 
     const startedAt = now();
     const response = await post(deps, ctx, startedAt);
-    const delaysMs = scheduleDelaysMs(ctx.retrySchedule);
-    const outcome = decideOutcome({
-      response: { status: response.statusCode, errorCode: response.errorCode, retryAfter: response.headers['retry-after'] },
-      delaysMs,
-      retryIndex: input.retryIndex,
-      jitter: input.jitter,
-      retry: input.retry,
-      now: startedAt,
-    });
+    const sent: SentAttempt = { startedAt, durationMs: response.durationMs, statusCode: response.statusCode, errorCode: response.errorCode, retryAfter: response.headers['retry-after'] ?? null };
+    const decided = decide(ctx, input, sent);
+    const { outcome, nextAttemptAt } = decided;
     deps.metrics.attempts.observe({ outcome: outcome.succeeded ? 'succeeded' : 'failed', trigger: input.trigger }, response.durationMs / 1000);
-    const nextAttemptAt = outcome.nextDelayMs === null ? null : new Date(startedAt.getTime() + response.durationMs + outcome.nextDelayMs);
     await deps.store.deliveries.recordAttempt(
       {
         deliveryId: ctx.deliveryId,
@@ -133,16 +129,37 @@ export function createSendWebhook(deps: SendDeps) {
       },
       { status: outcome.status, nextAttemptAt, failureReason: outcome.failureReason },
     );
-    if (!outcome.succeeded) await afterFailure(deps, ctx, input, outcome.disableEndpoint, outcome.failureReason);
-    else if (input.trigger === 'manual') await afterManualSuccess(deps, ctx, input);
-    return {
-      outcome: outcome.succeeded ? 'succeeded' : 'failed',
-      statusCode: response.statusCode,
-      errorCode: outcome.errorCode,
-      nextDelayMs: outcome.nextDelayMs,
-      scheduleLength: delaysMs.length,
-      endpointStatusVersion: ctx.endpoint.statusVersion,
-    };
+    return conclude(deps, ctx, input, response.statusCode, decided);
+  };
+}
+
+/** Pure: a recorded attempt decides the same outcome again (its error code is already derived). */
+function decide(ctx: SendContext, input: SendInput, sent: SentAttempt) {
+  const delaysMs = scheduleDelaysMs(ctx.retrySchedule);
+  const outcome = decideOutcome({
+    response: { status: sent.statusCode, errorCode: sent.errorCode, retryAfter: sent.retryAfter ?? undefined },
+    delaysMs,
+    retryIndex: input.retryIndex,
+    jitter: input.jitter,
+    retry: input.retry,
+    now: sent.startedAt,
+  });
+  const nextAttemptAt = outcome.nextDelayMs === null ? null : new Date(sent.startedAt.getTime() + sent.durationMs + outcome.nextDelayMs);
+  return { outcome, nextAttemptAt, scheduleLength: delaysMs.length };
+}
+
+/** The follow-ups of a recorded attempt, and its result for the workflow. */
+async function conclude(deps: SendDeps, ctx: SendContext, input: SendInput, statusCode: number | null, decided: ReturnType<typeof decide>): Promise<SendResult> {
+  const { outcome, scheduleLength } = decided;
+  if (!outcome.succeeded) await afterFailure(deps, ctx, input, outcome.disableEndpoint, outcome.failureReason);
+  else if (input.trigger === 'manual') await afterManualSuccess(deps, ctx, input);
+  return {
+    outcome: outcome.succeeded ? 'succeeded' : 'failed',
+    statusCode,
+    errorCode: outcome.errorCode,
+    nextDelayMs: outcome.nextDelayMs,
+    scheduleLength,
+    endpointStatusVersion: ctx.endpoint.statusVersion,
   };
 }
 

@@ -44,6 +44,16 @@ export interface Outcome {
   disableEndpoint: boolean;
 }
 
+
+/** What decides an attempt's outcome: from the response, or again from the attempt's stored record. */
+export interface SentAttempt {
+  startedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  /** As recorded: `redirect` may already be derived from a 3xx, which decides the same again. */
+  errorCode: AttemptErrorCode | null;
+  retryAfter: string | null;
+}
 export function decideOutcome({ response, delaysMs, retryIndex, jitter, retry, now }: OutcomeInput): Outcome {
   const { status } = response;
   if (status !== null && status >= 200 && status < 300) {

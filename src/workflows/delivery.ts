@@ -21,6 +21,7 @@
  */
 import {
   condition,
+  continueAsNew,
   defineQuery,
   defineSignal,
   isCancellation,
@@ -31,6 +32,7 @@ import {
   TemporalFailure,
   upsertSearchAttributes,
   WorkflowIdReusePolicy,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, SendResult } from '../activities';
 import type { AttemptTrigger, Delivery } from '../domain/model';
@@ -47,6 +49,18 @@ export interface DeliveryInput {
   revive?: { attemptNumber: number };
   /** A test send: one `test` attempt, no retries. */
   test?: boolean;
+  /** Set when a run continues as new during a long infrastructure outage: where the last run stood. */
+  resume?: DeliveryResume;
+}
+
+export interface DeliveryResume {
+  attemptNumber: number;
+  retryIndex: number;
+  trigger: AttemptTrigger;
+  slotReserved: boolean;
+  infraFailures: number;
+  /** The highest endpoint status version an attempt has read; null when none has. */
+  seenStatusVersion: number | null;
 }
 
 export const DeliveryOutcome = { succeeded: 'succeeded', failed: 'failed' } as const;
@@ -117,8 +131,17 @@ const { sendWebhook } = proxyLocalActivities<Activities>({
   retry: { maximumAttempts: 1 },
 });
 
-/** Infrastructure failures (store down, worker lost mid-attempt) retry the same attempt number. */
+/**
+ * Infrastructure failures (store down, worker lost mid-attempt) retry the same attempt number, for
+ * as long as they last: a run that failed instead would leave the delivery `pending` in the store
+ * with nothing left to finish it. The wait grows to 10 minutes and stays there.
+ */
 const INFRA_RETRY_DELAYS_MS = [1_000, 5_000, 30_000, 120_000, 600_000];
+export function infraRetryDelayMs(failures: number): number {
+  return INFRA_RETRY_DELAYS_MS[Math.min(failures, INFRA_RETRY_DELAYS_MS.length - 1)]!;
+}
+/** A run continues as new after this many infrastructure failures (~9 history events each). */
+export const INFRA_FAILURES_PER_RUN = 50;
 
 export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
   let resendRequested = false;
@@ -127,18 +150,20 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
   });
   let checkRequested = false;
   // The highest endpoint status version an attempt of this run has read.
-  let seenStatusVersion = -Infinity;
+  let seenStatusVersion = input.resume?.seenStatusVersion ?? -Infinity;
   setHandler(endpointDisabledSignal, (notice) => {
     if (notice !== undefined && notice.statusVersion < seenStatusVersion && patched('disable-notice-version')) return;
     checkRequested = true;
   });
-  const state: DeliveryState = { status: 'attempting', attemptNumber: input.revive?.attemptNumber ?? 1, nextAttemptInMs: null, last: null };
+  const resume = input.resume;
+  const state: DeliveryState = { status: 'attempting', attemptNumber: resume?.attemptNumber ?? input.revive?.attemptNumber ?? 1, nextAttemptInMs: null, last: null };
   setHandler(deliveryStateQuery, () => state);
 
-  let trigger: AttemptTrigger = input.revive ? 'manual' : input.test ? 'test' : 'scheduled';
-  let retryIndex = 0;
-  let infraFailures = 0;
-  let slotReserved = false;
+  let trigger: AttemptTrigger = resume?.trigger ?? (input.revive ? 'manual' : input.test ? 'test' : 'scheduled');
+  let retryIndex = resume?.retryIndex ?? 0;
+  let infraFailures = resume?.infraFailures ?? 0;
+  let infraFailuresThisRun = 0;
+  let slotReserved = resume?.slotReserved ?? false;
   for (;;) {
     state.status = 'attempting';
     // A resend that is already pending when an attempt starts is served by that attempt.
@@ -161,9 +186,21 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
     } catch (err) {
       // A local activity's failure arrives as the activity's own error (or a TimeoutFailure),
       // not wrapped in an ActivityFailure.
-      const delay = INFRA_RETRY_DELAYS_MS[infraFailures++];
-      if (!(err instanceof TemporalFailure) || isCancellation(err) || delay === undefined) throw err;
+      if (!(err instanceof TemporalFailure) || isCancellation(err)) throw err;
+      const delay = infraRetryDelayMs(infraFailures++);
       await sleep(delay, { summary: `attempt ${state.attemptNumber} interrupted; again in ${formatDuration(delay)}` });
+      if (++infraFailuresThisRun >= INFRA_FAILURES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+        // A resend that arrived meanwhile is kept as the trigger of the next run's first attempt.
+        const next: DeliveryResume = {
+          attemptNumber: state.attemptNumber,
+          retryIndex,
+          trigger: resendRequested ? 'manual' : trigger,
+          slotReserved,
+          infraFailures,
+          seenStatusVersion: Number.isFinite(seenStatusVersion) ? seenStatusVersion : null,
+        };
+        return continueAsNew<typeof delivery>({ ...input, resume: next });
+      }
       continue;
     }
     infraFailures = 0;

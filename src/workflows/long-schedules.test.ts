@@ -170,6 +170,34 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
     expect(total / 3_600_000).toBeGreaterThan(60);
   }, 120_000);
 
+  it('an outage longer than the infrastructure retries (60 failed tries, ~9 h) does not end the run: it continues as new, and sends each attempt once', async () => {
+    watchHealth = false;
+    attemptsAt.length = 0;
+    const { app, endpoint, deliveryId, eventId } = await failingDelivery(['1h']);
+    const load = store.loadSendContext;
+    let refused = 0;
+    store.loadSendContext = async (id, ...rest) => {
+      if (id === deliveryId && refused < 60) {
+        refused++;
+        throw new Error('store unavailable');
+      }
+      return load(id, ...rest);
+    };
+    try {
+      const workflowId = `delivery/${eventId}/${endpoint.id}`;
+      const first = await env.client.workflow.start(delivery, { taskQueue, workflowId, args: [{ deliveryId, appId: app.id, eventId, endpointId: endpoint.id, eventType: 'a.b' }] });
+      expect(await first.result()).toEqual({ status: 'failed', attempts: 2 });
+      expect(refused).toBe(60);
+      expect(attemptsAt).toHaveLength(2);
+      // 50 failed tries per run: the second run made the attempts, with the same numbers.
+      const last = await env.client.workflow.getHandle(workflowId).describe();
+      expect(last.runId).not.toBe(first.firstExecutionRunId);
+      expect((await store.deliveries.byId(deliveryId))!).toMatchObject({ status: 'failed', attemptCount: 2, failureReason: 'schedule_exhausted' });
+    } finally {
+      store.loadSendContext = load;
+    }
+  }, 120_000);
+
   it('failure_rate disables only once failures span ~90% of the 24 h window, with 10+ attempts', async () => {
     attemptsAt.length = 0;
     watchHealth = true;
