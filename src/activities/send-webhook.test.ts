@@ -78,7 +78,7 @@ describe('sendWebhook and the stored delivery', () => {
     expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'succeeded' });
   });
 
-  it('a try that failed after its POST was recorded (in a follow-up) is concluded again without a second POST', async () => {
+  it('a try that failed after its POST was recorded (in a follow-up) is concluded again without a second POST; a resend still sends', async () => {
     const app = await store.apps.create({ name: 'a', uid: null, retrySchedule: ['1h', '2h'], payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
     const ep = (await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com/busy', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} }))!;
     const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
@@ -104,14 +104,16 @@ describe('sendWebhook and the stored delivery', () => {
     });
     const input: SendInput = { deliveryId: d!.id, attemptNumber: 1, trigger: 'scheduled', retryIndex: 0, jitter: 0.5, retry: true };
     await expect(sendBusy(input)).rejects.toThrow('Temporal unavailable');
-    const again = await sendBusy(input);
+    const again = await sendBusy({ ...input, afterFailedTry: true });
     expect(sent).toHaveLength(1);
     expect(reports).toBe(2);
     // The same decision as the first try: the 1 h step with +10% jitter (Retry-After is shorter).
     expect(again).toMatchObject({ outcome: 'failed', statusCode: 503, nextDelayMs: 3_960_000, scheduleLength: 2 });
     expect(await store.deliveries.byId(d!.id)).toMatchObject({ status: 'pending', attemptCount: 1 });
-    // The next attempt number is a new attempt: it is sent.
-    await sendBusy({ ...input, attemptNumber: 2, retryIndex: 1 });
+    // A resend that reuses the number (it came during the try) asks for a new send, as does the next number.
+    await sendBusy({ ...input, trigger: 'manual' });
     expect(sent).toHaveLength(2);
+    await sendBusy({ ...input, attemptNumber: 2, retryIndex: 1, afterFailedTry: true });
+    expect(sent).toHaveLength(3);
   });
 });

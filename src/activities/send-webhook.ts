@@ -27,6 +27,12 @@ export interface SendInput {
   retry: boolean;
   /** True when an earlier call reserved this attempt's rate-limit slot and the wait is over. */
   slotReserved?: boolean;
+  /**
+   * The previous try of this attempt failed in the infrastructure and no resend came since. If
+   * that try had already sent and recorded the POST, this one only finishes its follow-ups. (A
+   * resend, by contrast, asks for a new send even when it reuses the number.)
+   */
+  afterFailedTry?: boolean;
 }
 
 /** What goes back into the workflow history: ids and an outcome summary, never payloads. */
@@ -87,7 +93,7 @@ export function createSendWebhook(deps: SendDeps) {
     if (!ctx) return finished('gone');
     // An earlier try of this attempt sent and recorded it, then failed in a follow-up (waking the
     // health workflow, an operational event): finish the follow-ups; never send it again.
-    if (ctx.recordedAttempt) return conclude(deps, ctx, input, ctx.recordedAttempt.statusCode, decide(ctx, input, ctx.recordedAttempt));
+    if (ctx.recordedAttempt && input.afterFailedTry) return conclude(deps, ctx, input, ctx.recordedAttempt.statusCode, decide(ctx, input, ctx.recordedAttempt));
     if (ctx.endpoint.status === 'disabled') {
       await deps.store.deliveries.setStatus(ctx.deliveryId, { status: DeliveryStatus.failed, nextAttemptAt: null, failureReason: FailureReason.endpointDisabled });
       return finished('disabled');

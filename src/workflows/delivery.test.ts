@@ -241,6 +241,26 @@ describe('delivery and fanOut workflows', () => {
     scripts.set(i.deliveryId, () => (++n === 1 ? ApplicationFailure.retryable('store unavailable', 'StoreError') : ok));
     expect(await (await start(i)).result()).toEqual({ status: 'succeeded', attempts: 1 });
     expect(calls.get(i.deliveryId)!.map((c) => c.attemptNumber)).toEqual([1, 1]);
+    // The second try may find the first one's record: it then only finishes the follow-ups.
+    expect(calls.get(i.deliveryId)!.map((c) => c.afterFailedTry)).toEqual([false, true]);
+  });
+
+  it('a resend during the wait after an infrastructure failure asks for a new send, not the failed try\'s record', async () => {
+    const i = input();
+    let n = 0;
+    scripts.set(i.deliveryId, () => (++n === 1 ? ApplicationFailure.retryable('store unavailable', 'StoreError') : ok));
+    const handle = await start(i);
+    for (let tries = 0; !calls.get(i.deliveryId); tries++) {
+      if (tries > 100) throw new Error('never attempted');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The retry waits 1 s; the signal lands in it.
+    await handle.signal(resendSignal);
+    expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 1 });
+    expect(calls.get(i.deliveryId)!.map((c) => [c.trigger, c.afterFailedTry])).toEqual([
+      ['scheduled', false],
+      ['manual', false],
+    ]);
   });
 
   it('fans out in windows, continuing as new, and starts each child once', async () => {

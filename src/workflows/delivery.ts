@@ -59,6 +59,8 @@ export interface DeliveryResume {
   trigger: AttemptTrigger;
   slotReserved: boolean;
   infraFailures: number;
+  /** The last try failed in the infrastructure and no resend came since (see SendInput.afterFailedTry). */
+  afterFailedTry: boolean;
   /** The highest endpoint status version an attempt has read; null when none has. */
   seenStatusVersion: number | null;
 }
@@ -164,10 +166,14 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
   let infraFailures = resume?.infraFailures ?? 0;
   let infraFailuresThisRun = 0;
   let slotReserved = resume?.slotReserved ?? false;
+  let afterFailedTry = resume?.afterFailedTry ?? false;
   for (;;) {
     state.status = 'attempting';
     // A resend that is already pending when an attempt starts is served by that attempt.
-    if (resendRequested) trigger = 'manual';
+    if (resendRequested) {
+      trigger = 'manual';
+      afterFailedTry = false;
+    }
     resendRequested = false;
     // This attempt reads the store, which is what the disable signal asks for.
     checkRequested = false;
@@ -182,11 +188,13 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
         jitter: Math.random() * 2 - 1,
         retry: !input.revive && !input.test,
         slotReserved,
+        afterFailedTry,
       });
     } catch (err) {
       // A local activity's failure arrives as the activity's own error (or a TimeoutFailure),
       // not wrapped in an ActivityFailure.
       if (!(err instanceof TemporalFailure) || isCancellation(err)) throw err;
+      afterFailedTry = true;
       const delay = infraRetryDelayMs(infraFailures++);
       await sleep(delay, { summary: `attempt ${state.attemptNumber} interrupted; again in ${formatDuration(delay)}` });
       if (++infraFailuresThisRun >= INFRA_FAILURES_PER_RUN || workflowInfo().continueAsNewSuggested) {
@@ -197,6 +205,7 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
           trigger: resendRequested ? 'manual' : trigger,
           slotReserved,
           infraFailures,
+          afterFailedTry: !resendRequested,
           seenStatusVersion: Number.isFinite(seenStatusVersion) ? seenStatusVersion : null,
         };
         return continueAsNew<typeof delivery>({ ...input, resume: next });
@@ -204,6 +213,7 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
       continue;
     }
     infraFailures = 0;
+    afterFailedTry = false;
     slotReserved = false;
     if (result.endpointStatusVersion !== undefined) seenStatusVersion = Math.max(seenStatusVersion, result.endpointStatusVersion);
     if (result.outcome === 'throttled') {
