@@ -147,6 +147,17 @@ describe.each(storeKinds)('API on %s', (kind) => {
       ['bad status filter', 'GET', `/v1/apps/${app.id}/deliveries?status=lost`, undefined, 400, 'validation_failed'],
       ['unknown route', 'GET', '/v1/nothing', undefined, 404, 'route_not_found'],
       ['duplicate app uid', 'POST', '/v1/apps', { name: 'x', uid: String(app.uid ?? 'dup') }, 409, 'already_exists'],
+      // Values the database cannot hold are the request's fault: 400, never 500.
+      ['NUL in a name', 'POST', '/v1/apps', { name: 'a\u0000b' }, 400, 'invalid_value'],
+      ['NUL in metadata', 'POST', '/v1/apps', { name: 'x', metadata: { k: 'a\u0000' } }, 400, 'invalid_value'],
+      ['unpaired surrogate in metadata', 'POST', '/v1/apps', { name: 'x', metadata: { k: '\ud800' } }, 400, 'invalid_value'],
+      ['NUL in an endpoint description', 'PATCH', `/v1/apps/${app.id}/endpoints/${ep.id}`, { description: '\u0000' }, 400, 'invalid_value'],
+      ['NUL in a cursor', 'GET', `/v1/apps/${app.id}/events?cursor=evt_%00`, undefined, 400, 'invalid_value'],
+      ['NUL in a type filter', 'GET', `/v1/apps/${app.id}/events?type=%00`, undefined, 400, 'invalid_value'],
+      ['NUL in an app path', 'GET', '/v1/apps/%00', undefined, 400, 'invalid_value'],
+      ['data nested 5,000 deep', 'POST', `/v1/apps/${app.id}/events`, `{"type":"a.b","data":${'['.repeat(5000)}${']'.repeat(5000)}}`, 400, 'validation_failed'],
+      ['example nested 100 deep', 'POST', '/v1/event-types', { name: 'deep.example', example: JSON.parse(`${'['.repeat(100)}${']'.repeat(100)}`) }, 400, 'validation_failed'],
+      ['uid shaped like an id', 'POST', '/v1/apps', { name: 'x', uid: 'app_01M838KCW4CZ91T8WBYWG4A192' }, 400, 'validation_failed'],
     ];
     await t.api.request('PATCH', `/v1/apps/${app.id}`, { uid: 'dup' });
     expect(ep.id).toBeDefined();
@@ -160,7 +171,44 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const longKey = await t.api.post(`/v1/apps/${app.id}/events`, { type: 'a.b', data: {} }, { 'idempotency-key': 'k'.repeat(257) });
     expect(longKey.status).toBe(400);
     expect(longKey.body.error.message).toMatch(/headers/);
+    const asText = await t.api.request('POST', '/v1/apps', 'name=x', { 'content-type': 'text/plain' });
+    expect(asText.status).toBe(415);
+    expect(asText.body.error.code).toBe('unsupported_media_type');
     expect(await counts()).toEqual(before);
+  });
+
+  it('keeps event data as the producer sent it, including a "__proto__" key', async () => {
+    const app = await createApp(t.api);
+    const raw = '{"type":"a.b","data":{"__proto__":{"x":1},"b":[1,{"c":null}]}}';
+    const created = await t.api.request('POST', `/v1/apps/${app.id}/events`, raw);
+    expect(created.status).toBe(202);
+    const read = await t.api.get(`/v1/apps/${app.id}/events/${created.body.id}`);
+    expect(JSON.stringify(read.body.data)).toBe('{"__proto__":{"x":1},"b":[1,{"c":null}]}');
+  });
+
+  it('reads a POST without a body as {}: optional bodies may be left out, required fields are named', async () => {
+    const app = await createApp(t.api);
+    const ep = await createEndpoint(t.api, app.id);
+    const disabled = await t.api.request('POST', `/v1/apps/${app.id}/endpoints/${ep.id}/disable`);
+    expect(disabled.status, JSON.stringify(disabled.body)).toBe(200);
+    expect(disabled.body.status).toBe('disabled');
+    const noName = await t.api.request('POST', '/v1/apps');
+    expect(noName.status).toBe(400);
+    expect(noName.body.error.details).toEqual([expect.objectContaining({ path: 'name' })]);
+
+    // A resend to a disabled endpoint is refused like a test send or a recovery (it could only fail).
+    const event = await t.hookline.store.events.insertDispatched(app.id, { type: 'a.b', data: {}, endpointIds: [ep.id] });
+    const [d] = await t.hookline.store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'disabled' }]);
+    const resend = await t.api.post(`/v1/apps/${app.id}/deliveries/${d!.id}/resend`);
+    expect(resend.status).toBe(409);
+    expect(resend.body.error.code).toBe('endpoint_disabled');
+  });
+
+  it('documents which bodies are required and the errors every route can answer', async () => {
+    const doc = (await (await fetch(`${t.api.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { requestBody?: { required: boolean }; responses: Record<string, unknown> }>> };
+    expect(doc.paths['/v1/apps']!.post!.requestBody!.required).toBe(true);
+    expect(doc.paths['/v1/apps/{app}/endpoints/{endpoint}/test']!.post!.requestBody!.required).toBe(false);
+    expect(Object.keys(doc.paths['/v1/apps']!.post!.responses).sort()).toEqual(['201', '400', '401', '403', '404', '413', '415', '429', '503']);
   });
 });
 

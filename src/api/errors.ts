@@ -72,6 +72,11 @@ function toApiError(err: unknown): ApiError | undefined {
   }
   // PostgreSQL unique violation, from pg or PGlite alike.
   if (e?.code === '23505') return new ApiError(409, ErrorType.conflict, 'already_exists', 'A resource with that uid already exists');
+  // SQLSTATE class 22, data exceptions: a value the database cannot hold, such as a NUL character
+  // in text or an unpaired surrogate in JSON. The request is what is wrong, not the server.
+  if (typeof e?.code === 'string' && e.code.startsWith('22') && e.code.length === 5) {
+    return new ApiError(400, ErrorType.invalidRequest, 'invalid_value', 'A value in the request cannot be stored (text must not contain NUL characters or unpaired surrogates)');
+  }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     return new ApiError(e.status, ErrorType.invalidRequest, 'bad_request', 'The request could not be read');
   }

@@ -6,7 +6,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { requireAdmin } from './auth';
-import { ApiError, ErrorBody, zodDetails } from './errors';
+import { ApiError, ErrorBody, ErrorType, zodDetails } from './errors';
 import { z } from './zod';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -65,7 +65,7 @@ export class ApiRegistry {
         params: parse(spec.params, req.params, 'path'),
         headers: parse(spec.headers, req.headers, 'headers') ?? ({} as z.output<H>),
         query: parse(spec.query, req.query, 'query'),
-        body: spec.body ? parse(spec.body, req.body ?? undefined, 'body') : (undefined as z.output<B>),
+        body: spec.body ? parse(spec.body, requestBody(req), 'body') : (undefined as z.output<B>),
         req,
         res,
       };
@@ -86,10 +86,23 @@ export class ApiRegistry {
   }
 }
 
+/**
+ * The body to validate. The JSON parser leaves `req.body` unset when there is no body or it is not
+ * JSON: a body of another type is a 415, and no body at all reads as `{}`, so a body whose fields
+ * are all optional can be left out (`POST …/test`) and a missing required field is named in the 400.
+ */
+function requestBody(req: Request): unknown {
+  if (req.body !== undefined) return req.body;
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody) throw new ApiError(415, ErrorType.invalidRequest, 'unsupported_media_type', 'Send the body as JSON, with Content-Type: application/json');
+  return {};
+}
+
 function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, R extends z.ZodType, H extends AnyObject>(spec: RouteSpec<P, Q, B, R, H>, status: number): RouteConfig {
-  const errors = Object.fromEntries(
-    [400, 401, 404].map((code) => [code, { description: 'Error', content: { 'application/json': { schema: ErrorBody } } }]),
-  );
+  // What a route can answer besides its own status: on /v1, 429 (the key's rate limit) and 503
+  // (load shedding) come before the route; 413 and 415 only where there is a body; 403 on admin routes.
+  const codes = [400, 404, ...(spec.auth !== false ? [401, 429, 503] : []), ...(spec.body ? [413, 415] : []), ...(spec.auth === 'admin' ? [403] : [])];
+  const errors = Object.fromEntries(codes.map((code) => [code, { description: 'Error', content: { 'application/json': { schema: ErrorBody } } }]));
   return {
     method: spec.method,
     path: spec.path.replace(/:([A-Za-z_]+)/g, '{$1}'),
@@ -101,7 +114,8 @@ function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType
       ...(spec.params && { params: spec.params }),
       ...(spec.query && { query: spec.query }),
       ...(spec.headers && { headers: spec.headers }),
-      ...(spec.body && { body: { content: { 'application/json': { schema: spec.body } } } }),
+      // A body whose fields are all optional may be left out (see requestBody).
+      ...(spec.body && { body: { required: !spec.body.safeParse({}).success, content: { 'application/json': { schema: spec.body } } } }),
     },
     responses: {
       [status]: spec.response

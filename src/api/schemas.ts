@@ -2,6 +2,7 @@
 import { isEventTypeName, isEventTypePattern } from '../domain/event-types';
 import { FailureReason } from '../domain/attempt-outcome';
 import { IdPrefix, isId, uidProblem } from '../domain/ids';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../domain/json-depth';
 import { disablePolicyProblem, type DisablePolicy } from '../domain/health-policy';
 import { scheduleProblem, type RetrySchedule } from '../domain/schedule';
 import { customHeadersProblem, signatureHeaderProblem } from '../domain/headers';
@@ -46,7 +47,8 @@ export const DisablePolicySchema = z
 
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
-  cursor: z.string().max(64).optional(),
+  // Ids, or event-type names (up to 256 characters).
+  cursor: z.string().max(256).optional(),
 });
 
 export const pageOf = <T extends z.ZodType>(item: T, name: string) =>
@@ -201,11 +203,19 @@ export const EndpointResponse = z
 export const EventParams = AppParams.extend({ event: idOf(IdPrefix.event) });
 // Bodies arrive through JSON.parse, so any value here is JSON already.
 const jsonValue = z.unknown();
+/**
+ * A JSON object or array, passed on as JSON.parse built it: rebuilding it (as z.record does) would
+ * drop a `__proto__` key. Nesting is capped (MAX_JSON_DEPTH) so that serializing it cannot overflow.
+ */
+const jsonDocument = z
+  .custom<Record<string, unknown> | unknown[]>((v) => typeof v === 'object' && v !== null, { message: 'must be a JSON object or array' })
+  .refine((v) => !jsonDepthExceeds(v, MAX_JSON_DEPTH), `must not nest deeper than ${MAX_JSON_DEPTH} levels`)
+  .openapi({ type: ['object', 'array'] });
 export const CreateEventBody = z
   .object({
     type: z.string().refine(isEventTypeName, 'must be dot-separated segments of letters, digits and "_"'),
-    data: z.union([z.record(z.string(), jsonValue), z.array(jsonValue)]),
-    previous_data: z.union([z.record(z.string(), jsonValue), z.array(jsonValue)]).nullish(),
+    data: jsonDocument,
+    previous_data: jsonDocument.nullish(),
     channels: z.array(channel).min(1).max(10).nullish(),
     endpoint_ids: z.array(idOf(IdPrefix.endpoint)).min(1).max(50).nullish(),
   })
@@ -215,7 +225,7 @@ export const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1
 
 // Event types and test sends
 const eventTypeName = z.string().refine(isEventTypeName, 'must be dot-separated segments of letters, digits and "_"');
-const example = z.union([z.record(z.string(), jsonValue), z.array(jsonValue)]).openapi({ description: 'The payload a test send delivers as the event\'s data' });
+const example = jsonDocument.openapi({ description: 'The payload a test send delivers as the event\'s data' });
 export const EventTypeParams = z.object({ name: eventTypeName });
 export const EventTypeListQuery = PageQuery.extend({ include_archived: z.enum(['true', 'false']).optional() });
 export const CreateEventTypeBody = z.object({ name: eventTypeName, description: z.string().max(1000).optional(), example: example.optional() }).strict().openapi('CreateEventType');

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { ApiError, ErrorType } from '../errors';
 import { AppParams, DeliveryListQuery, DeliveryParams, DeliveryResponse, EndpointParams, EventParams, pageOf } from '../schemas';
 import { deliveryJson, page } from '../serialize';
-import { checkCursor, findApp, findEndpoint, type RouteContext } from './context';
+import { checkCursor, findApp, findEndpoint, requireActive, type RouteContext } from './context';
 
 export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Router {
   const router = Router();
@@ -62,6 +62,10 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
       const app = await findApp(store, params.app);
       const delivery = await store.deliveries.get(app.id, params.delivery);
       if (!delivery) throw ApiError.notFound('delivery', params.delivery);
+      // As for a test send or a recovery: the attempt would only end the delivery `failed`.
+      const endpoint = await store.endpoints.get(app.id, delivery.endpointId);
+      if (!endpoint) throw ApiError.notFound('endpoint', delivery.endpointId);
+      requireActive(endpoint, 'resending to it');
       try {
         await dispatcher.resend(delivery);
       } catch {
