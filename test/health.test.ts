@@ -127,6 +127,11 @@ describe.each(storeKinds)('retries and health on %s', (kind) => {
     const enabled = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/enable`);
     expect(enabled.body).toMatchObject({ status: 'active', disabled_reason: null, disabled_at: null });
     await operationalEvents('endpoint.enabled', (data) => data.endpoint_id === ep.id);
+    // Enabling an active endpoint changes nothing: no health reset, no second endpoint.enabled.
+    const { health_reset_at: resetAt } = await t.hookline.store.db.selectFrom('endpoints').select('health_reset_at').where('id', '=', ep.id).executeTakeFirstOrThrow();
+    const twice = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/enable`);
+    expect(twice.body).toMatchObject({ status: 'active', updated_at: enabled.body.updated_at });
+    expect((await t.hookline.store.db.selectFrom('endpoints').select('health_reset_at').where('id', '=', ep.id).executeTakeFirstOrThrow()).health_reset_at).toEqual(resetAt);
     const again = await sendEvent(t.api, app.id);
     await waitUntil(() => deliveriesOf(t.api, app.id, again.id), (ds) => ds[0]?.status === 'succeeded', 20_000, 'delivery after enable');
   });

@@ -23,7 +23,9 @@ export function createHealthCheck(store: Store, metrics: Metrics, now: () => Dat
     const at = now();
     const windowStart = new Date(at.getTime() - statsWindowMs(subject.policy));
     const since = subject.resetAt && subject.resetAt > windowStart ? subject.resetAt : windowStart;
-    const stats = await store.health.stats(endpointId, since);
+    // The streak only matters to `consecutive`, which needs no more of it than its threshold.
+    const streak = { since: subject.resetAt, cap: subject.policy.type === 'consecutive' ? subject.policy.threshold : 0 };
+    const stats = await store.health.stats(endpointId, since, streak);
     const { verdict, reason } = evaluatePolicy(subject.policy, stats, at);
     if (verdict === 'disable') {
       if (await store.health.disable(endpointId, reason, at)) metrics.endpointsDisabled.inc({ cause: DisableCause.policy });

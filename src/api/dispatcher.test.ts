@@ -79,4 +79,31 @@ describe('createDispatcher', () => {
     await expect(createDispatcher({ workflows, store: broken, taskQueue: 'q', fanOutWindow: 10, graceMs: 0, logger }).testSend(testDelivery)).rejects.toBe(refused);
     expect(lines).toEqual([expect.objectContaining({ level: 50, deliveryId: 'dlv_1', msg: expect.stringContaining('could not be closed') })]);
   });
+
+  it('a sweep skips an event whose start keeps failing, starts the ones after it, and tries it again next round', async () => {
+    const due = [eventRef(1), eventRef(2), eventRef(3)];
+    const marked: string[] = [];
+    const store = {
+      events: {
+        undispatched: async () => due.filter((e) => !marked.includes(e.id)),
+        markDispatched: async (id: string) => void marked.push(id),
+      },
+      endpoints: { resolveForEvent: async () => [{ id: 'ep_1' }] },
+    } as unknown as Store;
+    const starts: string[] = [];
+    const workflows = {
+      start: async (_wf: unknown, options: { workflowId: string }) => {
+        starts.push(options.workflowId);
+        if (options.workflowId === 'fanout/evt_1') throw new Error('search attribute refused');
+      },
+    } as unknown as WorkflowStarter;
+    const log = capturedLogger();
+    const dispatcher = createDispatcher({ workflows, store, taskQueue: 'q', fanOutWindow: 10, graceMs: 0, logger: log.logger });
+    expect(await dispatcher.sweep()).toBe(2);
+    expect(marked).toEqual(['evt_2', 'evt_3']);
+    expect(log.lines.filter((l) => l.eventId === 'evt_1')).toHaveLength(1);
+    expect(await dispatcher.sweep()).toBe(0);
+    expect(starts).toEqual(['fanout/evt_1', 'fanout/evt_2', 'fanout/evt_3', 'fanout/evt_1']);
+    await dispatcher.stop();
+  });
 });

@@ -88,15 +88,26 @@ export function createDispatcher(deps: DispatcherDeps) {
     void work.finally(() => into.delete(work));
   };
 
+  /**
+   * Starts what is due, oldest first. An event whose start fails is logged and skipped, so one
+   * event that keeps failing does not hold back the ones after it; the round then ends after its
+   * page, and the next round tries it again (rather than reading the same page over and over).
+   */
   async function sweepOnce(): Promise<number> {
     let started = 0;
     for (;;) {
       const due = await store.events.undispatched(new Date(Date.now() - deps.graceMs), 200);
+      let failed = 0;
       for (const event of due) {
-        await startFanOut(event, true);
-        started++;
+        try {
+          await startFanOut(event, true);
+          started++;
+        } catch (err) {
+          failed++;
+          logger.warn({ err, eventId: event.id }, 'dispatcher sweep: fan-out start failed; the next sweep tries again');
+        }
       }
-      if (due.length < 200) return started;
+      if (due.length < 200 || failed > 0) return started;
     }
   }
 

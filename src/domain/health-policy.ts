@@ -118,7 +118,8 @@ export interface AttemptStats {
   /**
    * Failed attempts since the latest success (or since the health record was reset). Unlike the
    * rest it is not cut at the window's start: "5 consecutive failures" on an endpoint that gets
-   * one event a day must still count 5. The store may stop counting at the policy's threshold.
+   * one event a day must still count 5. The store stops counting at the policy's threshold (and
+   * counts nothing for `failure_rate`, which does not use it).
    */
   consecutiveFailures: number;
 }

@@ -30,18 +30,29 @@ export function createHealthStore(db: Db, operator: OperatorEvents) {
       return { endpointId: row.id, appId: row.app_id, status: row.status, policy: (row.disable_policy as DisablePolicy | null) ?? DEFAULT_DISABLE_POLICY, resetAt: row.health_reset_at };
     },
 
-    /** Statistics of the endpoint's attempts since `since`, one indexed range scan. */
-    async stats(endpointId: string, since: Date): Promise<AttemptStats> {
+    /**
+     * Statistics of the endpoint's attempts since `since`, one indexed range scan; and the streak
+     * of failed attempts, which is not cut at `since`: the newest `streak.cap` attempts since
+     * `streak.since` (the health reset, or ever), counted up to the first success.
+     */
+    async stats(endpointId: string, since: Date, streak: { since: Date | null; cap: number }): Promise<AttemptStats> {
       const { rows } = await sql<{ attempts: number; failures: number; first_failure: Date | null; last_failure: Date | null; last_success: Date | null; consecutive: number }>`
         with recent as (
           select started_at, succeeded from attempts where endpoint_id = ${endpointId} and started_at >= ${since}
-        ), last_ok as (select max(started_at) as at from recent where succeeded)
+        ), last_ok as (select max(started_at) as at from recent where succeeded),
+        streak as (
+          select array(
+            select succeeded from attempts
+            where endpoint_id = ${endpointId} and started_at >= coalesce(${streak.since}::timestamptz, '-infinity'::timestamptz)
+            order by started_at desc limit ${streak.cap}
+          ) as outcomes
+        )
         select count(*)::int as attempts,
                (count(*) filter (where not succeeded))::int as failures,
                min(started_at) filter (where not succeeded) as first_failure,
                max(started_at) filter (where not succeeded) as last_failure,
                (select at from last_ok) as last_success,
-               (count(*) filter (where not succeeded and started_at > coalesce((select at from last_ok), '-infinity'::timestamptz)))::int as consecutive
+               (select coalesce(array_position(outcomes, true) - 1, cardinality(outcomes)) from streak)::int as consecutive
         from recent`.execute(db);
       const r = rows[0]!;
       const date = (v: Date | string | null) => (v === null ? null : new Date(v));
@@ -95,13 +106,18 @@ export function createHealthStore(db: Db, operator: OperatorEvents) {
       return (await query.execute()).map((r) => ({ id: r.id, eventId: r.event_id, statusVersion: r.status_version }));
     },
 
-    /** Re-enables an endpoint and resets its health record; emits `endpoint.enabled`. */
+    /**
+     * Re-enables a disabled endpoint and resets its health record; emits `endpoint.enabled`. An
+     * endpoint that is already active is left alone (false): enabling it again must not hide a
+     * failing streak from the disable policy.
+     */
     async enable(endpointId: string, now = new Date()): Promise<boolean> {
       return db.transaction().execute(async (tx) => {
         const ep = await tx
           .updateTable('endpoints')
           .set((eb) => ({ status: 'active', disabled_reason: null, disabled_at: null, health_reset_at: now, updated_at: now, status_version: eb('status_version', '+', 1) }))
           .where('id', '=', endpointId)
+          .where('status', '=', 'disabled')
           .returning(['id', 'app_id', 'url'])
           .executeTakeFirst();
         if (!ep) return false;

@@ -170,7 +170,10 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
   async function changeStatus(params: { app: string; endpoint: string }, change: () => Promise<unknown>) {
     const { app } = await findEndpoint(store, params);
     await change();
-    return endpointJson((await store.endpoints.get(app.id, params.endpoint))!);
+    // Deleted meanwhile by another request.
+    const endpoint = await store.endpoints.get(app.id, params.endpoint);
+    if (!endpoint) throw ApiError.notFound('endpoint', params.endpoint);
+    return endpointJson(endpoint);
   }
 
   api.route(
@@ -186,7 +189,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
 
   api.route(
     router,
-    { method: 'post', path: '/v1/apps/:app/endpoints/:endpoint/enable', summary: 'Enable an endpoint and reset its health record', tag, params: EndpointParams, response: EndpointResponse },
+    { method: 'post', path: '/v1/apps/:app/endpoints/:endpoint/enable', summary: 'Enable a disabled endpoint and reset its health record (an active one is left as it is)', tag, params: EndpointParams, response: EndpointResponse },
     ({ params }) => changeStatus(params, () => store.health.enable(params.endpoint)),
   );
 
