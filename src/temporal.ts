@@ -180,20 +180,15 @@ export function endpointFailureReporter(client: Client, taskQueue: string, inter
 
 /**
  * Resend (PRODUCT.md §5), for the API and for recoveries: a waiting delivery attempts now; a
- * finished one makes one `manual` attempt. The store says `pending` first, because the revived
- * attempt may finish before this returns and must win; if Temporal refuses, the old status is put
- * back and the error is thrown.
+ * finished one makes one `manual` attempt. Temporal is told first and the store second: marking
+ * the row `pending` before the signal would leave it pending for good if this process died in
+ * between. The mark is conditional on the attempt count, because the revived attempt may already
+ * have recorded its outcome, which must win. If Temporal refuses, the store is untouched.
  */
 export function deliveryResender(store: Store, workflows: Pick<WorkflowClient, 'signalWithStart'>, taskQueue: string) {
   return async (d: Delivery): Promise<void> => {
-    const revived = d.status !== DeliveryStatus.pending;
-    if (revived) await store.deliveries.setStatus(d.id, { status: DeliveryStatus.pending, nextAttemptAt: null, failureReason: null });
-    try {
-      await workflows.signalWithStart(delivery, resendDeliveryOptions(d, taskQueue));
-    } catch (err) {
-      if (revived) await store.deliveries.setStatus(d.id, { status: d.status, nextAttemptAt: d.nextAttemptAt, failureReason: d.failureReason });
-      throw err;
-    }
+    await workflows.signalWithStart(delivery, resendDeliveryOptions(d, taskQueue));
+    if (d.status !== DeliveryStatus.pending) await store.deliveries.markResent(d.id, d.attemptCount);
   };
 }
 

@@ -4,7 +4,7 @@ import { attemptId, newId, IdPrefix } from '../domain/ids';
 import { DeliveryStatus, type Attempt, type AttemptErrorCode, type AttemptTrigger, type Delivery } from '../domain/model';
 import type { Db } from './db';
 import type { AttemptsTable, DeliveriesTable } from './schema';
-import { toPage, type Page, type PageRequest } from './page';
+import { createdIn, toPage, type CreatedRange, type Page, type PageRequest } from './page';
 
 function toDelivery(row: Selectable<DeliveriesTable>): Delivery {
   return {
@@ -50,10 +50,11 @@ export interface DeliveryOutcome {
   failureReason: string | null;
 }
 
-export interface DeliveryFilter extends PageRequest {
+export interface DeliveryFilter extends PageRequest, CreatedRange {
   status?: DeliveryStatus | undefined;
   eventId?: string | undefined;
   endpointId?: string | undefined;
+  eventType?: string | undefined;
 }
 
 export function createDeliveryStore(db: Db) {
@@ -111,6 +112,8 @@ export function createDeliveryStore(db: Db) {
       if (filter.status) query = query.where('status', '=', filter.status);
       if (filter.eventId) query = query.where('event_id', '=', filter.eventId);
       if (filter.endpointId) query = query.where('endpoint_id', '=', filter.endpointId);
+      if (filter.eventType) query = query.where('event_type', '=', filter.eventType);
+      query = createdIn(query, IdPrefix.delivery, filter);
       return toPage((await query.execute()).map(toDelivery), filter.limit);
     },
 
@@ -223,6 +226,19 @@ export function createDeliveryStore(db: Db) {
         .where('id', '=', id)
         .where('status', '=', DeliveryStatus.pending)
         .where('attempt_count', '=', 0)
+        .execute();
+    },
+
+    /**
+     * A resend reached Temporal: the delivery is `pending` again, unless the resend's attempt has
+     * already been recorded (its number is past `attemptCount`), whose outcome then stands.
+     */
+    async markResent(id: string, attemptCount: number): Promise<void> {
+      await db
+        .updateTable('deliveries')
+        .set({ status: DeliveryStatus.pending, next_attempt_at: null, failure_reason: null, updated_at: new Date() })
+        .where('id', '=', id)
+        .where('attempt_count', '=', attemptCount)
         .execute();
     },
 

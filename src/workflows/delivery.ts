@@ -111,16 +111,19 @@ export function deliveryInput(d: Pick<Delivery, 'id' | 'appId' | 'eventId' | 'en
 
 /**
  * Signal-with-start options for a resend: a waiting run gets the `resend` signal; a finished one is
- * revived by a new run that makes one `manual` attempt with the next number.
+ * revived by a new run that makes one `manual` attempt with the next number. A pending delivery
+ * with no attempt yet (its fan-out has not started it) starts as a whole delivery instead, whose
+ * first attempt the signal makes `manual`: it keeps its retry schedule.
  */
-export function resendDeliveryOptions(d: Pick<Delivery, 'id' | 'appId' | 'eventId' | 'endpointId' | 'eventType' | 'attemptCount'>, taskQueue: string) {
+export function resendDeliveryOptions(d: Pick<Delivery, 'id' | 'appId' | 'eventId' | 'endpointId' | 'eventType' | 'attemptCount' | 'status'>, taskQueue: string) {
   const input = deliveryInput(d);
+  const notStarted = d.status === 'pending' && d.attemptCount === 0;
   return {
     workflowId: deliveryWorkflowId(d.eventId, d.endpointId),
     taskQueue,
     signal: resendSignal,
     signalArgs: [] as [],
-    args: [{ ...input, revive: { attemptNumber: d.attemptCount + 1 } }] as [DeliveryInput],
+    args: [notStarted ? input : { ...input, revive: { attemptNumber: d.attemptCount + 1 } }] as [DeliveryInput],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: deliverySearchAttributes(input),
   };

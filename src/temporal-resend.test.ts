@@ -1,0 +1,84 @@
+/**
+ * `deliveryResender` on a real (in-memory PGlite) store with a recording stand-in for Temporal's
+ * signal-with-start: the order of its two writes, and what each outcome leaves in the store.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Delivery } from './domain/model';
+import { openStore, type Store } from './store';
+import { createSecretBox } from './store/secret-box';
+import { deliveryResender } from './temporal';
+import type { DeliveryInput } from './workflows/delivery';
+
+describe('deliveryResender', () => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await openStore({}, createSecretBox(randomBytes(32)));
+  }, 60_000);
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  /** A delivery whose one attempt failed and ended it (`failed`, attempt count 1). */
+  async function failedDelivery(): Promise<Delivery> {
+    const app = await store.apps.create({ name: 'r', uid: null, retrySchedule: ['1h'], payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
+    const ep = (await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com/r', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} }))!;
+    const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
+    const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'active' }]);
+    await record(d!.id, ep.id, 1, false);
+    return (await store.deliveries.byId(d!.id))!;
+  }
+
+  async function record(deliveryId: string, endpointId: string, attemptNumber: number, ok: boolean) {
+    await store.deliveries.recordAttempt(
+      { deliveryId, endpointId, attemptNumber, trigger: attemptNumber === 1 ? 'scheduled' : 'manual', url: 'https://example.com/r', startedAt: new Date(), durationMs: 3, responseStatus: ok ? 200 : 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: ok, errorCode: null, errorMessage: null, nextAttemptAt: null },
+      { status: ok ? 'succeeded' : 'failed', nextAttemptAt: null, failureReason: ok ? null : 'schedule_exhausted' },
+    );
+  }
+
+  /** Signal-with-start that notes the row's status when Temporal is called, then runs `then`. */
+  function temporal(then: (d: Delivery) => Promise<void> = async () => {}) {
+    const seen: { status: string; input: DeliveryInput }[] = [];
+    return {
+      seen,
+      workflows: {
+        signalWithStart: async (_wf: unknown, options: { args: [DeliveryInput] }) => {
+          const row = (await store.deliveries.byId(options.args[0].deliveryId))!;
+          seen.push({ status: row.status, input: options.args[0] });
+          await then(row);
+        },
+      } as never,
+    };
+  }
+
+  it('tells Temporal first (a revive with the next number), then marks the delivery pending', async () => {
+    const d = await failedDelivery();
+    const t = temporal();
+    await deliveryResender(store, t.workflows, 'q')(d);
+    expect(t.seen).toEqual([{ status: 'failed', input: expect.objectContaining({ revive: { attemptNumber: 2 } }) }]);
+    expect(await store.deliveries.byId(d.id)).toMatchObject({ status: 'pending', failureReason: null });
+  });
+
+  it('leaves the store as it was when Temporal refuses', async () => {
+    const d = await failedDelivery();
+    const t = temporal(async () => {
+      throw new Error('unavailable');
+    });
+    await expect(deliveryResender(store, t.workflows, 'q')(d)).rejects.toThrow('unavailable');
+    expect(await store.deliveries.byId(d.id)).toMatchObject({ status: 'failed', failureReason: 'schedule_exhausted' });
+  });
+
+  it('does not overwrite the outcome of a revived attempt that was recorded before the mark', async () => {
+    const d = await failedDelivery();
+    const t = temporal((row) => record(row.id, row.endpointId, 2, true));
+    await deliveryResender(store, t.workflows, 'q')(d);
+    expect(await store.deliveries.byId(d.id)).toMatchObject({ status: 'succeeded', attemptCount: 2 });
+  });
+
+  it('starts a pending delivery that has no attempt yet as a whole delivery, not a one-attempt revive', async () => {
+    const d = await failedDelivery();
+    const t = temporal();
+    await deliveryResender(store, t.workflows, 'q')({ ...d, status: 'pending', attemptCount: 0 });
+    expect(t.seen[0]!.input.revive).toBeUndefined();
+  });
+});
