@@ -67,6 +67,58 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect(seen).toEqual([...ids].reverse());
   });
 
+  it('filters lists by creation time ([since, until), with Z or an offset), delivery event type and endpoint status', async () => {
+    const app = await createApp(t.api);
+    const ep = await createEndpoint(t.api, app.id, { event_types: ['*'] });
+    const idle = await createEndpoint(t.api, app.id);
+    await t.api.post(`/v1/apps/${app.id}/endpoints/${idle.id}/disable`, {});
+    const pause = () => new Promise((r) => setTimeout(r, 60));
+    const e1 = await sendEvent(t.api, app.id, { type: 'order.created', endpoint_ids: [ep.id] });
+    await pause();
+    const e2 = await sendEvent(t.api, app.id, { type: 'order.paid', endpoint_ids: [ep.id] });
+    await pause();
+    const e3 = await sendEvent(t.api, app.id, { type: 'order.created', endpoint_ids: [ep.id] });
+    const at = (e: Record<string, unknown>, deltaMs: number) => new Date(new Date(String(e.created_at)).getTime() + deltaMs).toISOString();
+    const ids = async (path: string) => {
+      const res = await t.api.get(path);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body.data.map((x: { id: string }) => x.id);
+    };
+    expect(await ids(`/v1/apps/${app.id}/events?since=${at(e2, -20)}`)).toEqual([e3.id, e2.id]);
+    expect(await ids(`/v1/apps/${app.id}/events?until=${at(e2, -20)}`)).toEqual([e1.id]);
+    expect(await ids(`/v1/apps/${app.id}/events?since=${at(e2, -20)}&until=${at(e3, -20)}&type=order.paid`)).toEqual([e2.id]);
+    // The same instant written with an offset.
+    const offset = new Date(new Date(String(e2.created_at)).getTime() - 20 + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
+    expect(await ids(`/v1/apps/${app.id}/events?since=${encodeURIComponent(offset)}`)).toEqual([e3.id, e2.id]);
+    expect((await t.api.get(`/v1/apps/${app.id}/events?since=${at(e3, 0)}&until=${at(e1, 0)}`)).body.error.code).toBe('invalid_time_range');
+
+    const deliveries = await waitUntil(() => ids(`/v1/apps/${app.id}/deliveries`), (ds) => ds.length === 3, 20_000, 'three deliveries');
+    expect(await ids(`/v1/apps/${app.id}/deliveries?event_type=order.created`)).toEqual([deliveries[0], deliveries[2]]);
+    expect(await ids(`/v1/apps/${app.id}/endpoints/${ep.id}/deliveries?event_type=order.paid`)).toEqual([deliveries[1]]);
+    expect(await ids(`/v1/apps/${app.id}/deliveries?until=${at(e1, -1_000)}`)).toEqual([]);
+    expect(await ids(`/v1/apps/${app.id}/endpoints?status=disabled`)).toEqual([idle.id]);
+    expect(await ids(`/v1/apps/${app.id}/endpoints?status=active`)).toEqual([ep.id]);
+  });
+
+  it('PUT …/endpoints/by-uid/{uid} creates the endpoint once (201 with its secret), then updates it (200), keeping what is left out', async () => {
+    const app = await createApp(t.api);
+    const path = `/v1/apps/${app.id}/endpoints/by-uid/job-42`;
+    const created = await t.api.request('PUT', path, { url: 'http://127.0.0.1:9/first', description: 'job 42', headers: { authorization: 'Bearer x' } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ uid: 'job-42', url: 'http://127.0.0.1:9/first', description: 'job 42', secret: expect.stringMatching(/^whsec_/) });
+    const again = await t.api.request('PUT', path, { url: 'http://127.0.0.1:9/second', secret: created.body.secret });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body).toMatchObject({ id: created.body.id, uid: 'job-42', url: 'http://127.0.0.1:9/second', description: 'job 42', header_names: ['authorization'] });
+    expect(again.body.secret).toBeUndefined();
+    expect((await t.api.get(`/v1/apps/${app.id}/endpoints`)).body.data).toHaveLength(1);
+
+    const otherSecret = await t.api.request('PUT', path, { url: 'http://127.0.0.1:9/second', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+    expect(otherSecret.status).toBe(409);
+    expect(otherSecret.body.error.code).toBe('secret_differs');
+    expect((await t.api.request('PUT', path, { description: 'no url' })).status).toBe(400);
+    expect((await t.api.request('PUT', `/v1/apps/${app.id}/endpoints/by-uid/ep_x`, { url: 'http://127.0.0.1:9/x' })).status).toBe(400);
+  });
+
   it('serves health, readiness and an OpenAPI document generated from the request schemas', async () => {
     expect((await fetch(`${t.api.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${t.api.url}/readyz`);

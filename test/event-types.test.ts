@@ -25,7 +25,9 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
     const created = await t.api.post('/v1/event-types', { name: 'catalog.invoice.paid', description: 'An invoice was paid', example });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'catalog.invoice.paid', description: 'An invoice was paid', example, archived: false });
-    expect((await t.api.post('/v1/event-types', { name: 'catalog.invoice.paid' })).status).toBe(409);
+    const clash = await t.api.post('/v1/event-types', { name: 'catalog.invoice.paid' });
+    expect(clash.status).toBe(409);
+    expect(clash.body.error.message).toBe('An event type with that name already exists');
     expect((await t.api.post('/v1/event-types', { name: 'not a type' })).status).toBe(400);
 
     const app = await createApp(t.api);

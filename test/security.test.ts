@@ -66,6 +66,7 @@ describe.each(storeKinds)('security on %s', (kind) => {
         matrix.push(
           ['GET', `/v1/apps/${app}`], ['PATCH', `/v1/apps/${app}`, { name: 'x' }], ['DELETE', `/v1/apps/${app}`],
           ['GET', `/v1/apps/${app}/endpoints`], ['POST', `/v1/apps/${app}/endpoints`, { url: 'https://example.com' }],
+          ['PUT', `/v1/apps/${app}/endpoints/by-uid/mine`, { url: 'https://example.com' }],
           ['GET', `/v1/apps/${app}/endpoints/${epB.id}`], ['PATCH', `/v1/apps/${app}/endpoints/${epB.id}`, { description: 'x' }],
           ['DELETE', `/v1/apps/${app}/endpoints/${epB.id}`], ['POST', `/v1/apps/${app}/endpoints/${epB.id}/secret/rotate`, {}],
           ['GET', `/v1/apps/${app}/endpoints/${epB.id}/deliveries`],

@@ -71,7 +71,10 @@ function toApiError(err: unknown): ApiError | undefined {
     return new ApiError(415, ErrorType.invalidRequest, 'unsupported_encoding', 'Send the body as UTF-8 JSON');
   }
   // PostgreSQL unique violation, from pg or PGlite alike.
-  if (e?.code === '23505') return new ApiError(409, ErrorType.conflict, 'already_exists', 'A resource with that uid already exists');
+  if (e?.code === '23505') {
+    const what = e.constraint?.startsWith('event_types') ? 'An event type with that name' : 'A resource with that uid';
+    return new ApiError(409, ErrorType.conflict, 'already_exists', `${what} already exists`);
+  }
   // SQLSTATE class 22, data exceptions: a value the database cannot hold, such as a NUL character
   // in text or an unpaired surrogate in JSON. The request is what is wrong, not the server.
   if (typeof e?.code === 'string' && e.code.startsWith('22') && e.code.length === 5) {

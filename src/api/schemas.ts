@@ -23,7 +23,8 @@ const uid = z
   });
 const metadata = z.record(z.string().max(256), z.string().max(1024)).refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
 const channel = z.string().min(1).max(128).regex(/^[a-zA-Z0-9\-_.:]+$/, 'letters, digits, "-", "_", "." and ":" only');
-const timestamp = z.iso.datetime();
+// ISO 8601 with `Z` or an offset (`+02:00`); answers always use `Z`.
+const timestamp = z.iso.datetime({ offset: true });
 
 export const RetryScheduleSchema = z
   .union([z.string(), z.array(z.union([z.string(), z.number()]))])
@@ -120,16 +121,18 @@ const endpointFields = {
   retry_schedule: RetryScheduleSchema.nullish(),
   metadata: metadata.optional(),
 };
-export const CreateEndpointBody = z
-  .object({ ...endpointFields, secret: SuppliedSecret.optional() })
-  .strict()
-  .superRefine((body, ctx) => {
-    const scheme = body.signature_scheme ?? SignatureSchemes.standard;
-    if (body.secret !== undefined && !isValidSuppliedSecret(scheme, body.secret)) {
-      ctx.addIssue({ code: 'custom', path: ['secret'], message: `not a valid ${scheme} secret (${scheme === 'standard' ? '"whsec_" + base64 of 24–64 bytes' : '16–128 printable characters'})` });
-    }
-  })
-  .openapi('CreateEndpoint');
+/** A supplied secret must suit the scheme it will sign with. */
+function checkSuppliedSecret(body: { secret?: string | undefined; signature_scheme?: SignatureScheme | undefined }, ctx: z.RefinementCtx): void {
+  const scheme = body.signature_scheme ?? SignatureSchemes.standard;
+  if (body.secret !== undefined && !isValidSuppliedSecret(scheme, body.secret)) {
+    ctx.addIssue({ code: 'custom', path: ['secret'], message: `not a valid ${scheme} secret (${scheme === 'standard' ? '"whsec_" + base64 of 24–64 bytes' : '16–128 printable characters'})` });
+  }
+}
+export const CreateEndpointBody = z.object({ ...endpointFields, secret: SuppliedSecret.optional() }).strict().superRefine(checkSuppliedSecret).openapi('CreateEndpoint');
+/** `PUT …/endpoints/by-uid/{uid}`: the create body; the uid is the path's. */
+const { uid: _pathUid, ...putFields } = endpointFields;
+export const PutEndpointBody = z.object({ ...putFields, secret: SuppliedSecret.optional() }).strict().superRefine(checkSuppliedSecret).openapi('PutEndpoint');
+export const EndpointUidParams = AppParams.extend({ uid });
 export const UpdateEndpointBody = z.object(endpointFields).partial().strict().openapi('UpdateEndpoint');
 export const DisableEndpointBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict().openapi('DisableEndpoint');
 
@@ -174,6 +177,7 @@ export const RotateSecretBody = z
   .strict()
   .openapi('RotateSecret');
 export const RotateSecretResponse = z.object({ secret: z.string(), previous_secret_expires_at: timestamp }).openapi('RotatedSecret');
+export const EndpointListQuery = PageQuery.extend({ status: z.enum(['active', 'disabled']).optional() });
 export const EndpointResponse = z
   .object({
     id: z.string(),
@@ -246,12 +250,22 @@ export const EventResponse = z
     created_at: timestamp,
   })
   .openapi('Event');
-export const EventListQuery = PageQuery.extend({ type: z.string().max(256).optional() });
+/** Lists of events and deliveries filter by creation time: [since, until). */
+const createdRange = {
+  since: timestamp.optional().openapi({ description: 'Only items created at or after this time' }),
+  until: timestamp.optional().openapi({ description: 'Only items created before this time' }),
+};
+export const EventListQuery = PageQuery.extend({ type: z.string().max(256).optional(), ...createdRange });
 
 // Deliveries and attempts
 export const DeliveryParams = AppParams.extend({ delivery: idOf(IdPrefix.delivery) });
 export const DeliveryStatusSchema = z.enum(['pending', 'succeeded', 'failed', 'skipped']);
-export const DeliveryListQuery = PageQuery.extend({ status: DeliveryStatusSchema.optional(), endpoint_id: idOf(IdPrefix.endpoint).optional() });
+export const DeliveryListQuery = PageQuery.extend({
+  status: DeliveryStatusSchema.optional(),
+  endpoint_id: idOf(IdPrefix.endpoint).optional(),
+  event_type: z.string().max(256).optional(),
+  ...createdRange,
+});
 export const AttemptResponse = z
   .object({
     id: z.string(),

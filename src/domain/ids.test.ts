@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptId, isId, namesId, newId, uidProblem } from './ids';
+import { attemptId, idFloor, isId, namesId, newId, uidProblem } from './ids';
 
 describe('ids', () => {
   it('are prefixed, valid and time-ordered', () => {
@@ -37,5 +37,16 @@ describe('ids', () => {
     ['evt_x', 'must not start with "evt_", which Hookline\'s ids use'],
   ])('uid %s: %s', (uid, problem) => {
     expect(uidProblem(uid)).toBe(problem);
+  });
+
+  it('idFloor bounds ids by creation time: ids of that millisecond or later sort at or above it, earlier ones below', () => {
+    const t = 1_763_900_000_123;
+    const floor = idFloor('evt', new Date(t));
+    expect(isId('evt', floor)).toBe(true);
+    for (let i = 0; i < 100; i++) {
+      expect(newId('evt', t) >= floor).toBe(true);
+      expect(newId('evt', t + 1) >= floor).toBe(true);
+      expect(newId('evt', t - 1) < floor).toBe(true);
+    }
   });
 });

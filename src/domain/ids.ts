@@ -15,14 +15,20 @@ export type IdPrefix = (typeof IdPrefix)[keyof typeof IdPrefix];
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const ID_BODY = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
-/** A ULID-style body: 48-bit millisecond time then 80 random bits, Crockford base32. */
-export function ulid(now = Date.now()): string {
+/** The first 10 characters of an id body: the millisecond time, Crockford base32. */
+function encodeTime(ms: number): string {
   let time = '';
-  let t = now;
+  let t = ms;
   for (let i = 0; i < 10; i++) {
     time = CROCKFORD[t % 32]! + time;
     t = Math.floor(t / 32);
   }
+  return time;
+}
+
+/** A ULID-style body: 48-bit millisecond time then 80 random bits, Crockford base32. */
+export function ulid(now = Date.now()): string {
+  const time = encodeTime(now);
   const bytes = randomBytes(16);
   let rand = '';
   for (let i = 0; i < 16; i++) rand += CROCKFORD[bytes[i]! % 32]!;
@@ -31,6 +37,14 @@ export function ulid(now = Date.now()): string {
 
 export function newId(prefix: IdPrefix, now?: number): string {
   return `${prefix}_${ulid(now)}`;
+}
+
+/**
+ * The lowest id created at `at`: every id made at or after that millisecond sorts at or above it,
+ * every earlier one below. So "created in [since, until)" is an id range on the (app_id, id) index.
+ */
+export function idFloor(prefix: IdPrefix, at: Date): string {
+  return `${prefix}_${encodeTime(Math.max(0, at.getTime()))}${'0'.repeat(16)}`;
 }
 
 /**

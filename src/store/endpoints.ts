@@ -142,9 +142,16 @@ export function createEndpointStore(db: Db, box: SecretBox) {
       return row && toEndpoint(row);
     },
 
-    async list(appId: string, page: PageRequest): Promise<Page<Endpoint>> {
+    /** The producer's own key, unique within the application. */
+    async getByUid(appId: string, uid: string): Promise<Endpoint | undefined> {
+      const row = await db.selectFrom('endpoints').selectAll().where('app_id', '=', appId).where('uid', '=', uid).executeTakeFirst();
+      return row && toEndpoint(row);
+    },
+
+    async list(appId: string, page: PageRequest & { status?: EndpointStatus | undefined }): Promise<Page<Endpoint>> {
       let query = db.selectFrom('endpoints').selectAll().where('app_id', '=', appId).orderBy('id', 'desc').limit(page.limit + 1);
       if (page.cursor) query = query.where('id', '<', page.cursor);
+      if (page.status) query = query.where('status', '=', page.status);
       return toPage((await query.execute()).map(toEndpoint), page.limit);
     },
 

@@ -3,7 +3,7 @@ import { newId, IdPrefix } from '../domain/ids';
 import type { EndpointStatus, Json, WebhookEvent } from '../domain/model';
 import type { Db } from './db';
 import type { EventsTable } from './schema';
-import { toPage, type Page, type PageRequest } from './page';
+import { createdIn, toPage, type CreatedRange, type Page, type PageRequest } from './page';
 import { subscriptionKeys } from '../domain/event-types';
 import { groupCommit } from './group-commit';
 import { endpointsMatching, matchSubscriptions } from './subscriptions';
@@ -100,10 +100,11 @@ export function createEventStore(db: Db) {
       return row && toEvent(row);
     },
 
-    async list(appId: string, page: PageRequest & { type?: string | undefined }): Promise<Page<WebhookEvent>> {
+    async list(appId: string, page: PageRequest & CreatedRange & { type?: string | undefined }): Promise<Page<WebhookEvent>> {
       let query = db.selectFrom('events').selectAll().where('app_id', '=', appId).orderBy('id', 'desc').limit(page.limit + 1);
       if (page.cursor) query = query.where('id', '<', page.cursor);
       if (page.type) query = query.where('type', '=', page.type);
+      query = createdIn(query, IdPrefix.event, page);
       return toPage((await query.execute()).map(toEvent), page.limit);
     },
 

@@ -1,7 +1,15 @@
+import { sql, type SelectQueryBuilder } from 'kysely';
+import { idFloor, type IdPrefix } from '../domain/ids';
 /** Keyset pagination, newest first: ids are time-ordered, so `id < cursor order by id desc` pages. */
 export interface PageRequest {
   cursor?: string | undefined;
   limit: number;
+}
+
+/** Rows created in [since, until), by the time in their ids (see `idFloor`). */
+export interface CreatedRange {
+  since?: Date | undefined;
+  until?: Date | undefined;
 }
 
 export interface Page<T> {
@@ -18,4 +26,12 @@ export function toPage<T>(rows: T[], limit: number, cursorOf: (row: T) => string
 export function toPage<T>(rows: T[], limit: number, cursorOf = (row: T) => (row as { id: string }).id): Page<T> {
   const data = rows.slice(0, limit);
   return { data, nextCursor: rows.length > limit ? cursorOf(data[data.length - 1]!) : null };
+}
+
+/** Narrows a query on a table keyed by prefixed ids to rows created in `range`. */
+export function createdIn<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>, prefix: IdPrefix, range: CreatedRange): SelectQueryBuilder<DB, TB, O> {
+  let q = query;
+  if (range.since) q = q.where(sql<string>`id`, '>=', idFloor(prefix, range.since));
+  if (range.until) q = q.where(sql<string>`id`, '<', idFloor(prefix, range.until));
+  return q;
 }

@@ -2,6 +2,7 @@
 import type { Application, Endpoint } from '../../domain/model';
 import type { UrlPolicy } from '../../domain/url-rules';
 import type { Store } from '../../store';
+import type { CreatedRange } from '../../store/page';
 import type { Metrics } from '../../metrics';
 import type { Dispatcher } from '../dispatcher';
 import { ApiError, ErrorType } from '../errors';
@@ -33,6 +34,14 @@ export async function findEndpoint(store: Store, params: { app: string; endpoint
 /** 409 for an action that would only fail against a disabled endpoint (a test send, a recovery). */
 export function requireActive(endpoint: Endpoint, action: string): void {
   if (endpoint.status !== 'active') throw new ApiError(409, ErrorType.conflict, 'endpoint_disabled', `The endpoint is disabled; enable it before ${action}`);
+}
+
+/** The `since`/`until` list filters as the store takes them; `until` before `since` is a 400. */
+export function createdRange(query: { since?: string | undefined; until?: string | undefined }): CreatedRange {
+  const since = query.since === undefined ? undefined : new Date(query.since);
+  const until = query.until === undefined ? undefined : new Date(query.until);
+  if (since && until && until < since) throw new ApiError(400, ErrorType.invalidRequest, 'invalid_time_range', '`until` is before `since`');
+  return { since, until };
 }
 
 /** A cursor is the id of the last item on the previous page; anything else is refused. */

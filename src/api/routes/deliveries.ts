@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { ApiError, ErrorType } from '../errors';
 import { AppParams, DeliveryListQuery, DeliveryParams, DeliveryResponse, EndpointParams, EventParams, pageOf } from '../schemas';
 import { deliveryJson, page } from '../serialize';
-import { checkCursor, findApp, findEndpoint, requireActive, type RouteContext } from './context';
+import { checkCursor, createdRange, findApp, findEndpoint, requireActive, type RouteContext } from './context';
 
 export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Router {
   const router = Router();
@@ -11,10 +11,10 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
 
   api.route(
     router,
-    { method: 'get', path: '/v1/apps/:app/deliveries', summary: 'List deliveries, newest first, by status or endpoint', tag, params: AppParams, query: DeliveryListQuery, response: list },
+    { method: 'get', path: '/v1/apps/:app/deliveries', summary: 'List deliveries, newest first, by status, endpoint, event type and time', tag, params: AppParams, query: DeliveryListQuery, response: list },
     async ({ params, query }) => {
       const app = await findApp(store, params.app);
-      const filter = { limit: query.limit, cursor: checkCursor(query.cursor, 'dlv'), status: query.status, endpointId: query.endpoint_id };
+      const filter = { limit: query.limit, cursor: checkCursor(query.cursor, 'dlv'), status: query.status, endpointId: query.endpoint_id, eventType: query.event_type, ...createdRange(query) };
       return page(await store.deliveries.list(app.id, filter), (d) => deliveryJson(d));
     },
   );
@@ -25,7 +25,7 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
     async ({ params, query }) => {
       const app = await findApp(store, params.app);
       if (!(await store.events.get(app.id, params.event))) throw ApiError.notFound('event', params.event);
-      const filter = { limit: query.limit, cursor: checkCursor(query.cursor, 'dlv'), status: query.status, endpointId: query.endpoint_id, eventId: params.event };
+      const filter = { limit: query.limit, cursor: checkCursor(query.cursor, 'dlv'), status: query.status, endpointId: query.endpoint_id, eventType: query.event_type, ...createdRange(query), eventId: params.event };
       return page(await store.deliveries.list(app.id, filter), (d) => deliveryJson(d));
     },
   );
@@ -35,7 +35,7 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
     { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint/deliveries', summary: "List an endpoint's deliveries", tag, params: EndpointParams, query: DeliveryListQuery, response: list },
     async ({ params, query }) => {
       const { app } = await findEndpoint(store, params);
-      const filter = { limit: query.limit, cursor: checkCursor(query.cursor, 'dlv'), status: query.status, endpointId: params.endpoint };
+      const filter = { limit: query.limit, cursor: checkCursor(query.cursor, 'dlv'), status: query.status, endpointId: params.endpoint, eventType: query.event_type, ...createdRange(query) };
       return page(await store.deliveries.list(app.id, filter), (d) => deliveryJson(d));
     },
   );

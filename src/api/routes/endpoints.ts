@@ -3,7 +3,9 @@ import { customHeadersProblem } from '../../domain/headers';
 import { generateSecret, isValidSuppliedSecret, SignatureSchemes, type SignatureScheme } from '../../domain/signing';
 import { checkEndpointUrl } from '../../domain/url-rules';
 import { DisableCause } from '../../metrics';
+import type { Endpoint } from '../../domain/model';
 import { ApiError, ErrorType } from '../errors';
+import type { z } from '../zod';
 import {
   AppParams,
   CreateEndpointBody,
@@ -12,8 +14,10 @@ import {
   EndpointParams,
   EndpointResponse,
   EndpointStatsResponse,
-  PageQuery,
+  EndpointListQuery,
+  EndpointUidParams,
   pageOf,
+  PutEndpointBody,
   RotateSecretBody,
   RotateSecretResponse,
   UpdateEndpointBody,
@@ -48,43 +52,97 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
     return verdict.url.href;
   };
 
+  /** Creates an endpoint; the answer carries its secret, the only time it is shown. */
+  async function create(appId: string, uid: string | null, body: z.output<typeof PutEndpointBody>) {
+    const secret = body.secret ?? generateSecret();
+    const scheme = body.signature_scheme ?? SignatureSchemes.standard;
+    const signatureHeader = signatureHeaderFor(scheme, body.signature_header);
+    if (body.headers) checkHeaders(Object.keys(body.headers), signatureHeader);
+    const endpoint = await store.endpoints.create(appId, limits.maxEndpointsPerApp, {
+      uid,
+      url: checkUrl(body.url),
+      description: body.description ?? '',
+      eventTypes: body.event_types ?? ['*'],
+      channels: body.channels ?? null,
+      signatureScheme: scheme,
+      signatureHeader,
+      secret,
+      headers: body.headers ?? null,
+      timeoutMs: body.timeout_ms ?? DEFAULT_TIMEOUT_MS,
+      rateLimitPerS: body.rate_limit_per_s ?? null,
+      retrySchedule: body.retry_schedule ?? null,
+      metadata: body.metadata ?? {},
+    });
+    if (!endpoint) {
+      throw new ApiError(422, ErrorType.invalidRequest, 'endpoint_limit_reached', `An application can have at most ${limits.maxEndpointsPerApp} endpoints`);
+    }
+    return { ...endpointJson(endpoint), secret };
+  }
+
+  /** Applies the fields given; the rest keep their values. */
+  async function update(appId: string, current: Endpoint, body: z.output<typeof UpdateEndpointBody>) {
+    const scheme = body.signature_scheme ?? current.signatureScheme;
+    if (scheme !== current.signatureScheme && !(await store.endpoints.unexpiredSecrets(current.id)).every((secret) => isValidSuppliedSecret(scheme, secret))) {
+      throw ApiError.validation(`The endpoint's secret cannot sign with the ${scheme} scheme; rotate it to a secret valid for ${scheme} first`, [{ path: 'signature_scheme', message: 'secret not valid for this scheme' }]);
+    }
+    const signatureHeader = signatureHeaderFor(scheme, body.signature_header, scheme === current.signatureScheme ? current.signatureHeader : null);
+    checkHeaders(body.headers !== undefined ? Object.keys(body.headers ?? {}) : current.headerNames, signatureHeader);
+    const updated = await store.endpoints.update(appId, current.id, {
+      ...(body.url !== undefined && { url: checkUrl(body.url) }),
+      ...(body.uid !== undefined && { uid: body.uid }),
+      ...(body.description !== undefined && { description: body.description }),
+      ...(body.event_types !== undefined && { eventTypes: body.event_types }),
+      ...(body.channels !== undefined && { channels: body.channels }),
+      ...(body.signature_scheme !== undefined && { signatureScheme: body.signature_scheme }),
+      ...(signatureHeader !== current.signatureHeader && { signatureHeader }),
+      ...(body.headers !== undefined && { headers: body.headers }),
+      ...(body.timeout_ms !== undefined && { timeoutMs: body.timeout_ms }),
+      ...(body.rate_limit_per_s !== undefined && { rateLimitPerS: body.rate_limit_per_s }),
+      ...(body.retry_schedule !== undefined && { retrySchedule: body.retry_schedule }),
+      ...(body.metadata !== undefined && { metadata: body.metadata }),
+    });
+    if (!updated) throw ApiError.notFound('endpoint', current.id);
+    return endpointJson(updated);
+  }
+
   api.route(
     router,
     { method: 'post', path: '/v1/apps/:app/endpoints', summary: 'Create an endpoint; the response carries its secret, once', tag, params: AppParams, body: CreateEndpointBody, response: EndpointResponse, status: 201 },
-    async ({ params, body }) => {
+    async ({ params, body }) => create((await findApp(store, params.app)).id, body.uid ?? null, body),
+  );
+
+  api.route(
+    router,
+    {
+      method: 'put',
+      path: '/v1/apps/:app/endpoints/by-uid/:uid',
+      summary: 'Create (201, with the secret, once) or update (200) the endpoint with this uid. On update, fields left out keep their values, and a `secret` must be one the endpoint signs with now (rotate to change it).',
+      tag,
+      params: EndpointUidParams,
+      body: PutEndpointBody,
+      response: EndpointResponse,
+    },
+    async ({ params, body, res }) => {
       const app = await findApp(store, params.app);
-      const secret = body.secret ?? generateSecret();
-      const scheme = body.signature_scheme ?? SignatureSchemes.standard;
-      const signatureHeader = signatureHeaderFor(scheme, body.signature_header);
-      if (body.headers) checkHeaders(Object.keys(body.headers), signatureHeader);
-      const endpoint = await store.endpoints.create(app.id, limits.maxEndpointsPerApp, {
-        uid: body.uid ?? null,
-        url: checkUrl(body.url),
-        description: body.description ?? '',
-        eventTypes: body.event_types ?? ['*'],
-        channels: body.channels ?? null,
-        signatureScheme: scheme,
-        signatureHeader,
-        secret,
-        headers: body.headers ?? null,
-        timeoutMs: body.timeout_ms ?? DEFAULT_TIMEOUT_MS,
-        rateLimitPerS: body.rate_limit_per_s ?? null,
-        retrySchedule: body.retry_schedule ?? null,
-        metadata: body.metadata ?? {},
-      });
-      if (!endpoint) {
-        throw new ApiError(422, ErrorType.invalidRequest, 'endpoint_limit_reached', `An application can have at most ${limits.maxEndpointsPerApp} endpoints`);
+      const current = await store.endpoints.getByUid(app.id, params.uid);
+      if (!current) {
+        res.status(201).json(await create(app.id, params.uid, body));
+        return undefined;
       }
-      return { ...endpointJson(endpoint), secret };
+      if (body.secret !== undefined && !(await store.endpoints.unexpiredSecrets(current.id)).includes(body.secret)) {
+        throw new ApiError(409, ErrorType.conflict, 'secret_differs', 'The endpoint signs with another secret; change it with POST …/secret/rotate');
+      }
+      const { secret: _secret, ...fields } = body;
+      return update(app.id, current, fields);
     },
   );
 
   api.route(
     router,
-    { method: 'get', path: '/v1/apps/:app/endpoints', summary: 'List endpoints, newest first', tag, params: AppParams, query: PageQuery, response: pageOf(EndpointResponse, 'EndpointList') },
+    { method: 'get', path: '/v1/apps/:app/endpoints', summary: 'List endpoints, newest first, by status', tag, params: AppParams, query: EndpointListQuery, response: pageOf(EndpointResponse, 'EndpointList') },
     async ({ params, query }) => {
       const app = await findApp(store, params.app);
-      return page(await store.endpoints.list(app.id, { limit: query.limit, cursor: checkCursor(query.cursor, 'ep') }), endpointJson);
+      return page(await store.endpoints.list(app.id, { limit: query.limit, cursor: checkCursor(query.cursor, 'ep'), status: query.status }), endpointJson);
     },
   );
 
@@ -98,28 +156,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
     { method: 'patch', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Update an endpoint', tag, params: EndpointParams, body: UpdateEndpointBody, response: EndpointResponse },
     async ({ params, body }) => {
       const { app, endpoint: current } = await findEndpoint(store, params);
-      const scheme = body.signature_scheme ?? current.signatureScheme;
-      if (scheme !== current.signatureScheme && !(await store.endpoints.unexpiredSecrets(current.id)).every((secret) => isValidSuppliedSecret(scheme, secret))) {
-        throw ApiError.validation(`The endpoint's secret cannot sign with the ${scheme} scheme; rotate it to a secret valid for ${scheme} first`, [{ path: 'signature_scheme', message: 'secret not valid for this scheme' }]);
-      }
-      const signatureHeader = signatureHeaderFor(scheme, body.signature_header, scheme === current.signatureScheme ? current.signatureHeader : null);
-      checkHeaders(body.headers !== undefined ? Object.keys(body.headers ?? {}) : current.headerNames, signatureHeader);
-      const updated = await store.endpoints.update(app.id, params.endpoint, {
-        ...(body.url !== undefined && { url: checkUrl(body.url) }),
-        ...(body.uid !== undefined && { uid: body.uid }),
-        ...(body.description !== undefined && { description: body.description }),
-        ...(body.event_types !== undefined && { eventTypes: body.event_types }),
-        ...(body.channels !== undefined && { channels: body.channels }),
-        ...(body.signature_scheme !== undefined && { signatureScheme: body.signature_scheme }),
-        ...(signatureHeader !== current.signatureHeader && { signatureHeader }),
-        ...(body.headers !== undefined && { headers: body.headers }),
-        ...(body.timeout_ms !== undefined && { timeoutMs: body.timeout_ms }),
-        ...(body.rate_limit_per_s !== undefined && { rateLimitPerS: body.rate_limit_per_s }),
-        ...(body.retry_schedule !== undefined && { retrySchedule: body.retry_schedule }),
-        ...(body.metadata !== undefined && { metadata: body.metadata }),
-      });
-      if (!updated) throw ApiError.notFound('endpoint', params.endpoint);
-      return endpointJson(updated);
+      return update(app.id, current, body);
     },
   );
 

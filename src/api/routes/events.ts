@@ -4,7 +4,7 @@ import type { Json } from '../../domain/model';
 import { ApiError, ErrorType } from '../errors';
 import { AppParams, CreateEventBody, EventListQuery, EventParams, EventResponse, IdempotencyHeaders, pageOf } from '../schemas';
 import { eventJson, page } from '../serialize';
-import { checkCursor, findApp, type RouteContext } from './context';
+import { checkCursor, createdRange, findApp, type RouteContext } from './context';
 
 export function eventsRouter({ store, api, dispatcher, metrics, limits }: RouteContext): Router {
   const { maxPayloadBytes } = limits;
@@ -58,10 +58,10 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits }: RouteC
 
   api.route(
     router,
-    { method: 'get', path: '/v1/apps/:app/events', summary: 'List events, newest first', tag, params: AppParams, query: EventListQuery, response: pageOf(EventResponse, 'EventList') },
+    { method: 'get', path: '/v1/apps/:app/events', summary: 'List events, newest first, by type and time', tag, params: AppParams, query: EventListQuery, response: pageOf(EventResponse, 'EventList') },
     async ({ params, query }) => {
       const app = await findApp(store, params.app);
-      return page(await store.events.list(app.id, { limit: query.limit, cursor: checkCursor(query.cursor, 'evt'), type: query.type }), eventJson);
+      return page(await store.events.list(app.id, { limit: query.limit, cursor: checkCursor(query.cursor, 'evt'), type: query.type, ...createdRange(query) }), eventJson);
     },
   );
 
