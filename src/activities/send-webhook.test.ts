@@ -116,4 +116,32 @@ describe('sendWebhook and the stored delivery', () => {
     await sendBusy({ ...input, attemptNumber: 2, retryIndex: 1, afterFailedTry: true });
     expect(sent).toHaveLength(3);
   });
+
+  it('an event goes out in the format its application had when the event was committed, on every attempt', async () => {
+    const app = await store.apps.create({ name: 'f', uid: null, retrySchedule: ['1h'], payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
+    const ep = (await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com/f', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} }))!;
+    const deliveryOf = async () => {
+      const { event } = (await store.events.insert(app.id, { type: 'a.b', data: { n: 1 }, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
+      return (await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'active' }]))[0]!.id;
+    };
+    const bodies: string[] = [];
+    const sender: HttpSender = {
+      async post(req) {
+        bodies.push(req.body);
+        return { durationMs: 1, statusCode: 500, headers: {}, body: '', bodyTruncated: false, errorCode: null, errorMessage: null };
+      },
+      async close() {},
+    };
+    const sendTo = createSendWebhook({ store, http: sender, urlPolicy: { allowInsecure: false, allowSubnets: [] }, userAgent: 'Hookline/test', reportFailure: async () => {}, metrics: createMetrics() });
+    const attempt = (deliveryId: string, attemptNumber: number) => sendTo({ deliveryId, attemptNumber, trigger: 'scheduled', retryIndex: attemptNumber - 1, jitter: 0, retry: true });
+    const before = await deliveryOf();
+    await attempt(before, 1);
+    await store.apps.update(app.id, { payloadFormat: 'raw' });
+    await attempt(before, 2);
+    await attempt(await deliveryOf(), 1);
+    const [first, retry, after] = bodies.map((b) => JSON.parse(b) as Record<string, unknown>);
+    expect(first).toMatchObject({ type: 'a.b', data: { n: 1 } });
+    expect(retry).toEqual(first);
+    expect(after).toEqual({ n: 1 });
+  });
 });

@@ -67,11 +67,11 @@ export function createEventStore(db: Db) {
     const v = <T>(column: string) => sql<T>`${sql.ref(`v.${column}`)}`;
     const subscribed = endpointsMatching(db, { appId: v<string>('app_id'), keys: v<string[]>('keys'), channels: v<string[] | null>('channels'), endpointIds: v<string[] | null>('endpoint_ids') }).select(sql`1`.as('one'));
     const inserted = await sql<EventRow>`
-      insert into events (id, app_id, type, payload, previous_payload, channels, endpoint_ids, idempotency_key, dispatched_at)
+      insert into events (id, app_id, type, payload, previous_payload, channels, endpoint_ids, idempotency_key, dispatched_at, payload_format)
       select v.id, v.app_id, v.type, v.payload, v.previous_payload, to_jsonb(v.channels), to_jsonb(v.endpoint_ids), v.idempotency_key,
-        case when exists (${subscribed}) then null else now() end
+        case when exists (${subscribed}) then null else now() end, a.payload_format
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id text, app_id text, type text, payload text, previous_payload text, channels text[], endpoint_ids text[], idempotency_key text, keys text[])
-      where exists (select 1 from applications where applications.id = v.app_id)
+      join applications a on a.id = v.app_id
       on conflict (app_id, idempotency_key) where idempotency_key is not null do nothing
       returning *`.execute(db);
     const byId = new Map(inserted.rows.map((row) => [row.id, row]));
@@ -115,7 +115,18 @@ export function createEventStore(db: Db) {
     async insertDispatched(appId: string, e: { type: string; data: Json; endpointIds: string[] }): Promise<WebhookEvent> {
       const row = await db
         .insertInto('events')
-        .values({ id: newId(IdPrefix.event), app_id: appId, type: e.type, payload: JSON.stringify(e.data), previous_payload: null, channels: null, endpoint_ids: JSON.stringify(e.endpointIds), idempotency_key: null, dispatched_at: new Date() })
+        .values({
+          id: newId(IdPrefix.event),
+          app_id: appId,
+          type: e.type,
+          payload: JSON.stringify(e.data),
+          previous_payload: null,
+          channels: null,
+          endpoint_ids: JSON.stringify(e.endpointIds),
+          idempotency_key: null,
+          dispatched_at: new Date(),
+          payload_format: sql<string>`(select payload_format from applications where id = ${appId})`,
+        })
         .returningAll()
         .executeTakeFirstOrThrow();
       return toEvent(row);

@@ -66,7 +66,7 @@ export function createOperatorEvents(db: Db, box: SecretBox) {
       if (!appId) return;
       await tx
         .insertInto('events')
-        .values({ id: newId(IdPrefix.event), app_id: appId, type, payload: JSON.stringify(data), previous_payload: null, channels: null, endpoint_ids: null, idempotency_key: idempotencyKey })
+        .values({ id: newId(IdPrefix.event), app_id: appId, type, payload: JSON.stringify(data), previous_payload: null, channels: null, endpoint_ids: null, idempotency_key: idempotencyKey, payload_format: 'envelope' })
         .onConflict((oc) => oc.columns(['app_id', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
         .execute();
     },

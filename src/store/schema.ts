@@ -64,6 +64,8 @@ export interface EventsTable {
   idempotency_key: string | null;
   created_at: Timestamp;
   dispatched_at: NullableTimestamp;
+  /** The application's format when the event was committed; null on rows from before 0008. */
+  payload_format: string | null;
 }
 
 export interface DeliveriesTable {

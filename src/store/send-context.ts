@@ -79,7 +79,8 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
           from endpoint_secrets s where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > ${now}))`.as('secrets'),
         'ep.retry_schedule as endpoint_schedule',
         'a.retry_schedule as app_schedule',
-        'a.payload_format',
+        // Fixed when the event was committed (invariant 3); older rows read the application's.
+        sql<string>`coalesce(e.payload_format, a.payload_format)`.as('payload_format'),
         'at.started_at as attempt_started_at',
         'at.duration_ms as attempt_duration_ms',
         'at.response_status as attempt_status',
