@@ -2,18 +2,17 @@
  * `deliveryResender` on a real (in-memory PGlite) store with a recording stand-in for Temporal's
  * signal-with-start: the order of its two writes, and what each outcome leaves in the store.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../test/support/store-fixtures';
 import type { Delivery } from './domain/model';
-import { openStore, type Store } from './store';
-import { createSecretBox } from './store/secret-box';
+import type { Store } from './store';
 import { deliveryResender } from './temporal';
 import type { DeliveryInput } from './workflows/delivery';
 
 describe('deliveryResender', () => {
   let store: Store;
   beforeAll(async () => {
-    store = await openStore({}, createSecretBox(randomBytes(32)));
+    store = await openMemoryStore();
   }, 60_000);
   afterAll(async () => {
     await store?.close();
@@ -21,12 +20,11 @@ describe('deliveryResender', () => {
 
   /** A delivery whose one attempt failed and ended it (`failed`, attempt count 1). */
   async function failedDelivery(): Promise<Delivery> {
-    const app = await store.apps.create({ name: 'r', uid: null, retrySchedule: ['1h'], payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
-    const ep = (await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com/r', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} }))!;
-    const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
-    const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'active' }]);
-    await record(d!.id, ep.id, 1, false);
-    return (await store.deliveries.byId(d!.id))!;
+    const app = await storedApp(store);
+    const ep = await storedEndpoint(store, app.id);
+    const { deliveryId } = await storedDelivery(store, app.id, ep.id);
+    await record(deliveryId, ep.id, 1, false);
+    return (await store.deliveries.byId(deliveryId))!;
   }
 
   async function record(deliveryId: string, endpointId: string, attemptNumber: number, ok: boolean) {

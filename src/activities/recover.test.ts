@@ -2,18 +2,17 @@
  * `recoverPage` on a real (in-memory PGlite) store, in a mock activity context: what it resends,
  * and how a retried page resumes from its heartbeat instead of resending again.
  */
-import { randomBytes } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../../test/support/store-fixtures';
 import type { Delivery } from '../domain/model';
-import { openStore, type Store } from '../store';
-import { createSecretBox } from '../store/secret-box';
+import type { Store } from '../store';
 import { createRecoverPage, type RecoverPageInput } from './recover';
 
 describe('recoverPage', () => {
   let store: Store;
   beforeAll(async () => {
-    store = await openStore({}, createSecretBox(randomBytes(32)));
+    store = await openMemoryStore();
   }, 60_000);
   afterAll(async () => {
     await store?.close();
@@ -21,14 +20,13 @@ describe('recoverPage', () => {
 
   /** An endpoint with `n` deliveries: the first `failed` of them failed, the rest succeeded. */
   async function endpointWith(n: number, failed: number) {
-    const app = await store.apps.create({ name: 'a', uid: null, retrySchedule: ['1h'], payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
-    const ep = (await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com/hook', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} }))!;
+    const app = await storedApp(store);
+    const ep = await storedEndpoint(store, app.id);
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const { event } = (await store.events.insert(app.id, { type: 'a.b', data: { i }, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
-      const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'active' }]);
-      await store.deliveries.setStatus(d!.id, { status: i < failed ? 'failed' : 'succeeded', nextAttemptAt: null, failureReason: i < failed ? 'schedule_exhausted' : null });
-      ids.push(d!.id);
+      const { deliveryId } = await storedDelivery(store, app.id, ep.id, { data: { i } });
+      await store.deliveries.setStatus(deliveryId, { status: i < failed ? 'failed' : 'succeeded', nextAttemptAt: null, failureReason: i < failed ? 'schedule_exhausted' : null });
+      ids.push(deliveryId);
     }
     return { endpointId: ep.id, ids };
   }

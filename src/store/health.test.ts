@@ -2,10 +2,9 @@
  * The health statistics on a real (in-memory PGlite) store: the `consecutive` streak reaches back
  * past the stats window, stops at the latest success, the health reset and the cap.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '.';
-import { createSecretBox } from './secret-box';
+import { openMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../../test/support/store-fixtures';
+import type { Store } from '.';
 
 const DAY = 86_400_000;
 const now = new Date('2026-11-20T12:00:00Z');
@@ -14,7 +13,7 @@ const daysAgo = (d: number) => new Date(now.getTime() - d * DAY);
 describe('health.stats', () => {
   let store: Store;
   beforeAll(async () => {
-    store = await openStore({}, createSecretBox(randomBytes(32)));
+    store = await openMemoryStore();
   }, 60_000);
   afterAll(async () => {
     await store?.close();
@@ -22,13 +21,12 @@ describe('health.stats', () => {
 
   /** An endpoint with one delivery per attempt, started at the given times, oldest first. */
   async function endpointWith(attempts: { at: Date; ok: boolean }[]): Promise<string> {
-    const app = await store.apps.create({ name: 'h', uid: null, retrySchedule: ['1h'], payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
-    const ep = (await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com/h', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} }))!;
+    const app = await storedApp(store);
+    const ep = await storedEndpoint(store, app.id);
     for (const a of attempts) {
-      const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
-      const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'active' }]);
+      const { deliveryId } = await storedDelivery(store, app.id, ep.id);
       await store.deliveries.recordAttempt(
-        { deliveryId: d!.id, endpointId: ep.id, attemptNumber: 1, trigger: 'scheduled', url: ep.url, startedAt: a.at, durationMs: 5, responseStatus: a.ok ? 200 : 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: a.ok, errorCode: null, errorMessage: null, nextAttemptAt: null },
+        { deliveryId, endpointId: ep.id, attemptNumber: 1, trigger: 'scheduled', url: ep.url, startedAt: a.at, durationMs: 5, responseStatus: a.ok ? 200 : 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: a.ok, errorCode: null, errorMessage: null, nextAttemptAt: null },
         { status: a.ok ? 'succeeded' : 'failed', nextAttemptAt: null, failureReason: null },
       );
     }

@@ -5,7 +5,7 @@
  * or Maven is missing.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type ActivityInboundCallsInterceptor } from '@temporalio/worker';
@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../activities';
 import type { HttpSender } from '../activities/http-sender';
 import { SchedulePresets } from '../domain/schedule';
-import { openStore, type Store } from '../store';
-import { createSecretBox } from '../store/secret-box';
+import type { Store } from '../store';
+import { openMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../../test/support/store-fixtures';
 import { temporal } from '@temporalio/proto';
 import { hooklineSearchAttributes } from './search-attributes';
 import { delivery, deliveryWorkflowId } from './delivery';
@@ -72,7 +72,7 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
       namespace: env.namespace ?? 'default',
       searchAttributes: Object.fromEntries(hooklineSearchAttributes.map((k) => [k.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
     });
-    store = await openStore({}, createSecretBox(randomBytes(32)));
+    store = await openMemoryStore();
     // The real activities over a real store; only the receiver (always 500) and the clock are stand-ins.
     const http: HttpSender = {
       async post() {
@@ -118,11 +118,9 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
   });
 
   async function failingDelivery(schedule: 'standard' | string[]) {
-    const app = await store.apps.create({ name: 'long', uid: null, retrySchedule: schedule, payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
-    const ep = await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} });
-    const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
-    const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep!.id, status: 'active' }]);
-    return { app, endpoint: ep!, deliveryId: d!.id, eventId: event.id };
+    const app = await storedApp(store, { retrySchedule: schedule });
+    const endpoint = await storedEndpoint(store, app.id);
+    return { app, endpoint, ...(await storedDelivery(store, app.id, endpoint.id)) };
   }
 
   it('a recovery longer than one run (100 pages) continues as new and resends each delivery once', async () => {
@@ -130,9 +128,7 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
     const { app, endpoint, deliveryId, eventId } = await failingDelivery(['1h']);
     const failed = [{ deliveryId, eventId }];
     for (let i = 0; i < 100; i++) {
-      const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
-      const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: endpoint.id, status: 'active' }]);
-      failed.push({ deliveryId: d!.id, eventId: event.id });
+      failed.push(await storedDelivery(store, app.id, endpoint.id));
     }
     for (const f of failed) await store.deliveries.setStatus(f.deliveryId, { status: 'failed', nextAttemptAt: null, failureReason: 'schedule_exhausted' });
 
