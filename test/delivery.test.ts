@@ -134,6 +134,17 @@ describe.each(storeKinds)('delivery on %s', (kind) => {
     expect(target.requests).toHaveLength(0);
   });
 
+  it('records a response body holding NUL bytes (which PostgreSQL text cannot hold) with U+FFFD in their place', async () => {
+    const app = await createApp(t.api, { retry_schedule: ['1h'] });
+    const r = await receiver();
+    r.setDefault({ status: 500, body: 'bad\u0000body' });
+    await createEndpoint(t.api, app.id, { url: r.url });
+    const event = await sendEvent(t.api, app.id);
+    const [d] = await waitUntil(() => deliveriesOf(t.api, app.id, event.id), (ds) => ds[0]?.attempt_count === 1, 20_000, 'first attempt');
+    expect((await deliveryOf(t.api, app.id, d!.id)).attempts![0]).toMatchObject({ response_status: 500, response_body: 'bad\ufffdbody' });
+    expect(r.requests).toHaveLength(1);
+  });
+
   it('an Idempotency-Key repeat returns the first event and delivers once', async () => {
     const app = await createApp(t.api);
     const r = await receiver();

@@ -49,7 +49,10 @@ async function readCapped(body: Dispatcher.ResponseData['body']): Promise<{ text
     }
   }
   const all = Buffer.concat(chunks);
-  return { text: all.subarray(0, MAX_RESPONSE_BODY_BYTES).toString('utf8'), truncated: all.length > MAX_RESPONSE_BODY_BYTES };
+  // Decoding replaces invalid UTF-8 with U+FFFD; NUL is valid UTF-8 but PostgreSQL text cannot
+  // hold it, and a body the store refuses would fail the attempt's record on every try.
+  const text = all.subarray(0, MAX_RESPONSE_BODY_BYTES).toString('utf8').replaceAll('\u0000', '\ufffd');
+  return { text, truncated: all.length > MAX_RESPONSE_BODY_BYTES };
 }
 
 function keptHeaders(headers: Dispatcher.ResponseData['headers']): Record<string, string> {

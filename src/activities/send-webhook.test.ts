@@ -2,12 +2,12 @@
  * `sendWebhook` on a real (in-memory PGlite) store with a recording HTTP sender: what it does
  * when the store says the delivery must not be sent.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../metrics';
-import { openStore, type Store } from '../store';
-import { createSecretBox } from '../store/secret-box';
+import type { Store } from '../store';
+import { openMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../../test/support/store-fixtures';
 import type { HttpSender } from './http-sender';
+import { ActivityFailureType } from '../domain/activity-failures';
 import { createSendWebhook, type SendInput } from './send-webhook';
 
 describe('sendWebhook and the stored delivery', () => {
@@ -21,7 +21,7 @@ describe('sendWebhook and the stored delivery', () => {
     async close() {},
   };
   beforeAll(async () => {
-    store = await openStore({}, createSecretBox(randomBytes(32)));
+    store = await openMemoryStore();
   }, 60_000);
   afterAll(async () => {
     await store?.close();
@@ -39,14 +39,13 @@ describe('sendWebhook and the stored delivery', () => {
 
   /** A delivery whose endpoint was disabled (ending it `failed`) and then enabled again. */
   async function deliveryEndedByDisable() {
-    const app = await store.apps.create({ name: 'a', uid: null, retrySchedule: ['1h'], payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
-    const ep = (await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com/hook', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} }))!;
-    const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
-    const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'active' }]);
+    const app = await storedApp(store);
+    const ep = await storedEndpoint(store, app.id);
+    const { eventId, deliveryId } = await storedDelivery(store, app.id, ep.id);
     expect(await store.health.disable(ep.id, 'test')).toBe(true);
-    expect(await store.health.endedByDisable(ep.id, null, 10)).toEqual([{ id: d!.id, eventId: event.id, statusVersion: 1 }]);
+    expect(await store.health.endedByDisable(ep.id, null, 10)).toEqual([{ id: deliveryId, eventId, statusVersion: 1 }]);
     expect(await store.health.enable(ep.id)).toBe(true);
-    return d!.id;
+    return deliveryId;
   }
 
   it('a scheduled retry of a delivery the disable ended sends nothing, even with the endpoint enabled again', async () => {
@@ -79,10 +78,9 @@ describe('sendWebhook and the stored delivery', () => {
   });
 
   it('a try that failed after its POST was recorded (in a follow-up) is concluded again without a second POST; a resend still sends', async () => {
-    const app = await store.apps.create({ name: 'a', uid: null, retrySchedule: ['1h', '2h'], payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
-    const ep = (await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com/busy', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} }))!;
-    const { event } = (await store.events.insert(app.id, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
-    const [d] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'active' }]);
+    const app = await storedApp(store, { retrySchedule: ['1h', '2h'] });
+    const ep = await storedEndpoint(store, app.id);
+    const { deliveryId } = await storedDelivery(store, app.id, ep.id);
     const sent: string[] = [];
     const busy: HttpSender = {
       async post(req) {
@@ -92,6 +90,7 @@ describe('sendWebhook and the stored delivery', () => {
       async close() {},
     };
     let reports = 0;
+    let clock = new Date('2026-11-20T12:00:00Z');
     const sendBusy = createSendWebhook({
       store,
       http: busy,
@@ -101,15 +100,19 @@ describe('sendWebhook and the stored delivery', () => {
         if (++reports === 1) throw new Error('Temporal unavailable');
       },
       metrics: createMetrics(),
+      now: () => clock,
     });
-    const input: SendInput = { deliveryId: d!.id, attemptNumber: 1, trigger: 'scheduled', retryIndex: 0, jitter: 0.5, retry: true };
-    await expect(sendBusy(input)).rejects.toThrow('Temporal unavailable');
-    const again = await sendBusy({ ...input, afterFailedTry: true });
+    const input: SendInput = { deliveryId, attemptNumber: 1, trigger: 'scheduled', retryIndex: 0, jitter: 0.5, retry: true };
+    // The attempt is recorded, so the failure says only a follow-up failed.
+    await expect(sendBusy(input)).rejects.toMatchObject({ type: ActivityFailureType.followUpFailed, message: expect.stringContaining('Temporal unavailable') });
+    // The workflow's next try, 5 s later and with its own jitter, concludes from the record.
+    clock = new Date(clock.getTime() + 5_000);
+    const again = await sendBusy({ ...input, jitter: -0.5, afterFailedTry: true });
     expect(sent).toHaveLength(1);
     expect(reports).toBe(2);
-    // The same decision as the first try: the 1 h step with +10% jitter (Retry-After is shorter).
-    expect(again).toMatchObject({ outcome: 'failed', statusCode: 503, nextDelayMs: 3_960_000, scheduleLength: 2 });
-    expect(await store.deliveries.byId(d!.id)).toMatchObject({ status: 'pending', attemptCount: 1 });
+    // The recorded retry time stands: the 1 h step with +10% jitter after the 7 ms attempt, less the 5 s since.
+    expect(again).toMatchObject({ outcome: 'failed', statusCode: 503, nextDelayMs: 3_960_007 - 5_000, scheduleLength: 2 });
+    expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'pending', attemptCount: 1 });
     // A resend that reuses the number (it came during the try) asks for a new send, as does the next number.
     await sendBusy({ ...input, trigger: 'manual' });
     expect(sent).toHaveLength(2);
@@ -118,12 +121,9 @@ describe('sendWebhook and the stored delivery', () => {
   });
 
   it('an event goes out in the format its application had when the event was committed, on every attempt', async () => {
-    const app = await store.apps.create({ name: 'f', uid: null, retrySchedule: ['1h'], payloadFormat: 'envelope', disablePolicy: null, metadata: {} });
-    const ep = (await store.endpoints.create(app.id, 10, { uid: null, url: 'https://example.com/f', description: '', eventTypes: ['*'], channels: null, signatureScheme: 'standard', signatureHeader: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', headers: null, timeoutMs: 1000, rateLimitPerS: null, retrySchedule: null, metadata: {} }))!;
-    const deliveryOf = async () => {
-      const { event } = (await store.events.insert(app.id, { type: 'a.b', data: { n: 1 }, previousData: null, channels: null, endpointIds: null, idempotencyKey: null }))!;
-      return (await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'active' }]))[0]!.id;
-    };
+    const app = await storedApp(store);
+    const ep = await storedEndpoint(store, app.id);
+    const deliveryOf = async () => (await storedDelivery(store, app.id, ep.id, { data: { n: 1 } })).deliveryId;
     const bodies: string[] = [];
     const sender: HttpSender = {
       async post(req) {

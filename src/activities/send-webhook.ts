@@ -3,7 +3,9 @@
  * delivery workflow; this computes the next delay from the stored schedule, the workflow's jitter
  * and any Retry-After, so `next_attempt_at` in the store is the exact time the timer fires.
  */
-import { decideOutcome, FailureReason, type SentAttempt } from '../domain/attempt-outcome';
+import { ApplicationFailure } from '@temporalio/activity';
+import { ActivityFailureType } from '../domain/activity-failures';
+import { decideOutcome, FailureReason, type RecordedAttempt, type SentAttempt } from '../domain/attempt-outcome';
 import { renderBody } from '../domain/envelope';
 import { AttemptErrorCode, type AttemptTrigger, DeliveryStatus } from '../domain/model';
 import { scheduleDelaysMs } from '../domain/schedule';
@@ -28,8 +30,8 @@ export interface SendInput {
   /** True when an earlier call reserved this attempt's rate-limit slot and the wait is over. */
   slotReserved?: boolean;
   /**
-   * The previous try of this attempt failed in the infrastructure and no resend came since. If
-   * that try had already sent and recorded the POST, this one only finishes its follow-ups. (A
+   * The previous try of this attempt sent and recorded it, then failed in a follow-up
+   * (ActivityFailureType.followUpFailed), and no resend came since: this try only finishes the follow-ups. (A
    * resend, by contrast, asks for a new send even when it reuses the number.)
    */
   afterFailedTry?: boolean;
@@ -93,7 +95,7 @@ export function createSendWebhook(deps: SendDeps) {
     if (!ctx) return finished('gone');
     // An earlier try of this attempt sent and recorded it, then failed in a follow-up (waking the
     // health workflow, an operational event): finish the follow-ups; never send it again.
-    if (ctx.recordedAttempt && input.afterFailedTry) return conclude(deps, ctx, input, ctx.recordedAttempt.statusCode, decide(ctx, input, ctx.recordedAttempt));
+    if (ctx.recordedAttempt && input.afterFailedTry) return conclude(deps, ctx, input, ctx.recordedAttempt.statusCode, decideAgain(ctx, input, ctx.recordedAttempt, now()));
     if (ctx.endpoint.status === 'disabled') {
       await deps.store.deliveries.setStatus(ctx.deliveryId, { status: DeliveryStatus.failed, nextAttemptAt: null, failureReason: FailureReason.endpointDisabled });
       return finished('disabled');
@@ -154,11 +156,25 @@ function decide(ctx: SendContext, input: SendInput, sent: SentAttempt) {
   return { outcome, nextAttemptAt, scheduleLength: delaysMs.length };
 }
 
+/**
+ * A recorded attempt decided again: the same outcome, but the wait is what is left until the
+ * recorded next attempt time (this try's jitter and the infrastructure wait must not move it).
+ */
+function decideAgain(ctx: SendContext, input: SendInput, recorded: RecordedAttempt, now: Date) {
+  const decided = decide(ctx, input, recorded);
+  if (decided.outcome.nextDelayMs === null || recorded.nextAttemptAt === null) return decided;
+  return { ...decided, outcome: { ...decided.outcome, nextDelayMs: Math.max(0, recorded.nextAttemptAt.getTime() - now.getTime()) } };
+}
+
 /** The follow-ups of a recorded attempt, and its result for the workflow. */
 async function conclude(deps: SendDeps, ctx: SendContext, input: SendInput, statusCode: number | null, decided: ReturnType<typeof decide>): Promise<SendResult> {
   const { outcome, scheduleLength } = decided;
-  if (!outcome.succeeded) await afterFailure(deps, ctx, input, outcome.disableEndpoint, outcome.failureReason);
-  else if (input.trigger === 'manual') await afterManualSuccess(deps, ctx, input);
+  try {
+    if (!outcome.succeeded) await afterFailure(deps, ctx, input, outcome.disableEndpoint, outcome.failureReason);
+    else if (input.trigger === 'manual') await afterManualSuccess(deps, ctx, input);
+  } catch (err) {
+    throw ApplicationFailure.retryable(`attempt ${input.attemptNumber} is recorded; a follow-up failed: ${err instanceof Error ? err.message : String(err)}`, ActivityFailureType.followUpFailed);
+  }
   return {
     outcome: outcome.succeeded ? 'succeeded' : 'failed',
     statusCode,

@@ -106,4 +106,22 @@ describe('createDispatcher', () => {
     expect(starts).toEqual(['fanout/evt_1', 'fanout/evt_2', 'fanout/evt_3', 'fanout/evt_1']);
     await dispatcher.stop();
   });
+
+  it('a sweep round stops after three failed starts in a row: Temporal is not answering', async () => {
+    const store = {
+      events: { undispatched: async () => [1, 2, 3, 4, 5].map(eventRef), markDispatched: async () => undefined },
+      endpoints: { resolveForEvent: async () => [{ id: 'ep_1' }] },
+    } as unknown as Store;
+    let starts = 0;
+    const workflows = {
+      start: async () => {
+        starts++;
+        throw new Error('unavailable');
+      },
+    } as unknown as WorkflowStarter;
+    const dispatcher = createDispatcher({ workflows, store, taskQueue: 'q', fanOutWindow: 10, graceMs: 0, logger: capturedLogger().logger });
+    expect(await dispatcher.sweep()).toBe(0);
+    expect(starts).toBe(3);
+    await dispatcher.stop();
+  });
 });

@@ -36,6 +36,9 @@ export interface EventRef {
   endpointIds: string[] | null;
 }
 
+/** Failed starts in a row after which a sweep round gives up until the next one. */
+const SWEEP_FAILURES_IN_A_ROW = 3;
+
 /** Fan-out starts the API has begun and not yet finished; past this the sweep takes over. */
 const MAX_PENDING_DISPATCHES = 256;
 
@@ -92,19 +95,24 @@ export function createDispatcher(deps: DispatcherDeps) {
    * Starts what is due, oldest first. An event whose start fails is logged and skipped, so one
    * event that keeps failing does not hold back the ones after it; the round then ends after its
    * page, and the next round tries it again (rather than reading the same page over and over).
+   * A run of failures in a row means Temporal itself is not answering: the round stops there
+   * instead of waiting out each start's own retries.
    */
   async function sweepOnce(): Promise<number> {
     let started = 0;
     for (;;) {
       const due = await store.events.undispatched(new Date(Date.now() - deps.graceMs), 200);
       let failed = 0;
+      let failedInARow = 0;
       for (const event of due) {
         try {
           await startFanOut(event, true);
           started++;
+          failedInARow = 0;
         } catch (err) {
           failed++;
           logger.warn({ err, eventId: event.id }, 'dispatcher sweep: fan-out start failed; the next sweep tries again');
+          if (++failedInARow >= SWEEP_FAILURES_IN_A_ROW) return started;
         }
       }
       if (due.length < 200 || failed > 0) return started;

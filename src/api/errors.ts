@@ -75,9 +75,9 @@ function toApiError(err: unknown): ApiError | undefined {
     const what = e.constraint?.startsWith('event_types') ? 'An event type with that name' : 'A resource with that uid';
     return new ApiError(409, ErrorType.conflict, 'already_exists', `${what} already exists`);
   }
-  // SQLSTATE class 22, data exceptions: a value the database cannot hold, such as a NUL character
-  // in text or an unpaired surrogate in JSON. The request is what is wrong, not the server.
-  if (typeof e?.code === 'string' && e.code.startsWith('22') && e.code.length === 5) {
+  // A value the database cannot hold: a NUL in text (22021) or in JSON (22P05), an unpaired
+  // surrogate in JSON (22P02). Only these: other data exceptions would be the server's bugs.
+  if (e?.code === '22021' || e?.code === '22P05' || e?.code === '22P02') {
     return new ApiError(400, ErrorType.invalidRequest, 'invalid_value', 'A value in the request cannot be stored (text must not contain NUL characters or unpaired surrogates)');
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {

@@ -54,6 +54,11 @@ export interface SentAttempt {
   errorCode: AttemptErrorCode | null;
   retryAfter: string | null;
 }
+
+/** A stored attempt: its next attempt time was fixed when it was recorded. */
+export interface RecordedAttempt extends SentAttempt {
+  nextAttemptAt: Date | null;
+}
 export function decideOutcome({ response, delaysMs, retryIndex, jitter, retry, now }: OutcomeInput): Outcome {
   const { status } = response;
   if (status !== null && status >= 200 && status < 300) {

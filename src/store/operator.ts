@@ -5,6 +5,7 @@
  * `standard` scheme and delivered with the same durable retries as any other event. They are
  * inserted in the caller's transaction and started by the dispatcher's sweep.
  */
+import { sql } from 'kysely';
 import { IdPrefix, newId } from '../domain/ids';
 import type { Db } from './db';
 import type { SecretBox } from './secret-box';
@@ -66,7 +67,7 @@ export function createOperatorEvents(db: Db, box: SecretBox) {
       if (!appId) return;
       await tx
         .insertInto('events')
-        .values({ id: newId(IdPrefix.event), app_id: appId, type, payload: JSON.stringify(data), previous_payload: null, channels: null, endpoint_ids: null, idempotency_key: idempotencyKey, payload_format: 'envelope' })
+        .values({ id: newId(IdPrefix.event), app_id: appId, type, payload: JSON.stringify(data), previous_payload: null, channels: null, endpoint_ids: null, idempotency_key: idempotencyKey, payload_format: sql<string>`(select payload_format from applications where id = ${appId})` })
         .onConflict((oc) => oc.columns(['app_id', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
         .execute();
     },

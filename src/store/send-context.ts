@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { DEFAULT_SCHEDULE, type RetrySchedule } from '../domain/schedule';
 import type { Db } from './db';
 import type { SecretBox } from './secret-box';
-import type { SentAttempt } from '../domain/attempt-outcome';
+import type { RecordedAttempt } from '../domain/attempt-outcome';
 import type { AttemptErrorCode } from '../domain/model';
 import { attemptId } from '../domain/ids';
 
@@ -37,7 +37,7 @@ export interface SendContext {
   payloadFormat: PayloadFormat;
   retrySchedule: RetrySchedule;
   /** This attempt number's record, when an earlier try of the attempt already sent and stored it. */
-  recordedAttempt: SentAttempt | null;
+  recordedAttempt: RecordedAttempt | null;
 }
 
 interface SecretRow {
@@ -86,6 +86,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
         'at.response_status as attempt_status',
         'at.error_code as attempt_error_code',
         sql<string | null>`at.response_headers ->> 'retry-after'`.as('attempt_retry_after'),
+        'at.next_attempt_at as attempt_next_at',
       ])
       .where('d.id', '=', deliveryId)
       .executeTakeFirst();
@@ -128,6 +129,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
               statusCode: row.attempt_status,
               errorCode: row.attempt_error_code as AttemptErrorCode | null,
               retryAfter: row.attempt_retry_after,
+              nextAttemptAt: row.attempt_next_at === null ? null : new Date(row.attempt_next_at),
             },
     };
   };

@@ -9,6 +9,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { Activities, SendInput, SendResult } from '../activities';
+import { ActivityFailureType } from '../domain/activity-failures';
 import { delivery, deliveryStateQuery, endpointDisabledSignal, resendSignal, type DeliveryInput } from './delivery';
 import { fanOut } from './fan-out';
 
@@ -235,27 +236,36 @@ describe('delivery and fanOut workflows', () => {
     expect(calls.get(i.deliveryId)).toHaveLength(1);
   }, 60_000);
 
-  it('retries the same attempt number after an infrastructure failure', async () => {
+  it('retries the same attempt number after an infrastructure failure; only a follow-up failure lets the next try reuse the record', async () => {
     const i = input();
     let n = 0;
-    scripts.set(i.deliveryId, () => (++n === 1 ? ApplicationFailure.retryable('store unavailable', 'StoreError') : ok));
+    scripts.set(i.deliveryId, () => (++n === 1 ? ApplicationFailure.retryable('store unavailable', 'StoreError') : n === 2 ? ApplicationFailure.retryable('recorded; health wake failed', ActivityFailureType.followUpFailed) : ok));
     expect(await (await start(i)).result()).toEqual({ status: 'succeeded', attempts: 1 });
-    expect(calls.get(i.deliveryId)!.map((c) => c.attemptNumber)).toEqual([1, 1]);
-    // The second try may find the first one's record: it then only finishes the follow-ups.
-    expect(calls.get(i.deliveryId)!.map((c) => c.afterFailedTry)).toEqual([false, true]);
-  });
+    expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.afterFailedTry])).toEqual([
+      [1, false],
+      [1, false],
+      [1, true],
+    ]);
+  }, 20_000);
 
-  it('a resend during the wait after an infrastructure failure asks for a new send, not the failed try\'s record', async () => {
+  it('a resend during the wait after a follow-up failure asks for a new send, not the recorded attempt', async () => {
     const i = input();
     let n = 0;
-    scripts.set(i.deliveryId, () => (++n === 1 ? ApplicationFailure.retryable('store unavailable', 'StoreError') : ok));
+    let signalled!: () => void;
+    const signalSent = new Promise<void>((resolve) => (signalled = resolve));
+    // The first try fails only once the signal is in, so the signal always lands before the retry.
+    scripts.set(i.deliveryId, async () => {
+      if (++n > 1) return ok;
+      await signalSent;
+      throw ApplicationFailure.retryable('recorded; health wake failed', ActivityFailureType.followUpFailed);
+    });
     const handle = await start(i);
     for (let tries = 0; !calls.get(i.deliveryId); tries++) {
       if (tries > 100) throw new Error('never attempted');
       await new Promise((r) => setTimeout(r, 20));
     }
-    // The retry waits 1 s; the signal lands in it.
     await handle.signal(resendSignal);
+    signalled();
     expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 1 });
     expect(calls.get(i.deliveryId)!.map((c) => [c.trigger, c.afterFailedTry])).toEqual([
       ['scheduled', false],

@@ -20,6 +20,7 @@
  *   task while a local activity runs.
  */
 import {
+  ApplicationFailure,
   condition,
   continueAsNew,
   defineQuery,
@@ -36,6 +37,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, SendResult } from '../activities';
 import type { AttemptTrigger, Delivery } from '../domain/model';
+import { ActivityFailureType } from '../domain/activity-failures';
 import { formatDuration } from '../domain/schedule';
 import { deliverySearchAttributes, HooklineStatus } from './search-attributes';
 
@@ -59,7 +61,7 @@ export interface DeliveryResume {
   trigger: AttemptTrigger;
   slotReserved: boolean;
   infraFailures: number;
-  /** The last try failed in the infrastructure and no resend came since (see SendInput.afterFailedTry). */
+  /** The last try's attempt is recorded, only a follow-up failed, and no resend came since (SendInput.afterFailedTry). */
   afterFailedTry: boolean;
   /** The highest endpoint status version an attempt has read; null when none has. */
   seenStatusVersion: number | null;
@@ -197,7 +199,10 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
       // A local activity's failure arrives as the activity's own error (or a TimeoutFailure),
       // not wrapped in an ActivityFailure.
       if (!(err instanceof TemporalFailure) || isCancellation(err)) throw err;
-      afterFailedTry = true;
+      // Runs from before the retries went on without end failed here; their replay must too.
+      if (infraFailures >= INFRA_RETRY_DELAYS_MS.length && !patched('infra-retry-forever')) throw err;
+      // Only a try whose attempt is recorded may be concluded from the record.
+      afterFailedTry = err instanceof ApplicationFailure && err.type === ActivityFailureType.followUpFailed;
       const delay = infraRetryDelayMs(infraFailures++);
       await sleep(delay, { summary: `attempt ${state.attemptNumber} interrupted; again in ${formatDuration(delay)}` });
       if (++infraFailuresThisRun >= INFRA_FAILURES_PER_RUN || workflowInfo().continueAsNewSuggested) {
@@ -228,8 +233,8 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
     state.last = { outcome: result.outcome, statusCode: result.statusCode, errorCode: result.errorCode };
     const done = result.outcome === 'succeeded' || result.nextDelayMs === null;
     if (done && resendRequested && result.outcome !== 'gone' && result.outcome !== 'disabled') {
-      // A resend that arrived during the last attempt: the API already marked the delivery
-      // pending, and signal-with-start delivered it to this run, so this run must honour it.
+      // A resend that arrived during the last attempt: signal-with-start delivered it to this
+      // run (the API marks the delivery pending), so this run must honour it.
       state.attemptNumber++;
       trigger = 'manual';
       continue;
