@@ -2,8 +2,8 @@
  * `deliveryResender` on a real (in-memory PGlite) store with a recording stand-in for Temporal's
  * signal-with-start: the order of its two writes, and what each outcome leaves in the store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../test/support/store-fixtures';
+import { describe, expect, it } from 'vitest';
+import { useMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../test/support/store-fixtures';
 import type { Delivery } from './domain/model';
 import type { Store } from './store';
 import { deliveryResender } from './temporal';
@@ -11,12 +11,7 @@ import type { DeliveryInput } from './workflows/delivery';
 
 describe('deliveryResender', () => {
   let store: Store;
-  beforeAll(async () => {
-    store = await openMemoryStore();
-  }, 60_000);
-  afterAll(async () => {
-    await store?.close();
-  });
+  useMemoryStore((opened) => (store = opened));
 
   /** A delivery whose one attempt failed and ended it (`failed`, attempt count 1). */
   async function failedDelivery(): Promise<Delivery> {

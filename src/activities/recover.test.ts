@@ -3,20 +3,15 @@
  * and how a retried page resumes from its heartbeat instead of resending again.
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../../test/support/store-fixtures';
+import { describe, expect, it } from 'vitest';
+import { useMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../../test/support/store-fixtures';
 import type { Delivery } from '../domain/model';
 import type { Store } from '../store';
 import { createRecoverPage, type RecoverPageInput } from './recover';
 
 describe('recoverPage', () => {
   let store: Store;
-  beforeAll(async () => {
-    store = await openMemoryStore();
-  }, 60_000);
-  afterAll(async () => {
-    await store?.close();
-  });
+  useMemoryStore((opened) => (store = opened));
 
   /** An endpoint with `n` deliveries: the first `failed` of them failed, the rest succeeded. */
   async function endpointWith(n: number, failed: number) {

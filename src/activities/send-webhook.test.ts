@@ -2,10 +2,10 @@
  * `sendWebhook` on a real (in-memory PGlite) store with a recording HTTP sender: what it does
  * when the store says the delivery must not be sent.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../metrics';
 import type { Store } from '../store';
-import { openMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../../test/support/store-fixtures';
+import { useMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../../test/support/store-fixtures';
 import type { HttpSender } from './http-sender';
 import { ActivityFailureType } from '../domain/activity-failures';
 import { createSendWebhook, type SendInput } from './send-webhook';
@@ -20,12 +20,7 @@ describe('sendWebhook and the stored delivery', () => {
     },
     async close() {},
   };
-  beforeAll(async () => {
-    store = await openMemoryStore();
-  }, 60_000);
-  afterAll(async () => {
-    await store?.close();
-  });
+  useMemoryStore((opened) => (store = opened));
 
   const send = (input: Partial<SendInput> & { deliveryId: string }) =>
     createSendWebhook({ store, http, urlPolicy: { allowInsecure: false, allowSubnets: [] }, userAgent: 'Hookline/test', reportFailure: async () => {}, metrics: createMetrics() })({

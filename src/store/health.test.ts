@@ -2,8 +2,8 @@
  * The health statistics on a real (in-memory PGlite) store: the `consecutive` streak reaches back
  * past the stats window, stops at the latest success, the health reset and the cap.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../../test/support/store-fixtures';
+import { describe, expect, it } from 'vitest';
+import { useMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../../test/support/store-fixtures';
 import type { Store } from '.';
 
 const DAY = 86_400_000;
@@ -12,12 +12,7 @@ const daysAgo = (d: number) => new Date(now.getTime() - d * DAY);
 
 describe('health.stats', () => {
   let store: Store;
-  beforeAll(async () => {
-    store = await openMemoryStore();
-  }, 60_000);
-  afterAll(async () => {
-    await store?.close();
-  });
+  useMemoryStore((opened) => (store = opened));
 
   /** An endpoint with one delivery per attempt, started at the given times, oldest first. */
   async function endpointWith(attempts: { at: Date; ok: boolean }[]): Promise<string> {

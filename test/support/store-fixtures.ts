@@ -3,6 +3,7 @@
  * an in-memory PGlite store and the rows a delivery needs, with defaults a test overrides.
  */
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import type { Application, Endpoint } from '../../src/domain/model';
 import { openStore, type Store } from '../../src/store';
 import type { NewApplication } from '../../src/store/apps';
@@ -13,6 +14,18 @@ import { createSecretBox } from '../../src/store/secret-box';
 /** A new in-memory store with a random secret key; about 3 s to open. */
 export function openMemoryStore(): Promise<Store> {
   return openStore({}, createSecretBox(randomBytes(32)));
+}
+
+/** An in-memory store for the calling suite: opened before its tests, closed after them. */
+export function useMemoryStore(opened: (store: Store) => void): void {
+  let store: Store | undefined;
+  beforeAll(async () => {
+    store = await openMemoryStore();
+    opened(store);
+  }, 60_000);
+  afterAll(async () => {
+    await store?.close();
+  });
 }
 
 export function storedApp(store: Store, overrides: Partial<NewApplication> = {}): Promise<Application> {
