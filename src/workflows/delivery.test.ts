@@ -217,6 +217,29 @@ describe('delivery and fanOut workflows', () => {
     ]);
   });
 
+  it('a resend during a final attempt that outlasts the workflow task timeout makes one more attempt, manual and without retries', async () => {
+    // The attempt takes 11 s, so the SDK heartbeats the workflow task and the signal reaches the
+    // run while the attempt still runs: its result is kept, and the resend's attempt follows it.
+    const i = input();
+    scripts.set(i.deliveryId, async (call) => {
+      if (call.attemptNumber > 1) return fail(null);
+      await new Promise((r) => setTimeout(r, 11_000));
+      return fail(null);
+    });
+    const handle = await start(i);
+    for (let tries = 0; !calls.get(i.deliveryId); tries++) {
+      if (tries > 100) throw new Error('never attempted');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    await handle.signal(resendSignal);
+    expect(await handle.result()).toEqual({ status: 'failed', attempts: 2 });
+    expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger, c.retry])).toEqual([
+      [1, 'scheduled', true],
+      [2, 'manual', false],
+    ]);
+  }, 60_000);
+
   it('a resend during an attempt that leaves retries is honoured right after it', async () => {
     const { result, attempts } = await resendDuringFirstAttempt(fail(3_600_000));
     expect(result).toEqual({ status: 'succeeded', attempts: 2 });

@@ -63,6 +63,8 @@ export interface DeliveryResume {
   infraFailures: number;
   /** The last try's attempt is recorded, only a follow-up failed, and no resend came since (SendInput.afterFailedTry). */
   afterFailedTry: boolean;
+  /** A resend asked for one more attempt after the schedule had ended the delivery. */
+  scheduleEnded?: boolean;
   /** The highest endpoint status version an attempt has read; null when none has. */
   seenStatusVersion: number | null;
 }
@@ -172,6 +174,9 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
   let infraFailuresThisRun = 0;
   let slotReserved = resume?.slotReserved ?? false;
   let afterFailedTry = resume?.afterFailedTry ?? false;
+  // Set once the schedule has ended the delivery and a resend asked for one more attempt: that
+  // attempt is a manual one with no retries, as if the delivery had been revived.
+  let scheduleEnded = resume?.scheduleEnded ?? false;
   for (;;) {
     state.status = 'attempting';
     // A resend that is already pending when an attempt starts is served by that attempt.
@@ -191,7 +196,7 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
         retryIndex,
         // Jitter comes from the workflow's seeded Math.random, so a replay computes the same delay.
         jitter: Math.random() * 2 - 1,
-        retry: !input.revive && !input.test,
+        retry: !input.revive && !input.test && !scheduleEnded,
         slotReserved,
         afterFailedTry,
       });
@@ -214,6 +219,7 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
           slotReserved,
           infraFailures,
           afterFailedTry: !resendRequested,
+          scheduleEnded,
           seenStatusVersion: Number.isFinite(seenStatusVersion) ? seenStatusVersion : null,
         };
         return continueAsNew<typeof delivery>({ ...input, resume: next });
@@ -237,6 +243,7 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
       // run (the API marks the delivery pending), so this run must honour it.
       state.attemptNumber++;
       trigger = 'manual';
+      scheduleEnded = true;
       continue;
     }
     if (result.outcome === 'gone' || result.outcome === 'disabled') {
