@@ -68,6 +68,17 @@ describe('deliveryResender', () => {
     expect(await store.deliveries.byId(d.id)).toMatchObject({ status: 'succeeded', attemptCount: 2 });
   });
 
+  it('does not overwrite the outcome of the same attempt number run again for the resend before the mark', async () => {
+    const d = await failedDelivery();
+    // A resend during attempt 1 makes the workflow run attempt 1 again, as manual.
+    const t = temporal(async (row) => {
+      await new Promise((r) => setTimeout(r, 5));
+      await record(row.id, row.endpointId, 1, true);
+    });
+    await deliveryResender(store, t.workflows, 'q')(d);
+    expect(await store.deliveries.byId(d.id)).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+  });
+
   it('starts a pending delivery that has no attempt yet as a whole delivery, not a one-attempt revive', async () => {
     const d = await failedDelivery();
     const t = temporal();

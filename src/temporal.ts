@@ -182,13 +182,14 @@ export function endpointFailureReporter(client: Client, taskQueue: string, inter
  * Resend (PRODUCT.md §5), for the API and for recoveries: a waiting delivery attempts now; a
  * finished one makes one `manual` attempt. Temporal is told first and the store second: marking
  * the row `pending` before the signal would leave it pending for good if this process died in
- * between. The mark is conditional on the attempt count, because the revived attempt may already
- * have recorded its outcome, which must win. If Temporal refuses, the store is untouched.
+ * between. The mark applies only if no attempt was recorded since `d` was read, because the
+ * resend's attempt may already have recorded its outcome, which must win. If Temporal refuses,
+ * the store is untouched.
  */
 export function deliveryResender(store: Store, workflows: Pick<WorkflowClient, 'signalWithStart'>, taskQueue: string) {
   return async (d: Delivery): Promise<void> => {
     await workflows.signalWithStart(delivery, resendDeliveryOptions(d, taskQueue));
-    if (d.status !== DeliveryStatus.pending) await store.deliveries.markResent(d.id, d.attemptCount);
+    if (d.status !== DeliveryStatus.pending) await store.deliveries.markResent(d.id, d);
   };
 }
 

@@ -230,15 +230,18 @@ export function createDeliveryStore(db: Db) {
     },
 
     /**
-     * A resend reached Temporal: the delivery is `pending` again, unless the resend's attempt has
-     * already been recorded (its number is past `attemptCount`), whose outcome then stands.
+     * A resend reached Temporal: the delivery is `pending` again, unless an attempt has been
+     * recorded since `seen` was read, whose outcome then stands. That attempt may carry the next
+     * number (a revive) or the same one again (a resend during the attempt): every record writes
+     * `last_attempt_at`, from the attempt's own start time, so the pair tells both apart.
      */
-    async markResent(id: string, attemptCount: number): Promise<void> {
+    async markResent(id: string, seen: Pick<Delivery, 'attemptCount' | 'lastAttemptAt'>): Promise<void> {
       await db
         .updateTable('deliveries')
         .set({ status: DeliveryStatus.pending, next_attempt_at: null, failure_reason: null, updated_at: new Date() })
         .where('id', '=', id)
-        .where('attempt_count', '=', attemptCount)
+        .where('attempt_count', '=', seen.attemptCount)
+        .where(sql<boolean>`last_attempt_at is not distinct from ${seen.lastAttemptAt}::timestamptz`)
         .execute();
     },
 

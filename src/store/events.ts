@@ -79,6 +79,12 @@ export function createEventStore(db: Db) {
   }
   const insertGrouped = groupCommit(insertBatch, { maxBatch: MAX_EVENTS_PER_STATEMENT });
 
+  /** The event an Idempotency-Key first created in the application. */
+  async function byIdempotencyKey(appId: string, key: string): Promise<WebhookEvent | undefined> {
+    const row = await db.selectFrom('events').selectAll().where('app_id', '=', appId).where('idempotency_key', '=', key).executeTakeFirst();
+    return row && toEvent(row);
+  }
+
   return {
     /**
      * Commits an event. With an idempotency key, a repeat returns the first event and
@@ -91,9 +97,11 @@ export function createEventStore(db: Db) {
       const row = await insertGrouped({ id: newId(IdPrefix.event), appId, input });
       if (row) return { event: toEvent(row), created: true };
       if (input.idempotencyKey === null) return undefined;
-      const first = await db.selectFrom('events').selectAll().where('app_id', '=', appId).where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst();
-      return first && { event: toEvent(first), created: false };
+      const first = await byIdempotencyKey(appId, input.idempotencyKey);
+      return first && { event: first, created: false };
     },
+
+    byIdempotencyKey,
 
     async get(appId: string, id: string): Promise<WebhookEvent | undefined> {
       const row = await db.selectFrom('events').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();

@@ -1,12 +1,19 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { IdPrefix, namesId } from '../../domain/ids';
-import type { Json } from '../../domain/model';
+import type { Json, WebhookEvent } from '../../domain/model';
 import { ApiError, ErrorType } from '../errors';
 import { AppParams, CreateEventBody, EventListQuery, EventParams, EventResponse, IdempotencyHeaders, pageOf } from '../schemas';
 import { eventJson, page } from '../serialize';
 import { checkCursor, createdRange, findApp, type RouteContext } from './context';
 
 export function eventsRouter({ store, api, dispatcher, metrics, limits }: RouteContext): Router {
+  /** The answer to an Idempotency-Key repeat: the first event, marked as replayed. */
+  const replayed = (event: WebhookEvent, res: Response) => {
+    metrics.eventsAccepted.inc({ result: 'replayed' });
+    res.set('idempotent-replayed', 'true');
+    return eventJson(event);
+  };
+
   const { maxPayloadBytes } = limits;
   const router = Router();
   const tag = 'Events';
@@ -36,7 +43,13 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits }: RouteC
       if (endpointIds) {
         const known = new Set(await store.endpoints.existingIds(appId, endpointIds));
         const unknown = endpointIds.filter((id) => !known.has(id));
-        if (unknown.length) throw new ApiError(400, ErrorType.invalidRequest, 'unknown_endpoint', `No endpoint with id ${unknown.map((id) => `"${id}"`).join(', ')} in this application`);
+        if (unknown.length) {
+          // A retry of an event that was accepted before one of its endpoints was deleted gets
+          // that event, as any replay does: the producer must not read an accepted event as refused.
+          const first = idempotencyKey === null ? undefined : await store.events.byIdempotencyKey(appId, idempotencyKey);
+          if (first) return replayed(first, res);
+          throw new ApiError(400, ErrorType.invalidRequest, 'unknown_endpoint', `No endpoint with id ${unknown.map((id) => `"${id}"`).join(', ')} in this application`);
+        }
       }
       const inserted = await store.events.insert(appId, {
         type: body.type,
@@ -48,10 +61,10 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits }: RouteC
       });
       if (!inserted) throw ApiError.notFound('application', params.app);
       const { event, created } = inserted;
-      metrics.eventsAccepted.inc({ result: created ? 'created' : 'replayed' });
-      if (!created) res.set('idempotent-replayed', 'true');
+      if (!created) return replayed(event, res);
+      metrics.eventsAccepted.inc({ result: 'created' });
       // Committed already dispatched when nobody subscribes: then there is nothing to start.
-      else if (event.dispatchedAt === null) dispatcher.dispatch(event);
+      if (event.dispatchedAt === null) dispatcher.dispatch(event);
       return eventJson(event);
     },
   );
