@@ -277,6 +277,7 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const doc = (await (await fetch(`${t.api.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { requestBody?: { required: boolean }; responses: Record<string, unknown> }>> };
     expect(doc.paths['/v1/apps']!.post!.requestBody!.required).toBe(true);
     expect(doc.paths['/v1/apps/{app}/endpoints/{endpoint}/test']!.post!.requestBody!.required).toBe(false);
+    expect(Object.keys(doc.paths['/v1/apps/{app}/endpoints/by-uid/{uid}']!.put!.responses)).toEqual(expect.arrayContaining(['200', '201']));
     expect(Object.keys(doc.paths['/v1/apps']!.post!.responses).sort()).toEqual(['201', '400', '401', '403', '404', '413', '415', '429', '503']);
   });
 });

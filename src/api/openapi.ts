@@ -24,6 +24,8 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
   headers?: H;
   status?: number;
   response?: R;
+  /** Another success status the handler answers itself (with `res`), with the same body; documented only. */
+  alsoStatus?: { status: number; description: string };
   /** false: no key needed; 'admin': the admin key only. */
   auth?: boolean | 'admin';
 }
@@ -121,6 +123,7 @@ function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType
       [status]: spec.response
         ? { description: 'OK', content: { 'application/json': { schema: spec.response } } }
         : { description: 'No content' },
+      ...(spec.alsoStatus && spec.response && { [spec.alsoStatus.status]: { description: spec.alsoStatus.description, content: { 'application/json': { schema: spec.response } } } }),
       ...errors,
     },
   };

@@ -121,6 +121,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
       params: EndpointUidParams,
       body: PutEndpointBody,
       response: EndpointResponse,
+      alsoStatus: { status: 201, description: 'Created; the body carries the secret, once' },
     },
     async ({ params, body, res }) => {
       const app = await findApp(store, params.app);
