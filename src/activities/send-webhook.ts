@@ -5,9 +5,9 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { ActivityFailureType } from '../domain/activity-failures';
-import { decideOutcome, FailureReason, type RecordedAttempt, type SentAttempt } from '../domain/attempt-outcome';
+import { decideOutcome, FailureReason } from '../domain/attempt-outcome';
 import { renderBody } from '../domain/envelope';
-import { AttemptErrorCode, type AttemptTrigger, DeliveryStatus } from '../domain/model';
+import { type Attempt, AttemptErrorCode, type AttemptTrigger, DeliveryStatus } from '../domain/model';
 import { scheduleDelaysMs } from '../domain/schedule';
 import { signatureHeaders } from '../domain/signing';
 import { checkEndpointUrl, type UrlPolicy } from '../domain/url-rules';
@@ -90,12 +90,16 @@ async function post(deps: SendDeps, ctx: SendContext, startedAt: Date): Promise<
 export function createSendWebhook(deps: SendDeps) {
   const now = deps.now ?? (() => new Date());
   return async function sendWebhook(input: SendInput): Promise<SendResult> {
-    const ctx = await deps.store.loadSendContext(input.deliveryId, input.attemptNumber, now());
+    const ctx = await deps.store.loadSendContext(input.deliveryId, now());
     // The delivery, its event or its endpoint was deleted: nothing left to send or record.
     if (!ctx) return finished('gone');
-    // An earlier try of this attempt sent and recorded it, then failed in a follow-up (waking the
-    // health workflow, an operational event): finish the follow-ups; never send it again.
-    if (ctx.recordedAttempt && input.afterFailedTry) return conclude(deps, ctx, input, ctx.recordedAttempt.statusCode, decideAgain(ctx, input, ctx.recordedAttempt, now()));
+    if (input.afterFailedTry) {
+      // The previous try sent and recorded this attempt, then failed in a follow-up (waking the
+      // health workflow, an operational event): finish the follow-ups; never send it again. Only
+      // after such a failure is the record read, so the usual attempt pays nothing for it.
+      const recorded = (await deps.store.deliveries.attempts(ctx.deliveryId)).find((a) => a.attemptNumber === input.attemptNumber);
+      if (recorded) return conclude(deps, ctx, input, recorded.responseStatus, decideAgain(ctx, input, recorded, now()));
+    }
     if (ctx.endpoint.status === 'disabled') {
       await deps.store.deliveries.setStatus(ctx.deliveryId, { status: DeliveryStatus.failed, nextAttemptAt: null, failureReason: FailureReason.endpointDisabled });
       return finished('disabled');
@@ -141,7 +145,16 @@ export function createSendWebhook(deps: SendDeps) {
   };
 }
 
-/** Pure: a recorded attempt decides the same outcome again (its error code is already derived). */
+/** What decides an attempt's outcome, from the response or again from the attempt's record. */
+interface SentAttempt {
+  startedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  /** A recorded code may already be derived (`redirect` from a 3xx): it decides the same again. */
+  errorCode: AttemptErrorCode | null;
+  retryAfter: string | null;
+}
+
 function decide(ctx: SendContext, input: SendInput, sent: SentAttempt) {
   const delaysMs = scheduleDelaysMs(ctx.retrySchedule);
   const outcome = decideOutcome({
@@ -160,8 +173,9 @@ function decide(ctx: SendContext, input: SendInput, sent: SentAttempt) {
  * A recorded attempt decided again: the same outcome, but the wait is what is left until the
  * recorded next attempt time (this try's jitter and the infrastructure wait must not move it).
  */
-function decideAgain(ctx: SendContext, input: SendInput, recorded: RecordedAttempt, now: Date) {
-  const decided = decide(ctx, input, recorded);
+function decideAgain(ctx: SendContext, input: SendInput, recorded: Attempt, now: Date) {
+  // Retry-After only moves the wait, which the recorded time replaces.
+  const decided = decide(ctx, input, { startedAt: recorded.startedAt, durationMs: recorded.durationMs, statusCode: recorded.responseStatus, errorCode: recorded.errorCode, retryAfter: null });
   if (decided.outcome.nextDelayMs === null || recorded.nextAttemptAt === null) return decided;
   return { ...decided, outcome: { ...decided.outcome, nextDelayMs: Math.max(0, recorded.nextAttemptAt.getTime() - now.getTime()) } };
 }

@@ -44,21 +44,6 @@ export interface Outcome {
   disableEndpoint: boolean;
 }
 
-
-/** What decides an attempt's outcome: from the response, or again from the attempt's stored record. */
-export interface SentAttempt {
-  startedAt: Date;
-  durationMs: number;
-  statusCode: number | null;
-  /** As recorded: `redirect` may already be derived from a 3xx, which decides the same again. */
-  errorCode: AttemptErrorCode | null;
-  retryAfter: string | null;
-}
-
-/** A stored attempt: its next attempt time was fixed when it was recorded. */
-export interface RecordedAttempt extends SentAttempt {
-  nextAttemptAt: Date | null;
-}
 export function decideOutcome({ response, delaysMs, retryIndex, jitter, retry, now }: OutcomeInput): Outcome {
   const { status } = response;
   if (status !== null && status >= 200 && status < 300) {

@@ -9,9 +9,6 @@ import { sql } from 'kysely';
 import { DEFAULT_SCHEDULE, type RetrySchedule } from '../domain/schedule';
 import type { Db } from './db';
 import type { SecretBox } from './secret-box';
-import type { RecordedAttempt } from '../domain/attempt-outcome';
-import type { AttemptErrorCode } from '../domain/model';
-import { attemptId } from '../domain/ids';
 
 export interface SendContext {
   deliveryId: string;
@@ -36,8 +33,6 @@ export interface SendContext {
   };
   payloadFormat: PayloadFormat;
   retrySchedule: RetrySchedule;
-  /** This attempt number's record, when an earlier try of the attempt already sent and stored it. */
-  recordedAttempt: RecordedAttempt | null;
 }
 
 interface SecretRow {
@@ -47,14 +42,12 @@ interface SecretRow {
 }
 
 export function createSendContextLoader(db: Db, box: SecretBox) {
-  return async function loadSendContext(deliveryId: string, attemptNumber: number, now = new Date()): Promise<SendContext | undefined> {
+  return async function loadSendContext(deliveryId: string, now = new Date()): Promise<SendContext | undefined> {
     const row = await db
       .selectFrom('deliveries as d')
       .innerJoin('events as e', 'e.id', 'd.event_id')
       .innerJoin('endpoints as ep', 'ep.id', 'd.endpoint_id')
       .innerJoin('applications as a', 'a.id', 'd.app_id')
-      // By primary key: an attempt id is derived from the delivery and the number.
-      .leftJoin('attempts as at', (join) => join.on('at.id', '=', attemptId(deliveryId, attemptNumber)))
       .select([
         'd.id as delivery_id',
         'd.status as delivery_status',
@@ -81,12 +74,6 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
         'a.retry_schedule as app_schedule',
         // Fixed when the event was committed (invariant 3); older rows read the application's.
         sql<string>`coalesce(e.payload_format, a.payload_format)`.as('payload_format'),
-        'at.started_at as attempt_started_at',
-        'at.duration_ms as attempt_duration_ms',
-        'at.response_status as attempt_status',
-        'at.error_code as attempt_error_code',
-        sql<string | null>`at.response_headers ->> 'retry-after'`.as('attempt_retry_after'),
-        'at.next_attempt_at as attempt_next_at',
       ])
       .where('d.id', '=', deliveryId)
       .executeTakeFirst();
@@ -120,17 +107,6 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
       },
       payloadFormat: row.payload_format as PayloadFormat,
       retrySchedule: ((row.endpoint_schedule ?? row.app_schedule) as RetrySchedule | null) ?? DEFAULT_SCHEDULE,
-      recordedAttempt:
-        row.attempt_started_at === null || row.attempt_duration_ms === null
-          ? null
-          : {
-              startedAt: new Date(row.attempt_started_at),
-              durationMs: row.attempt_duration_ms,
-              statusCode: row.attempt_status,
-              errorCode: row.attempt_error_code as AttemptErrorCode | null,
-              retryAfter: row.attempt_retry_after,
-              nextAttemptAt: row.attempt_next_at === null ? null : new Date(row.attempt_next_at),
-            },
     };
   };
 }
