@@ -55,16 +55,19 @@ export interface DeliveryInput {
   resume?: DeliveryResume;
 }
 
+/** The loop's state, carried as it stands; the next run's loop applies a pending resend itself. */
 export interface DeliveryResume {
   attemptNumber: number;
   retryIndex: number;
   trigger: AttemptTrigger;
   slotReserved: boolean;
   infraFailures: number;
-  /** The last try's attempt is recorded, only a follow-up failed, and no resend came since (SendInput.afterFailedTry). */
+  /** The last try's attempt is recorded and only a follow-up failed (SendInput.afterFailedTry). */
   afterFailedTry: boolean;
   /** A resend asked for one more attempt after the schedule had ended the delivery. */
-  scheduleEnded?: boolean;
+  scheduleEnded: boolean;
+  /** A resend signal that arrived during the last wait. */
+  resendRequested: boolean;
   /** The highest endpoint status version an attempt has read; null when none has. */
   seenStatusVersion: number | null;
 }
@@ -153,18 +156,18 @@ export function infraRetryDelayMs(failures: number): number {
 export const INFRA_FAILURES_PER_RUN = 50;
 
 export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
-  let resendRequested = false;
+  const resume = input.resume;
+  let resendRequested = resume?.resendRequested ?? false;
   setHandler(resendSignal, () => {
     resendRequested = true;
   });
   let checkRequested = false;
   // The highest endpoint status version an attempt of this run has read.
-  let seenStatusVersion = input.resume?.seenStatusVersion ?? -Infinity;
+  let seenStatusVersion = resume?.seenStatusVersion ?? -Infinity;
   setHandler(endpointDisabledSignal, (notice) => {
     if (notice !== undefined && notice.statusVersion < seenStatusVersion && patched('disable-notice-version')) return;
     checkRequested = true;
   });
-  const resume = input.resume;
   const state: DeliveryState = { status: 'attempting', attemptNumber: resume?.attemptNumber ?? input.revive?.attemptNumber ?? 1, nextAttemptInMs: null, last: null };
   setHandler(deliveryStateQuery, () => state);
 
@@ -211,15 +214,15 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
       const delay = infraRetryDelayMs(infraFailures++);
       await sleep(delay, { summary: `attempt ${state.attemptNumber} interrupted; again in ${formatDuration(delay)}` });
       if (++infraFailuresThisRun >= INFRA_FAILURES_PER_RUN || workflowInfo().continueAsNewSuggested) {
-        // A resend that arrived meanwhile is kept as the trigger of the next run's first attempt.
         const next: DeliveryResume = {
           attemptNumber: state.attemptNumber,
           retryIndex,
-          trigger: resendRequested ? 'manual' : trigger,
+          trigger,
           slotReserved,
           infraFailures,
-          afterFailedTry: !resendRequested,
+          afterFailedTry,
           scheduleEnded,
+          resendRequested,
           seenStatusVersion: Number.isFinite(seenStatusVersion) ? seenStatusVersion : null,
         };
         return continueAsNew<typeof delivery>({ ...input, resume: next });

@@ -12,6 +12,8 @@ import { Worker, type ActivityInboundCallsInterceptor } from '@temporalio/worker
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../activities';
 import type { HttpSender } from '../activities/http-sender';
+import type { SendInput } from '../activities/send-webhook';
+import { Context } from '@temporalio/activity';
 import { SchedulePresets } from '../domain/schedule';
 import type { Store } from '../store';
 import { openMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../../test/support/store-fixtures';
@@ -63,6 +65,8 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
   let store: Store;
   const taskQueue = `long-${randomUUID()}`;
   const attemptsAt: Date[] = [];
+  /** Every sendWebhook call's input, as the worker received it. */
+  const sends: SendInput[] = [];
   let watchHealth = false;
 
   beforeAll(async () => {
@@ -98,6 +102,7 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
     const clock: ActivityInboundCallsInterceptor = {
       async execute(input, next) {
         skippedBase = { serverMs: await env.currentTimeMs(), realMs: Date.now() };
+        if (Context.current().info.activityType === 'sendWebhook') sends.push(input.args[0] as SendInput);
         return next(input);
       },
     };
@@ -185,6 +190,10 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
       expect(await first.result()).toEqual({ status: 'failed', attempts: 2 });
       expect(refused).toBe(60);
       expect(attemptsAt).toHaveLength(2);
+      // No try failed after a recorded attempt, so none, in either run, may conclude from a record.
+      const mine = sends.filter((s) => s.deliveryId === deliveryId);
+      expect(mine).toHaveLength(62);
+      expect(mine.filter((s) => s.afterFailedTry)).toEqual([]);
       // 50 failed tries per run: the second run made the attempts, with the same numbers.
       const last = await env.client.workflow.getHandle(workflowId).describe();
       expect(last.runId).not.toBe(first.firstExecutionRunId);
