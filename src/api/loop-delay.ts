@@ -14,8 +14,6 @@
 export interface LoopDelayWatch {
   /** True while the smoothed delay is above the limit. */
   readonly late: () => boolean;
-  /** The smoothed delay in milliseconds. */
-  readonly delayMs: () => number;
   readonly stop: () => void;
 }
 
@@ -35,7 +33,6 @@ export function watchEventLoopDelay(opts: { maxDelayMs: number; sampleMs?: numbe
   timer.unref();
   return {
     late: () => delay > opts.maxDelayMs,
-    delayMs: () => delay,
     stop: () => clearInterval(timer),
   };
 }

@@ -177,7 +177,8 @@ export const RotateSecretBody = z
   .strict()
   .openapi('RotateSecret');
 export const RotateSecretResponse = z.object({ secret: z.string(), previous_secret_expires_at: timestamp }).openapi('RotatedSecret');
-export const EndpointListQuery = PageQuery.extend({ status: z.enum(['active', 'disabled']).optional() });
+const EndpointStatusSchema = z.enum(['active', 'disabled']);
+export const EndpointListQuery = PageQuery.extend({ status: EndpointStatusSchema.optional() });
 export const EndpointResponse = z
   .object({
     id: z.string(),
@@ -193,7 +194,7 @@ export const EndpointResponse = z
     timeout_ms: z.number(),
     rate_limit_per_s: z.number().nullable(),
     retry_schedule: z.unknown(),
-    status: z.enum(['active', 'disabled']),
+    status: EndpointStatusSchema,
     disabled_reason: z.string().nullable(),
     disabled_at: timestamp.nullable(),
     metadata: z.record(z.string(), z.string()),

@@ -63,7 +63,7 @@ export function uidProblem(uid: string): string | null {
 }
 
 export function isId(prefix: IdPrefix, value: string): boolean {
-  return value.startsWith(`${prefix}_`) && ID_BODY.test(value.slice(prefix.length + 1));
+  return namesId(prefix, value) && ID_BODY.test(value.slice(prefix.length + 1));
 }
 
 /**

@@ -1,8 +1,16 @@
 import { Router } from 'express';
+import { IdPrefix } from '../../domain/ids';
+import type { DeliveryFilter } from '../../store/deliveries';
+import type { z } from '../zod';
 import { ApiError, ErrorType } from '../errors';
 import { AppParams, DeliveryListQuery, DeliveryParams, DeliveryResponse, EndpointParams, EventParams, pageOf } from '../schemas';
 import { deliveryJson, page } from '../serialize';
 import { checkCursor, createdRange, findApp, findEndpoint, requireActive, type RouteContext } from './context';
+
+/** The three delivery lists take the same query; a path's event or endpoint narrows it further. */
+function filterOf(query: z.output<typeof DeliveryListQuery>): DeliveryFilter {
+  return { limit: query.limit, cursor: checkCursor(query.cursor, IdPrefix.delivery), status: query.status, endpointId: query.endpoint_id, eventType: query.event_type, ...createdRange(query) };
+}
 
 export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Router {
   const router = Router();
@@ -14,8 +22,7 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
     { method: 'get', path: '/v1/apps/:app/deliveries', summary: 'List deliveries, newest first, by status, endpoint, event type and time', tag, params: AppParams, query: DeliveryListQuery, response: list },
     async ({ params, query }) => {
       const app = await findApp(store, params.app);
-      const filter = { limit: query.limit, cursor: checkCursor(query.cursor, 'dlv'), status: query.status, endpointId: query.endpoint_id, eventType: query.event_type, ...createdRange(query) };
-      return page(await store.deliveries.list(app.id, filter), (d) => deliveryJson(d));
+      return page(await store.deliveries.list(app.id, filterOf(query)), (d) => deliveryJson(d));
     },
   );
 
@@ -25,8 +32,7 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
     async ({ params, query }) => {
       const app = await findApp(store, params.app);
       if (!(await store.events.get(app.id, params.event))) throw ApiError.notFound('event', params.event);
-      const filter = { limit: query.limit, cursor: checkCursor(query.cursor, 'dlv'), status: query.status, endpointId: query.endpoint_id, eventType: query.event_type, ...createdRange(query), eventId: params.event };
-      return page(await store.deliveries.list(app.id, filter), (d) => deliveryJson(d));
+      return page(await store.deliveries.list(app.id, { ...filterOf(query), eventId: params.event }), (d) => deliveryJson(d));
     },
   );
 
@@ -35,8 +41,7 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
     { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint/deliveries', summary: "List an endpoint's deliveries", tag, params: EndpointParams, query: DeliveryListQuery, response: list },
     async ({ params, query }) => {
       const { app } = await findEndpoint(store, params);
-      const filter = { limit: query.limit, cursor: checkCursor(query.cursor, 'dlv'), status: query.status, endpointId: params.endpoint, eventType: query.event_type, ...createdRange(query) };
-      return page(await store.deliveries.list(app.id, filter), (d) => deliveryJson(d));
+      return page(await store.deliveries.list(app.id, { ...filterOf(query), endpointId: params.endpoint }), (d) => deliveryJson(d));
     },
   );
 
