@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -43,10 +44,14 @@ if (execFileSync('git', ['status', '--porcelain', 'src/workflows'], { cwd: root,
 interface Attempt {
   deliveryId: string;
   attemptNumber: number;
+  afterFailedTry?: boolean;
 }
 const failed = (nextDelayMs: number | null) => ({ outcome: 'failed', statusCode: 500, errorCode: null, nextDelayMs, scheduleLength: 3 });
 const succeeded = { outcome: 'succeeded', statusCode: 200, errorCode: null, nextDelayMs: null, scheduleLength: 3 };
 const disabled = { outcome: 'disabled', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 0 };
+
+const infraTries = new Map<string, number>();
+const throttledOnce = new Set<string>();
 
 /** Scripted outcomes by delivery id prefix; anything else succeeds at once. */
 function sendWebhook({ deliveryId, attemptNumber }: Attempt) {
@@ -57,6 +62,24 @@ function sendWebhook({ deliveryId, attemptNumber }: Attempt) {
     return Promise.resolve(disabled);
   }
   if (deliveryId.startsWith('dlv_bare_')) return Promise.resolve(attemptNumber === 1 ? failed(3_600_000) : disabled);
+  if (deliveryId.startsWith('dlv_infra_')) {
+    // Tries of attempt 1: a plain failure (store down), then one after the attempt was recorded
+    // (only a follow-up failed), then the try that concludes from the record.
+    const tries = (infraTries.get(deliveryId) ?? 0) + 1;
+    infraTries.set(deliveryId, tries);
+    if (tries === 1) return Promise.reject(new Error('store unavailable'));
+    if (tries === 2) return Promise.reject(ApplicationFailure.create({ type: 'FollowUpFailed', message: 'health wake failed' }));
+    return Promise.resolve(succeeded);
+  }
+  if (deliveryId.startsWith('dlv_schedule_')) {
+    // A reserved rate-limit slot, then a scheduled retry, then success.
+    if (attemptNumber === 1 && !throttledOnce.has(deliveryId)) {
+      throttledOnce.add(deliveryId);
+      return Promise.resolve({ ...failed(200), outcome: 'throttled', statusCode: null });
+    }
+    return Promise.resolve(attemptNumber === 1 ? failed(300) : succeeded);
+  }
+  if (deliveryId.startsWith('dlv_once_')) return Promise.resolve(failed(null));
   return Promise.resolve(succeeded);
 }
 
@@ -95,9 +118,9 @@ async function main() {
     };
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
     /** Starts a delivery whose attempts the fake scripts by its id prefix. */
-    const startDelivery = (prefix: string) => {
+    const startDelivery = (prefix: string, extra: Record<string, unknown> = {}) => {
       const id = randomUUID();
-      const input = { appId: 'app_rec', eventType: 'a.b', deliveryId: `dlv_${prefix}_${id}`, eventId: `evt_${prefix}_${id}`, endpointId: 'ep_1' };
+      const input = { appId: 'app_rec', eventType: 'a.b', deliveryId: `dlv_${prefix}_${id}`, eventId: `evt_${prefix}_${id}`, endpointId: 'ep_1', ...extra };
       return client.start(delivery, { taskQueue, workflowId: deliveryWorkflowId(input.eventId, input.endpointId), args: [input] });
     };
     /** Waits for k recorded attempts, and a little for the run to settle into its wait. */
@@ -131,6 +154,30 @@ async function main() {
       await bare.signal(endpointDisabledSignal);
       await bare.result();
       await record('delivery-disable-notice-without-argument', bare.workflowId);
+
+      // Two infrastructure failures of attempt 1 (1 s and 5 s waits), the second after its record.
+      const infra = await startDelivery('infra');
+      await infra.result();
+      await record('delivery-infra-failures', infra.workflowId);
+
+      // A rate-limit slot, a scheduled retry, success.
+      const schedule = await startDelivery('schedule');
+      await schedule.result();
+      await record('delivery-throttled-then-retry', schedule.workflowId);
+
+      // A resend's revival of a finished delivery, and a test send: one attempt each, no retries.
+      const revived = await startDelivery('once', { revive: { attemptNumber: 4 } });
+      await revived.result();
+      await record('delivery-revive', revived.workflowId);
+      const test = await startDelivery('once', { test: true });
+      await test.result();
+      await record('delivery-test-send', test.workflowId);
+
+      // The next run after a continue-as-new in an outage, with a resend pending.
+      const resume = { attemptNumber: 2, retryIndex: 1, trigger: 'scheduled', slotReserved: false, infraFailures: 50, afterFailedTry: false, scheduleEnded: false, resendRequested: true, seenStatusVersion: null };
+      const resumed = await startDelivery('resumed', { resume });
+      await resumed.result();
+      await record('delivery-resumed', resumed.workflowId);
 
       const eventId = `evt_fan_${randomUUID()}`;
       await client.execute(fanOut, { taskQueue, workflowId: fanOutWorkflowId(eventId), args: [{ appId: 'app_rec', eventType: 'a.b', eventId }] });
