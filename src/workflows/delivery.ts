@@ -155,124 +155,158 @@ export function infraRetryDelayMs(failures: number): number {
 /** A run continues as new after this many infrastructure failures (~9 history events each). */
 export const INFRA_FAILURES_PER_RUN = 50;
 
-export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
+/**
+ * The loop's state between attempts. The signal handlers write `resendRequested` and
+ * `checkRequested`; a continue-as-new carries the rest as a `DeliveryResume`.
+ */
+interface Loop extends Omit<DeliveryResume, 'attemptNumber' | 'seenStatusVersion'> {
+  /** The highest endpoint status version an attempt of this run has read; -Infinity when none has. */
+  seenStatusVersion: number;
+  /** The endpoint was disabled: the next attempt reads the store now. */
+  checkRequested: boolean;
+  infraFailuresThisRun: number;
+}
+
+function loopFor(input: DeliveryInput): Loop {
   const resume = input.resume;
-  let resendRequested = resume?.resendRequested ?? false;
+  return {
+    trigger: resume?.trigger ?? (input.revive ? 'manual' : input.test ? 'test' : 'scheduled'),
+    retryIndex: resume?.retryIndex ?? 0,
+    slotReserved: resume?.slotReserved ?? false,
+    infraFailures: resume?.infraFailures ?? 0,
+    afterFailedTry: resume?.afterFailedTry ?? false,
+    // Set once the schedule has ended the delivery and a resend asked for one more attempt: that
+    // attempt is a manual one with no retries, as if the delivery had been revived.
+    scheduleEnded: resume?.scheduleEnded ?? false,
+    resendRequested: resume?.resendRequested ?? false,
+    seenStatusVersion: resume?.seenStatusVersion ?? -Infinity,
+    checkRequested: false,
+    infraFailuresThisRun: 0,
+  };
+}
+
+export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
+  const loop = loopFor(input);
   setHandler(resendSignal, () => {
-    resendRequested = true;
+    loop.resendRequested = true;
   });
-  let checkRequested = false;
-  // The highest endpoint status version an attempt of this run has read.
-  let seenStatusVersion = resume?.seenStatusVersion ?? -Infinity;
   setHandler(endpointDisabledSignal, (notice) => {
-    if (notice !== undefined && notice.statusVersion < seenStatusVersion && patched('disable-notice-version')) return;
-    checkRequested = true;
+    if (notice !== undefined && notice.statusVersion < loop.seenStatusVersion && patched('disable-notice-version')) return;
+    loop.checkRequested = true;
   });
-  const state: DeliveryState = { status: 'attempting', attemptNumber: resume?.attemptNumber ?? input.revive?.attemptNumber ?? 1, nextAttemptInMs: null, last: null };
+  const state: DeliveryState = { status: 'attempting', attemptNumber: input.resume?.attemptNumber ?? input.revive?.attemptNumber ?? 1, nextAttemptInMs: null, last: null };
   setHandler(deliveryStateQuery, () => state);
 
-  let trigger: AttemptTrigger = resume?.trigger ?? (input.revive ? 'manual' : input.test ? 'test' : 'scheduled');
-  let retryIndex = resume?.retryIndex ?? 0;
-  let infraFailures = resume?.infraFailures ?? 0;
-  let infraFailuresThisRun = 0;
-  let slotReserved = resume?.slotReserved ?? false;
-  let afterFailedTry = resume?.afterFailedTry ?? false;
-  // Set once the schedule has ended the delivery and a resend asked for one more attempt: that
-  // attempt is a manual one with no retries, as if the delivery had been revived.
-  let scheduleEnded = resume?.scheduleEnded ?? false;
   for (;;) {
     state.status = 'attempting';
     // A resend that is already pending when an attempt starts is served by that attempt.
-    if (resendRequested) {
-      trigger = 'manual';
-      afterFailedTry = false;
+    if (loop.resendRequested) {
+      loop.trigger = 'manual';
+      loop.afterFailedTry = false;
     }
-    resendRequested = false;
+    loop.resendRequested = false;
     // This attempt reads the store, which is what the disable signal asks for.
-    checkRequested = false;
+    loop.checkRequested = false;
     let result: SendResult;
     try {
       result = await sendWebhook({
         deliveryId: input.deliveryId,
         attemptNumber: state.attemptNumber,
-        trigger,
-        retryIndex,
+        trigger: loop.trigger,
+        retryIndex: loop.retryIndex,
         // Jitter comes from the workflow's seeded Math.random, so a replay computes the same delay.
         jitter: Math.random() * 2 - 1,
-        retry: !input.revive && !input.test && !scheduleEnded,
-        slotReserved,
-        afterFailedTry,
+        retry: !input.revive && !input.test && !loop.scheduleEnded,
+        slotReserved: loop.slotReserved,
+        afterFailedTry: loop.afterFailedTry,
       });
     } catch (err) {
-      // A local activity's failure arrives as the activity's own error (or a TimeoutFailure),
-      // not wrapped in an ActivityFailure.
-      if (!(err instanceof TemporalFailure) || isCancellation(err)) throw err;
-      // Runs from before the retries went on without end failed here; their replay must too.
-      if (infraFailures >= INFRA_RETRY_DELAYS_MS.length && !patched('infra-retry-forever')) throw err;
-      // Only a try whose attempt is recorded may be concluded from the record.
-      afterFailedTry = err instanceof ApplicationFailure && err.type === ActivityFailureType.followUpFailed;
-      const delay = infraRetryDelayMs(infraFailures++);
-      await sleep(delay, { summary: `attempt ${state.attemptNumber} interrupted; again in ${formatDuration(delay)}` });
-      if (++infraFailuresThisRun >= INFRA_FAILURES_PER_RUN || workflowInfo().continueAsNewSuggested) {
-        const next: DeliveryResume = {
-          attemptNumber: state.attemptNumber,
-          retryIndex,
-          trigger,
-          slotReserved,
-          infraFailures,
-          afterFailedTry,
-          scheduleEnded,
-          resendRequested,
-          seenStatusVersion: Number.isFinite(seenStatusVersion) ? seenStatusVersion : null,
-        };
-        return continueAsNew<typeof delivery>({ ...input, resume: next });
+      await waitAfterInfraFailure(err, state, loop);
+      if (++loop.infraFailuresThisRun >= INFRA_FAILURES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+        return continueAsNew<typeof delivery>({ ...input, resume: resumeOf(state, loop) });
       }
       continue;
     }
-    infraFailures = 0;
-    afterFailedTry = false;
-    slotReserved = false;
-    if (result.endpointStatusVersion !== undefined) seenStatusVersion = Math.max(seenStatusVersion, result.endpointStatusVersion);
-    if (result.outcome === 'throttled') {
-      // The endpoint's rate limit reserved a later slot for this attempt: wait for it durably.
-      await sleep(result.nextDelayMs ?? 0, { summary: `rate limit: attempt ${state.attemptNumber} in ${formatDuration(result.nextDelayMs ?? 0)}` });
-      slotReserved = true;
-      continue;
-    }
-    state.last = { outcome: result.outcome, statusCode: result.statusCode, errorCode: result.errorCode };
-    const done = result.outcome === 'succeeded' || result.nextDelayMs === null;
-    if (done && resendRequested && result.outcome !== 'gone' && result.outcome !== 'disabled') {
-      // A resend that arrived during the last attempt: signal-with-start delivered it to this
-      // run (the API marks the delivery pending), so this run must honour it.
-      state.attemptNumber++;
-      trigger = 'manual';
-      scheduleEnded = true;
-      continue;
-    }
-    if (result.outcome === 'gone' || result.outcome === 'disabled') {
-      // Nothing was sent: the store ended the delivery (endpoint disabled or deleted).
-      state.attemptNumber--;
-      return finish(state, DeliveryOutcome.failed);
-    }
-    if (result.outcome === 'succeeded') return finish(state, DeliveryOutcome.succeeded);
-    if (result.nextDelayMs === null) return finish(state, DeliveryOutcome.failed);
-
-    state.status = 'waiting';
-    state.nextAttemptInMs = result.nextDelayMs;
-    state.attemptNumber++;
-    await condition(() => resendRequested || checkRequested, result.nextDelayMs, {
-      summary: `retry ${retryIndex + 1}/${result.scheduleLength} in ${formatDuration(result.nextDelayMs)}`,
-    });
-    state.nextAttemptInMs = null;
-    if (resendRequested) {
-      trigger = 'manual';
-    } else {
-      // The timer fired, or the endpoint was disabled and the attempt ends the delivery.
-
-      trigger = 'scheduled';
-      retryIndex++;
-    }
+    const ended = await afterAttempt(result, state, loop);
+    if (ended) return ended;
   }
+}
+
+/** An attempt's try failed for a reason other than the endpoint: wait, then the same attempt again. */
+async function waitAfterInfraFailure(err: unknown, state: DeliveryState, loop: Loop): Promise<void> {
+  // A local activity's failure arrives as the activity's own error (or a TimeoutFailure),
+  // not wrapped in an ActivityFailure.
+  if (!(err instanceof TemporalFailure) || isCancellation(err)) throw err;
+  // Runs from before the retries went on without end failed here; their replay must too.
+  if (loop.infraFailures >= INFRA_RETRY_DELAYS_MS.length && !patched('infra-retry-forever')) throw err;
+  // Only a try whose attempt is recorded may be concluded from the record.
+  loop.afterFailedTry = err instanceof ApplicationFailure && err.type === ActivityFailureType.followUpFailed;
+  const delay = infraRetryDelayMs(loop.infraFailures++);
+  await sleep(delay, { summary: `attempt ${state.attemptNumber} interrupted; again in ${formatDuration(delay)}` });
+}
+
+function resumeOf(state: DeliveryState, loop: Loop): DeliveryResume {
+  return {
+    attemptNumber: state.attemptNumber,
+    retryIndex: loop.retryIndex,
+    trigger: loop.trigger,
+    slotReserved: loop.slotReserved,
+    infraFailures: loop.infraFailures,
+    afterFailedTry: loop.afterFailedTry,
+    scheduleEnded: loop.scheduleEnded,
+    resendRequested: loop.resendRequested,
+    seenStatusVersion: Number.isFinite(loop.seenStatusVersion) ? loop.seenStatusVersion : null,
+  };
+}
+
+/**
+ * What follows an attempt the endpoint answered (or that found nothing to send): the delivery's
+ * result if it has ended, otherwise undefined once the wait before the next attempt is over.
+ */
+async function afterAttempt(result: SendResult, state: DeliveryState, loop: Loop): Promise<DeliveryResult | undefined> {
+  loop.infraFailures = 0;
+  loop.afterFailedTry = false;
+  loop.slotReserved = false;
+  if (result.endpointStatusVersion !== undefined) loop.seenStatusVersion = Math.max(loop.seenStatusVersion, result.endpointStatusVersion);
+  if (result.outcome === 'throttled') {
+    // The endpoint's rate limit reserved a later slot for this attempt: wait for it durably.
+    await sleep(result.nextDelayMs ?? 0, { summary: `rate limit: attempt ${state.attemptNumber} in ${formatDuration(result.nextDelayMs ?? 0)}` });
+    loop.slotReserved = true;
+    return undefined;
+  }
+  state.last = { outcome: result.outcome, statusCode: result.statusCode, errorCode: result.errorCode };
+  const done = result.outcome === 'succeeded' || result.nextDelayMs === null;
+  if (done && loop.resendRequested && result.outcome !== 'gone' && result.outcome !== 'disabled') {
+    // A resend that arrived during the last attempt: signal-with-start delivered it to this
+    // run (the API marks the delivery pending), so this run must honour it.
+    state.attemptNumber++;
+    loop.trigger = 'manual';
+    loop.scheduleEnded = true;
+    return undefined;
+  }
+  if (result.outcome === 'gone' || result.outcome === 'disabled') {
+    // Nothing was sent: the store ended the delivery (endpoint disabled or deleted).
+    state.attemptNumber--;
+    return finish(state, DeliveryOutcome.failed);
+  }
+  if (result.outcome === 'succeeded') return finish(state, DeliveryOutcome.succeeded);
+  if (result.nextDelayMs === null) return finish(state, DeliveryOutcome.failed);
+
+  state.status = 'waiting';
+  state.nextAttemptInMs = result.nextDelayMs;
+  state.attemptNumber++;
+  await condition(() => loop.resendRequested || loop.checkRequested, result.nextDelayMs, {
+    summary: `retry ${loop.retryIndex + 1}/${result.scheduleLength} in ${formatDuration(result.nextDelayMs)}`,
+  });
+  state.nextAttemptInMs = null;
+  if (loop.resendRequested) {
+    loop.trigger = 'manual';
+  } else {
+    // The timer fired, or the endpoint was disabled and the attempt ends the delivery.
+    loop.trigger = 'scheduled';
+    loop.retryIndex++;
+  }
+  return undefined;
 }
 
 function finish(state: DeliveryState, status: DeliveryOutcome): DeliveryResult {
