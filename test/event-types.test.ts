@@ -43,6 +43,52 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
     expect((await t.api.get('/v1/event-types/catalog.nothing')).body.error.code).toBe('event_type_not_found');
   });
 
+  it('a type with a JSON Schema refuses event data that does not satisfy it, with where and why', async () => {
+    const schema = { type: 'object', required: ['order', 'amount'], properties: { order: { type: 'string', pattern: '^ord_' }, amount: { type: 'integer' } } };
+    const example = { order: 'ord_example', amount: 100 };
+    const noExample = await t.api.post('/v1/event-types', { name: 'schema.order.paid', schema });
+    expect(noExample.status).toBe(400);
+    expect(noExample.body.error).toMatchObject({ code: 'example_invalid', details: [{ path: 'example', message: "must have required property 'order'" }, { path: 'example', message: "must have required property 'amount'" }] });
+    const broken = await t.api.post('/v1/event-types', { name: 'schema.order.paid', schema: { properties: { amount: { type: 'integr' } } } });
+    expect(broken.status).toBe(400);
+    expect(broken.body.error.code).toBe('invalid_schema');
+    expect(broken.body.error.details).toContainEqual(expect.objectContaining({ path: 'schema.properties.amount.type' }));
+    const created = await t.api.post('/v1/event-types', { name: 'schema.order.paid', schema, example });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ schema, example });
+
+    const app = await createApp(t.api);
+    const post = (data: unknown, headers: Record<string, string> = {}) => t.api.post(`/v1/apps/${app.id}/events`, { type: 'schema.order.paid', data }, headers);
+    expect((await post({ order: 'ord_1', amount: 5 })).status).toBe(202);
+    const refused = await post({ order: 'x', amount: 'five' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({
+      code: 'data_invalid',
+      message: 'Event data does not satisfy the schema of event type "schema.order.paid"',
+      details: [{ path: 'data.order', message: 'must match pattern "^ord_"' }, { path: 'data.amount', message: 'must be integer' }],
+    });
+    expect((await t.api.get(`/v1/apps/${app.id}/events?type=schema.order.paid`)).body.data).toHaveLength(1);
+
+    // A schema change applies to the next event; a changed schema must still accept the example.
+    const narrower = { ...schema, properties: { ...schema.properties, amount: { type: 'integer', maximum: 10 } } };
+    const keyed = await post({ order: 'ord_2', amount: 50 }, { 'idempotency-key': 'schema-change' });
+    expect(keyed.status).toBe(202);
+    const refusedPatch = await t.api.request('PATCH', '/v1/event-types/schema.order.paid', { schema: narrower });
+    expect(refusedPatch.body.error).toMatchObject({ code: 'example_invalid', details: [{ path: 'example.amount', message: 'must be <= 10' }] });
+    expect((await t.api.request('PATCH', '/v1/event-types/schema.order.paid', { schema: narrower, example: { order: 'ord_example', amount: 1 } })).status).toBe(200);
+    expect((await post({ order: 'ord_3', amount: 50 })).body.error.code).toBe('data_invalid');
+    // An Idempotency-Key retry of an event accepted under the old schema still gets that event.
+    const replay = await post({ order: 'ord_2', amount: 50 }, { 'idempotency-key': 'schema-change' });
+    expect(replay.status).toBe(202);
+    expect(replay.body.id).toBe(keyed.body.id);
+
+    // null removes the schema; a type not in the catalog is never checked.
+    const removed = await t.api.request('PATCH', '/v1/event-types/schema.order.paid', { schema: null });
+    expect(removed.body.schema).toBeNull();
+    expect((await post({ anything: true })).status).toBe(202);
+    expect((await t.api.post(`/v1/apps/${app.id}/events`, { type: 'schema.uncatalogued', data: { x: 1 } })).status).toBe(202);
+  });
+
   it('a test send delivers the example to that endpoint once, whatever it subscribes to, with trigger test', async () => {
     await t.api.post('/v1/event-types', { name: 'test.order.shipped', example: { order: 'ord_example' } });
     const app = await createApp(t.api);

@@ -14,6 +14,7 @@ import type { UrlPolicy } from '../domain/url-rules';
 import { keysRouter } from './routes/keys';
 import type { Dispatcher } from './dispatcher';
 import { renderDocs } from './docs';
+import { createEventSchemas } from './event-schemas';
 import { limitInFlight } from './load-shed';
 import { measureRequests } from './measure';
 import { errorHandler, routeNotFound } from './errors';
@@ -49,7 +50,8 @@ const SMALL_BODY_LIMIT = '64kb';
 
 export function createApi(deps: ApiDeps): RequestListener {
   const api = new ApiRegistry();
-  const ctx: RouteContext = { store: deps.store, dispatcher: deps.dispatcher, metrics: deps.metrics, api, urlPolicy: deps.urlPolicy, limits: deps.limits };
+  const eventSchemas = createEventSchemas({ store: deps.store, logger: deps.logger });
+  const ctx: RouteContext = { store: deps.store, dispatcher: deps.dispatcher, metrics: deps.metrics, api, urlPolicy: deps.urlPolicy, limits: deps.limits, eventSchemas };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

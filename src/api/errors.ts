@@ -53,6 +53,12 @@ export function zodDetails(error: z.ZodError): { path: string; message: string }
   return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
 }
 
+/** JSON Schema issues as `details`, in zodDetails' form: `data.items.0` for the pointer `/items/0` under `data`. */
+export function schemaIssueDetails(root: string, issues: { path: string; message: string }[]): { path: string; message: string }[] {
+  const segments = (pointer: string) => (pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')));
+  return issues.map((i) => ({ path: [root, ...segments(i.path)].join('.'), message: i.message }));
+}
+
 /** Errors that express's own middleware (body parser) raises carry a `type` and a `status`. */
 interface HttpishError {
   status?: number;

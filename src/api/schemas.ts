@@ -230,13 +230,31 @@ export const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1
 
 // Event types and test sends
 const eventTypeName = z.string().refine(isEventTypeName, 'must be dot-separated segments of letters, digits and "_"');
-const example = jsonDocument.openapi({ description: 'The payload a test send delivers as the event\'s data' });
+const example = jsonDocument.openapi({ description: 'The payload a test send delivers as the event\'s data; it must satisfy the schema' });
+const eventSchema = z
+  .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { message: 'must be a JSON Schema object' })
+  .refine((v) => !jsonDepthExceeds(v, MAX_JSON_DEPTH), `must not nest deeper than ${MAX_JSON_DEPTH} levels`)
+  .openapi({
+    type: 'object',
+    description: 'A JSON Schema (draft 2020-12 unless `$schema` names 2019-09 or 07) that event data of this type must satisfy when it is posted',
+  });
 export const EventTypeParams = z.object({ name: eventTypeName });
 export const EventTypeListQuery = PageQuery.extend({ include_archived: z.enum(['true', 'false']).optional() });
-export const CreateEventTypeBody = z.object({ name: eventTypeName, description: z.string().max(1000).optional(), example: example.optional() }).strict().openapi('CreateEventType');
-export const UpdateEventTypeBody = z.object({ description: z.string().max(1000).optional(), example: example.optional(), archived: z.boolean().optional() }).strict().openapi('UpdateEventType');
+export const CreateEventTypeBody = z
+  .object({ name: eventTypeName, description: z.string().max(1000).optional(), example: example.optional(), schema: eventSchema.nullish() })
+  .strict()
+  .openapi('CreateEventType');
+export const UpdateEventTypeBody = z
+  .object({
+    description: z.string().max(1000).optional(),
+    example: example.optional(),
+    schema: eventSchema.nullable().optional().openapi({ description: 'A new schema, or null to remove it' }),
+    archived: z.boolean().optional(),
+  })
+  .strict()
+  .openapi('UpdateEventType');
 export const EventTypeResponse = z
-  .object({ name: z.string(), description: z.string(), example: jsonValue, archived: z.boolean(), created_at: timestamp, updated_at: timestamp })
+  .object({ name: z.string(), description: z.string(), example: jsonValue, schema: jsonValue.nullable(), archived: z.boolean(), created_at: timestamp, updated_at: timestamp })
   .openapi('EventType');
 export const TestSendBody = z.object({ event_type: eventTypeName.optional() }).strict().openapi('TestSend');
 export const EventResponse = z

@@ -1,4 +1,4 @@
-/** The event-type catalog: names, descriptions and example payloads, ordered by name. */
+/** The event-type catalog: names, descriptions, JSON Schemas and example payloads, ordered by name. */
 import type { Json } from '../domain/model';
 import type { Db } from './db';
 import { toPage, type Page, type PageRequest } from './page';
@@ -7,19 +7,33 @@ export interface EventType {
   name: string;
   description: string;
   example: Json;
+  /** The JSON Schema event data of this type must satisfy; null when there is none. */
+  schema: Json | null;
   archived: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
 
-type Row = { name: string; description: string; example: unknown; archived: boolean; created_at: Date; updated_at: Date };
-const toEventType = (r: Row): EventType => ({ name: r.name, description: r.description, example: r.example as Json, archived: r.archived, createdAt: r.created_at, updatedAt: r.updated_at });
+type Row = { name: string; description: string; example: unknown; schema: unknown; archived: boolean; created_at: Date; updated_at: Date };
+const toEventType = (r: Row): EventType => ({
+  name: r.name,
+  description: r.description,
+  example: r.example as Json,
+  schema: (r.schema ?? null) as Json | null,
+  archived: r.archived,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
 
 export function createEventTypeStore(db: Db) {
   return {
     /** Throws the database's unique violation when the name exists (the API answers 409). */
-    async create(t: { name: string; description: string; example: Json }): Promise<EventType> {
-      const row = await db.insertInto('event_types').values({ name: t.name, description: t.description, example: JSON.stringify(t.example) }).returningAll().executeTakeFirstOrThrow();
+    async create(t: { name: string; description: string; example: Json; schema: Json | null }): Promise<EventType> {
+      const row = await db
+        .insertInto('event_types')
+        .values({ name: t.name, description: t.description, example: JSON.stringify(t.example), schema: t.schema === null ? null : JSON.stringify(t.schema) })
+        .returningAll()
+        .executeTakeFirstOrThrow();
       return toEventType(row);
     },
 
@@ -36,12 +50,14 @@ export function createEventTypeStore(db: Db) {
       return toPage((await query.execute()).map(toEventType), page.limit, (t) => t.name);
     },
 
-    async update(name: string, patch: Partial<Pick<EventType, 'description' | 'example' | 'archived'>>): Promise<EventType | undefined> {
+    /** `schema: null` removes the schema. */
+    async update(name: string, patch: Partial<Pick<EventType, 'description' | 'example' | 'schema' | 'archived'>>): Promise<EventType | undefined> {
       const row = await db
         .updateTable('event_types')
         .set({
           ...(patch.description !== undefined && { description: patch.description }),
           ...(patch.example !== undefined && { example: JSON.stringify(patch.example) }),
+          ...(patch.schema !== undefined && { schema: patch.schema === null ? null : JSON.stringify(patch.schema) }),
           ...(patch.archived !== undefined && { archived: patch.archived }),
           updated_at: new Date(),
         })

@@ -122,6 +122,7 @@ export interface EventTypesTable {
   name: string;
   description: Generated<string>;
   example: Jsonb<unknown>;
+  schema: NullableJsonb<unknown>;
   archived: Generated<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;

@@ -7,6 +7,7 @@ import { namesId, type IdPrefix } from '../../domain/ids';
 import type { Metrics } from '../../metrics';
 import type { Dispatcher } from '../dispatcher';
 import { ApiError, ErrorType } from '../errors';
+import type { EventSchemas } from '../event-schemas';
 import type { ApiRegistry } from '../openapi';
 
 export interface RouteContext {
@@ -16,6 +17,7 @@ export interface RouteContext {
   api: ApiRegistry;
   urlPolicy: UrlPolicy;
   limits: { maxPayloadBytes: number; maxEndpointsPerApp: number };
+  eventSchemas: EventSchemas;
 }
 
 export async function findApp(store: Store, idOrUid: string): Promise<Application> {

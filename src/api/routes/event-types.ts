@@ -1,26 +1,49 @@
 /**
- * The event-type catalog (PRODUCT.md §6): the admin key manages it, any key reads it. Each type
- * carries an example payload, which `POST …/endpoints/{id}/test` delivers.
+ * The event-type catalog (PRODUCT.md §2, §6): the admin key manages it, any key reads it. Each type
+ * carries an example payload, which `POST …/endpoints/{id}/test` delivers, and may carry a JSON
+ * Schema that posted event data must satisfy. The stored example always satisfies the stored
+ * schema, so a test send delivers what a real event of the type could be.
  */
 import { Router } from 'express';
 import type { Json } from '../../domain/model';
 import type { EventType } from '../../store/event-types';
-import { ApiError } from '../errors';
+import { compileSchema, SchemaProblem } from '../../domain/json-schema';
+import { ApiError, ErrorType, schemaIssueDetails } from '../errors';
 import { CreateEventTypeBody, EventTypeListQuery, EventTypeParams, EventTypeResponse, pageOf, UpdateEventTypeBody } from '../schemas';
 import { page } from '../serialize';
 import type { RouteContext } from './context';
 
 export function eventTypeJson(t: EventType) {
-  return { name: t.name, description: t.description, example: t.example, archived: t.archived, created_at: t.createdAt.toISOString(), updated_at: t.updatedAt.toISOString() };
+  return { name: t.name, description: t.description, example: t.example, schema: t.schema, archived: t.archived, created_at: t.createdAt.toISOString(), updated_at: t.updatedAt.toISOString() };
 }
 
-export function eventTypesRouter({ store, api }: RouteContext): Router {
+/** Refuses a schema that does not compile, and an example that does not satisfy it. */
+function checkSchema(schema: Json, example: Json): void {
+  let issues;
+  try {
+    issues = compileSchema(schema)(example);
+  } catch (err) {
+    if (!(err instanceof SchemaProblem)) throw err;
+    throw new ApiError(400, ErrorType.invalidRequest, 'invalid_schema', err.message, schemaIssueDetails('schema', err.issues));
+  }
+  if (issues.length > 0) {
+    throw new ApiError(400, ErrorType.invalidRequest, 'example_invalid', 'The example does not satisfy the schema; test sends deliver it, so give one that does', schemaIssueDetails('example', issues));
+  }
+}
+
+export function eventTypesRouter({ store, api, eventSchemas }: RouteContext): Router {
   const router = Router();
   const tag = 'Event types';
 
-  api.route(router, { method: 'post', path: '/v1/event-types', summary: 'Add an event type to the catalog', tag, auth: 'admin', body: CreateEventTypeBody, response: EventTypeResponse, status: 201 }, async ({ body }) =>
-    eventTypeJson(await store.eventTypes.create({ name: body.name, description: body.description ?? '', example: (body.example ?? {}) as Json })),
-  );
+  api.route(router, { method: 'post', path: '/v1/event-types', summary: 'Add an event type to the catalog', tag, auth: 'admin', body: CreateEventTypeBody, response: EventTypeResponse, status: 201 }, async ({ body }) => {
+    const example = (body.example ?? {}) as Json;
+    const schema = (body.schema ?? null) as Json | null;
+    if (schema !== null) checkSchema(schema, example);
+    const created = await store.eventTypes.create({ name: body.name, description: body.description ?? '', example, schema });
+    // A name that events used before it was catalogued may be cached as having no schema.
+    eventSchemas.forget(created.name);
+    return eventTypeJson(created);
+  });
 
   api.route(router, { method: 'get', path: '/v1/event-types', summary: 'List event types by name; archived ones with include_archived=true', tag, query: EventTypeListQuery, response: pageOf(EventTypeResponse, 'EventTypeList') }, async ({ query }) =>
     page(await store.eventTypes.list({ limit: query.limit, cursor: query.cursor, includeArchived: query.include_archived === 'true' }), eventTypeJson),
@@ -34,14 +57,32 @@ export function eventTypesRouter({ store, api }: RouteContext): Router {
 
   api.route(
     router,
-    { method: 'patch', path: '/v1/event-types/:name', summary: 'Update an event type: description, example, or archive it', tag, auth: 'admin', params: EventTypeParams, body: UpdateEventTypeBody, response: EventTypeResponse },
+    {
+      method: 'patch',
+      path: '/v1/event-types/:name',
+      summary: 'Update an event type: description, example, schema (null removes it), or archive it',
+      tag,
+      auth: 'admin',
+      params: EventTypeParams,
+      body: UpdateEventTypeBody,
+      response: EventTypeResponse,
+    },
     async ({ params, body }) => {
+      if (body.schema !== undefined || body.example !== undefined) {
+        // The pair that will be stored: what the request changes, the rest as it is.
+        const current = await store.eventTypes.get(params.name);
+        if (!current) throw ApiError.notFound('event_type', params.name);
+        const schema = body.schema === undefined ? current.schema : (body.schema as Json | null);
+        if (schema !== null) checkSchema(schema, (body.example ?? current.example) as Json);
+      }
       const updated = await store.eventTypes.update(params.name, {
         ...(body.description !== undefined && { description: body.description }),
         ...(body.example !== undefined && { example: body.example as Json }),
+        ...(body.schema !== undefined && { schema: body.schema as Json | null }),
         ...(body.archived !== undefined && { archived: body.archived }),
       });
       if (!updated) throw ApiError.notFound('event_type', params.name);
+      eventSchemas.forget(updated.name);
       return eventTypeJson(updated);
     },
   );

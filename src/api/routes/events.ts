@@ -1,12 +1,12 @@
 import { Router, type Response } from 'express';
 import { IdPrefix, namesId } from '../../domain/ids';
 import type { Json, WebhookEvent } from '../../domain/model';
-import { ApiError, ErrorType } from '../errors';
+import { ApiError, ErrorType, schemaIssueDetails } from '../errors';
 import { AppParams, CreateEventBody, EventListQuery, EventParams, EventResponse, IdempotencyHeaders, pageOf } from '../schemas';
 import { eventJson, page } from '../serialize';
 import { checkCursor, createdRange, findApp, type RouteContext } from './context';
 
-export function eventsRouter({ store, api, dispatcher, metrics, limits }: RouteContext): Router {
+export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSchemas }: RouteContext): Router {
   /** The answer to an Idempotency-Key repeat: the first event, marked as replayed. */
   const replayed = (event: WebhookEvent, res: Response) => {
     metrics.eventsAccepted.inc({ result: 'replayed' });
@@ -39,16 +39,28 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits }: RouteC
       if (size > maxPayloadBytes) {
         throw new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', `Event data is ${size} bytes; the limit is ${maxPayloadBytes}`);
       }
+      /**
+       * A retry of an event that was accepted before something changed (one of its endpoints was
+       * deleted, its type's schema changed) gets that event, as any replay does: the producer
+       * must not read an accepted event as refused.
+       */
+      const refuseUnlessReplay = async (refusal: ApiError) => {
+        const first = idempotencyKey === null ? undefined : await store.events.byIdempotencyKey(appId, idempotencyKey);
+        if (first) return replayed(first, res);
+        throw refusal;
+      };
+      const issues = await eventSchemas.issues(body.type, body.data);
+      if (issues.length > 0) {
+        return refuseUnlessReplay(
+          new ApiError(400, ErrorType.invalidRequest, 'data_invalid', `Event data does not satisfy the schema of event type "${body.type}"`, schemaIssueDetails('data', issues)),
+        );
+      }
       const endpointIds = body.endpoint_ids ? [...new Set(body.endpoint_ids)] : null;
       if (endpointIds) {
         const known = new Set(await store.endpoints.existingIds(appId, endpointIds));
         const unknown = endpointIds.filter((id) => !known.has(id));
         if (unknown.length) {
-          // A retry of an event that was accepted before one of its endpoints was deleted gets
-          // that event, as any replay does: the producer must not read an accepted event as refused.
-          const first = idempotencyKey === null ? undefined : await store.events.byIdempotencyKey(appId, idempotencyKey);
-          if (first) return replayed(first, res);
-          throw new ApiError(400, ErrorType.invalidRequest, 'unknown_endpoint', `No endpoint with id ${unknown.map((id) => `"${id}"`).join(', ')} in this application`);
+          return refuseUnlessReplay(new ApiError(400, ErrorType.invalidRequest, 'unknown_endpoint', `No endpoint with id ${unknown.map((id) => `"${id}"`).join(', ')} in this application`));
         }
       }
       const inserted = await store.events.insert(appId, {

@@ -1,0 +1,64 @@
+/**
+ * The schema cache on a real in-memory store: one read per type per TTL, changes through this
+ * process at once, changes through another process after the TTL.
+ */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { Store } from '../store';
+import { useMemoryStore } from '../../test/support/store-fixtures';
+import { createEventSchemas } from './event-schemas';
+
+describe('createEventSchemas', () => {
+  let store: Store;
+  useMemoryStore((s) => (store = s));
+
+  /** The store, counting the catalog reads the cache makes. */
+  function counted() {
+    const reads: string[] = [];
+    const counting = { ...store, eventTypes: { ...store.eventTypes, get: (name: string) => (reads.push(name), store.eventTypes.get(name)) } };
+    return { counting, reads };
+  }
+
+  it('reads a type once per TTL, uncatalogued names included, and sees another process\'s change after it', async () => {
+    await store.eventTypes.create({ name: 'cache.a', description: '', example: { n: 1 }, schema: { required: ['n'] } });
+    const { counting, reads } = counted();
+    let clock = 0;
+    const schemas = createEventSchemas({ store: counting, logger: pino({ level: 'silent' }), ttlMs: 1_000, now: () => clock });
+
+    expect(await schemas.issues('cache.a', {})).toEqual([{ path: '', message: "must have required property 'n'" }]);
+    expect(await schemas.issues('cache.a', { n: 1 })).toEqual([]);
+    expect(await schemas.issues('cache.unknown', {})).toEqual([]);
+    expect(await schemas.issues('cache.unknown', {})).toEqual([]);
+    expect(reads).toEqual(['cache.a', 'cache.unknown']);
+
+    // Another process removes the schema: this one keeps it until the TTL is over.
+    await store.eventTypes.update('cache.a', { schema: null });
+    clock = 999;
+    expect(await schemas.issues('cache.a', {})).toHaveLength(1);
+    clock = 1_000;
+    expect(await schemas.issues('cache.a', {})).toEqual([]);
+    expect(reads).toEqual(['cache.a', 'cache.unknown', 'cache.a']);
+  });
+
+  it('forget() makes the next event read the type again (a change through this process)', async () => {
+    const { counting, reads } = counted();
+    const schemas = createEventSchemas({ store: counting, logger: pino({ level: 'silent' }), now: () => 0 });
+    expect(await schemas.issues('cache.b', { n: 'x' })).toEqual([]);
+    await store.eventTypes.create({ name: 'cache.b', description: '', example: { n: 1 }, schema: { properties: { n: { type: 'integer' } } } });
+    schemas.forget('cache.b');
+    expect(await schemas.issues('cache.b', { n: 'x' })).toEqual([{ path: '/n', message: 'must be integer' }]);
+    expect(reads).toEqual(['cache.b', 'cache.b']);
+  });
+
+  it('a failed read is not kept; a stored schema that no longer compiles accepts the event and logs', async () => {
+    let fail = true;
+    const lines: string[] = [];
+    const flaky = { ...store, eventTypes: { ...store.eventTypes, get: (name: string) => (fail ? Promise.reject(new Error('db down')) : store.eventTypes.get(name)) } };
+    const schemas = createEventSchemas({ store: flaky, logger: pino({ level: 'error' }, { write: (l: string) => void lines.push(l) }), now: () => 0 });
+    await store.eventTypes.create({ name: 'cache.c', description: '', example: {}, schema: { $schema: 'http://json-schema.org/draft-04/schema#' } });
+    await expect(schemas.issues('cache.c', {})).rejects.toThrow('db down');
+    fail = false;
+    expect(await schemas.issues('cache.c', {})).toEqual([]);
+    expect(lines.join('')).toContain('no longer compiles');
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * The event types' compiled JSON Schemas, for checking event data as it is posted.
+ *
+ * Posting an event must not cost a statement per event (P6), so each type's schema is read once
+ * and kept for `ttlMs`. A change through this process's API applies at once (`forget`); one made
+ * through another API process applies here within `ttlMs`. Types without a schema, and names not
+ * in the catalog, are kept too, so an uncatalogued type costs nothing after its first event.
+ */
+import { compileSchema, SchemaProblem, type DataCheck, type SchemaIssue } from '../domain/json-schema';
+import type { Logger } from '../logger';
+import type { Store } from '../store';
+
+export const EVENT_SCHEMA_TTL_MS = 5_000;
+
+/** Names kept at most: beyond it the map starts again, so made-up type names cannot grow it. */
+const MAX_NAMES = 10_000;
+
+interface Entry {
+  check: Promise<DataCheck | null>;
+  until: number;
+}
+
+export function createEventSchemas(deps: { store: Store; logger: Logger; ttlMs?: number; now?: () => number }) {
+  const { store, logger } = deps;
+  const ttlMs = deps.ttlMs ?? EVENT_SCHEMA_TTL_MS;
+  const now = deps.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+
+  async function load(name: string): Promise<DataCheck | null> {
+    const type = await store.eventTypes.get(name);
+    if (type?.schema === undefined || type.schema === null) return null;
+    try {
+      return compileSchema(type.schema);
+    } catch (err) {
+      // Checked when it was stored, so this means the schema rules changed since: accept the
+      // event (it must not be lost to a rule the producer cannot see) and say so.
+      if (!(err instanceof SchemaProblem)) throw err;
+      logger.error({ err, eventType: name }, 'a stored event-type schema no longer compiles; its events are accepted unchecked');
+      return null;
+    }
+  }
+
+  function checkFor(name: string): Promise<DataCheck | null> {
+    const at = now();
+    const cached = entries.get(name);
+    if (cached && cached.until > at) return cached.check;
+    if (entries.size >= MAX_NAMES) entries.clear();
+    const check = load(name);
+    entries.set(name, { check, until: at + ttlMs });
+    // A failed read is not kept: the next event reads again.
+    check.catch(() => {
+      if (entries.get(name)?.check === check) entries.delete(name);
+    });
+    return check;
+  }
+
+  return {
+    /** What is wrong with `data` for event type `name`; nothing when it has no schema or `data` satisfies it. */
+    async issues(name: string, data: unknown): Promise<SchemaIssue[]> {
+      const check = await checkFor(name);
+      return check ? check(data) : [];
+    },
+
+    /** After a change to `name` through this process: the next event reads it again. */
+    forget(name: string): void {
+      entries.delete(name);
+    },
+  };
+}
+export type EventSchemas = ReturnType<typeof createEventSchemas>;

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { compileSchema, MAX_ISSUES, SchemaProblem } from './json-schema';
+
+const order = {
+  type: 'object',
+  required: ['id', 'amount'],
+  properties: { id: { type: 'string', pattern: '^ord_' }, amount: { type: 'integer', minimum: 0 }, email: { type: 'string', format: 'email' } },
+  additionalProperties: false,
+};
+
+describe('compileSchema', () => {
+  it.each([
+    ['a matching order', order, { id: 'ord_1', amount: 5 }, []],
+    ['a missing property', order, { id: 'ord_1' }, [{ path: '', message: "must have required property 'amount'" }]],
+    ['a wrong type, deep', order, { id: 'ord_1', amount: 'five' }, [{ path: '/amount', message: 'must be integer' }]],
+    ['an extra property, named', order, { id: 'ord_1', amount: 1, note: 'x' }, [{ path: '', message: 'must NOT have additional properties ("note")' }]],
+    ['a format', order, { id: 'ord_1', amount: 1, email: 'not-an-email' }, [{ path: '/email', message: 'must match format "email"' }]],
+    ['every issue at once', order, { id: 'x', amount: -1 }, [{ path: '/id', message: 'must match pattern "^ord_"' }, { path: '/amount', message: 'must be >= 0' }]],
+    ['draft 07 by $schema', { $schema: 'http://json-schema.org/draft-07/schema#', type: 'array', items: { type: 'number' } }, [1, 'a'], [{ path: '/1', message: 'must be number' }]],
+    ['draft 2019-09 by $schema', { $schema: 'https://json-schema.org/draft/2019-09/schema', type: 'object', dependentRequired: { a: ['b'] } }, { a: 1 }, [{ path: '', message: 'must have property b when property a is present' }]],
+    ['2020-12 prefixItems', { type: 'array', prefixItems: [{ type: 'string' }] }, [1], [{ path: '/0', message: 'must be string' }]],
+    ['an internal $ref', { $defs: { id: { type: 'string' } }, properties: { id: { $ref: '#/$defs/id' } } }, { id: 3 }, [{ path: '/id', message: 'must be string' }]],
+    ['unknown keywords are ignored', { type: 'object', example: { a: 1 }, 'x-internal': true }, {}, []],
+    ['true accepts anything', true, { a: 1 }, []],
+    ['false accepts nothing', false, {}, [{ path: '', message: 'no data satisfies this schema (false)' }]],
+  ])('%s', (_name, schema, data, issues) => {
+    expect(compileSchema(schema)(data)).toEqual(issues);
+  });
+
+  it.each([
+    ['not an object', 'string', /object or a boolean/],
+    ['an array', [], /object or a boolean/],
+    ['an unknown draft', { $schema: 'http://json-schema.org/draft-04/schema#' }, /Unsupported \$schema/],
+    ['a keyword of the wrong type', { type: 'objec' }, /meta-schema/],
+    ['a reference nothing defines', { $ref: '#/$defs/missing' }, /cannot be compiled/],
+    ['a remote reference (never fetched)', { $ref: 'https://example.com/schema.json' }, /cannot be compiled/],
+  ])('refuses %s', (_name, schema, message) => {
+    expect(() => compileSchema(schema)).toThrow(SchemaProblem);
+    expect(() => compileSchema(schema)).toThrow(message);
+  });
+
+  it('says where a schema breaks its meta-schema', () => {
+    const problem = (() => {
+      try {
+        compileSchema({ properties: { a: { minimum: 'one' } } });
+      } catch (err) {
+        return err as SchemaProblem;
+      }
+    })();
+    expect(problem?.issues).toContainEqual({ path: '/properties/a/minimum', message: 'must be number' });
+  });
+
+  it('compiles the same $id twice (no schema is kept registered), and each check stays usable', () => {
+    const schema = { $id: 'https://hookline.example/order', type: 'object', required: ['id'] };
+    const first = compileSchema(schema);
+    const second = compileSchema({ ...schema, required: ['amount'] });
+    expect(first({ amount: 1 })).toHaveLength(1);
+    expect(second({ amount: 1 })).toEqual([]);
+  });
+
+  it(`reports at most ${MAX_ISSUES} issues`, () => {
+    const check = compileSchema({ type: 'array', items: { type: 'string' } });
+    expect(check(Array.from({ length: 100 }, (_, i) => i))).toHaveLength(MAX_ISSUES);
+  });
+});
