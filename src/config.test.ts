@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config';
 
+const secret = `whsec_${Buffer.alloc(32, 2).toString('base64')}`;
+
+/** The keys every process outside the embedded setup must be given. */
+const keys = { HOOKLINE_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), HOOKLINE_ADMIN_KEY: 'hk_admin_test' };
+
 describe('loadConfig', () => {
   it('has embedded defaults', () => {
     const c = loadConfig({});
@@ -16,14 +21,14 @@ describe('loadConfig', () => {
     [{ HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS: '0' }, (c: ReturnType<typeof loadConfig>) => c.workerMaxCachedWorkflows, 0],
     [{ HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS: '50' }, (c: ReturnType<typeof loadConfig>) => c.workerMaxCachedWorkflows, 50],
     [{ HOOKLINE_FAN_OUT_WINDOW: '10' }, (c: ReturnType<typeof loadConfig>) => c.fanOutWindow, 10],
-    [{ HOOKLINE_ROLE: 'worker' }, (c: ReturnType<typeof loadConfig>) => c.role, 'worker'],
+    [{ HOOKLINE_ROLE: 'worker', ...keys }, (c: ReturnType<typeof loadConfig>) => c.role, 'worker'],
     [{ DATABASE_URL: '' }, (c: ReturnType<typeof loadConfig>) => c.databaseUrl, undefined],
     // Event-loop shedding is on by default only where the API has the loop to itself.
     [{}, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 0],
-    [{ HOOKLINE_ROLE: 'api' }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 200],
-    [{ HOOKLINE_ROLE: 'api', HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '0' }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 0],
+    [{ HOOKLINE_ROLE: 'api', ...keys }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 200],
+    [{ HOOKLINE_ROLE: 'api', HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '0', ...keys }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 0],
     [{ HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '500' }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 500],
-    [{ HOOKLINE_ROLE: 'api', HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '' }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 200],
+    [{ HOOKLINE_ROLE: 'api', HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '', ...keys }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 200],
     [{ HOOKLINE_METRICS_PORT: '' }, (c: ReturnType<typeof loadConfig>) => c.metricsPort, undefined],
   ])('reads %o', (env, pick, expected) => {
     expect(pick(loadConfig(env))).toBe(expected);
@@ -36,7 +41,26 @@ describe('loadConfig', () => {
     [{ HOOKLINE_ROLE: 'both' }, 'HOOKLINE_ROLE'],
     [{ HOOKLINE_API_PORT: '70000' }, 'HOOKLINE_API_PORT'],
     [{ HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '-5' }, 'HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS'],
+    // Keys are generated only for the embedded setup: elsewhere each process would make its own.
+    [{ DATABASE_URL: 'postgres://db/hookline' }, 'set HOOKLINE_ENCRYPTION_KEY and HOOKLINE_ADMIN_KEY'],
+    [{ DATABASE_URL: 'postgres://db/hookline', HOOKLINE_ENCRYPTION_KEY: keys.HOOKLINE_ENCRYPTION_KEY }, 'set HOOKLINE_ADMIN_KEY:'],
+    [{ HOOKLINE_ROLE: 'api', HOOKLINE_ADMIN_KEY: 'hk_admin_test' }, 'set HOOKLINE_ENCRYPTION_KEY:'],
+    [{ HOOKLINE_ROLE: 'worker' }, 'set HOOKLINE_ENCRYPTION_KEY:'],
+    // The operator's URL passes the endpoints' network rules, or the process does not start.
+    [{ HOOKLINE_OPERATOR_WEBHOOK_URL: 'https://10.0.0.5/hooks', HOOKLINE_OPERATOR_WEBHOOK_SECRET: secret }, 'HOOKLINE_OPERATOR_WEBHOOK_URL is refused'],
+    [{ HOOKLINE_OPERATOR_WEBHOOK_URL: 'http://ops.example.com/hooks', HOOKLINE_OPERATOR_WEBHOOK_SECRET: secret }, 'HOOKLINE_OPERATOR_WEBHOOK_URL is refused: scheme must be https'],
   ])('refuses %o, naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(name);
+  });
+
+  it('an operator URL in HOOKLINE_ALLOW_SUBNETS, or on loopback in development, is accepted', () => {
+    const url = (env: Record<string, string>) => loadConfig({ HOOKLINE_OPERATOR_WEBHOOK_SECRET: secret, ...env }).operatorWebhook?.url;
+    expect(url({ HOOKLINE_OPERATOR_WEBHOOK_URL: 'https://10.0.0.5/hooks', HOOKLINE_ALLOW_SUBNETS: '10.0.0.0/24' })).toBe('https://10.0.0.5/hooks');
+    expect(url({ HOOKLINE_OPERATOR_WEBHOOK_URL: 'http://127.0.0.1:9000/ops', HOOKLINE_ALLOW_INSECURE_URLS: 'true' })).toBe('http://127.0.0.1:9000/ops');
+  });
+
+  it('a worker needs no admin key; the embedded setup with TEMPORAL_ADDRESS alone generates both', () => {
+    expect(loadConfig({ HOOKLINE_ROLE: 'worker', HOOKLINE_ENCRYPTION_KEY: keys.HOOKLINE_ENCRYPTION_KEY }).adminKey).toBeUndefined();
+    expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' }).encryptionKey).toBeUndefined();
   });
 });

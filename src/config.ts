@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseAllowSubnets, type ParsedSubnet } from './domain/address-rules';
 import { isStandardSecret } from './domain/signing';
+import { checkEndpointUrl, type UrlPolicy } from './domain/url-rules';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -107,12 +108,29 @@ export type Config = {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 };
 
-function operatorWebhook(url: string | undefined, secret: string | undefined): Config['operatorWebhook'] {
+function operatorWebhook(url: string | undefined, secret: string | undefined, policy: UrlPolicy): Config['operatorWebhook'] {
   if (!url) return undefined;
+  // The operator's URL is sent to like any endpoint's: refuse at start what every send would refuse.
+  const verdict = checkEndpointUrl(url, policy);
+  if (!verdict.ok) throw new Error(`invalid configuration: HOOKLINE_OPERATOR_WEBHOOK_URL is refused: ${verdict.reason} (an internal address needs HOOKLINE_ALLOW_SUBNETS)`);
   if (!secret || !isStandardSecret(secret)) {
     throw new Error('invalid configuration: HOOKLINE_OPERATOR_WEBHOOK_URL needs HOOKLINE_OPERATOR_WEBHOOK_SECRET, a "whsec_" secret (base64 of 24–64 bytes)');
   }
   return { url, secret };
+}
+
+/**
+ * Outside the embedded setup (one process on its own data directory) the keys must be given. A
+ * process that made its own encryption key would seal secrets that no other process can open,
+ * and one restarted without its data directory could open none of them; each API process would
+ * accept a different admin key.
+ */
+function requireSharedKeys(e: z.infer<typeof EnvSchema>): void {
+  if (e.DATABASE_URL === undefined && e.HOOKLINE_ROLE === Role.all) return;
+  const missing = [!e.HOOKLINE_ENCRYPTION_KEY && 'HOOKLINE_ENCRYPTION_KEY', e.HOOKLINE_ROLE !== Role.worker && !e.HOOKLINE_ADMIN_KEY && 'HOOKLINE_ADMIN_KEY'].filter(Boolean);
+  if (missing.length > 0) {
+    throw new Error(`invalid configuration: set ${missing.join(' and ')}: with DATABASE_URL or HOOKLINE_ROLE=${e.HOOKLINE_ROLE}, every process must share the keys (they are generated only for the embedded setup)`);
+  }
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -122,6 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  requireSharedKeys(e);
+  const allowSubnets = parseAllowSubnets(e.HOOKLINE_ALLOW_SUBNETS);
   return {
     role: e.HOOKLINE_ROLE,
     apiPort: e.HOOKLINE_API_PORT,
@@ -138,9 +158,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.TEMPORAL_CLI_PATH,
     },
     allowInsecureUrls: e.HOOKLINE_ALLOW_INSECURE_URLS,
-    allowSubnets: parseAllowSubnets(e.HOOKLINE_ALLOW_SUBNETS),
+    allowSubnets,
     egressProxyUrl: e.HOOKLINE_EGRESS_PROXY_URL,
-    operatorWebhook: operatorWebhook(e.HOOKLINE_OPERATOR_WEBHOOK_URL, e.HOOKLINE_OPERATOR_WEBHOOK_SECRET),
+    operatorWebhook: operatorWebhook(e.HOOKLINE_OPERATOR_WEBHOOK_URL, e.HOOKLINE_OPERATOR_WEBHOOK_SECRET, { allowInsecure: e.HOOKLINE_ALLOW_INSECURE_URLS, allowSubnets }),
     extraCaPem: e.HOOKLINE_TLS_CA_FILE ? readFileSync(e.HOOKLINE_TLS_CA_FILE, 'utf8') : undefined,
     maxEndpointsPerApp: e.HOOKLINE_MAX_ENDPOINTS_PER_APP,
     apiRateLimit: { perS: e.HOOKLINE_API_RATE_LIMIT_PER_S, burst: e.HOOKLINE_API_RATE_BURST },

@@ -119,6 +119,16 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect(otherSecret.body.error.code).toBe('secret_differs');
     expect((await t.api.request('PUT', path, { description: 'no url' })).status).toBe(400);
     expect((await t.api.request('PUT', `/v1/apps/${app.id}/endpoints/by-uid/ep_x`, { url: 'http://127.0.0.1:9/x' })).status).toBe(400);
+
+    // A stripe endpoint's own secret, with the scheme left out: it is checked against the
+    // endpoint's scheme, not the default one. On create, the secret must suit the scheme.
+    const stripeSecret = 'sk_live_webhook_secret_0123456789';
+    const stripePath = `/v1/apps/${app.id}/endpoints/by-uid/job-stripe`;
+    expect((await t.api.request('PUT', stripePath, { url: 'http://127.0.0.1:9/s', secret: stripeSecret })).body.error.details).toEqual([{ path: 'secret', message: expect.stringContaining('not a valid standard secret') }]);
+    expect((await t.api.request('PUT', stripePath, { url: 'http://127.0.0.1:9/s', signature_scheme: 'stripe', secret: stripeSecret })).status).toBe(201);
+    const kept = await t.api.request('PUT', stripePath, { url: 'http://127.0.0.1:9/s2', secret: stripeSecret });
+    expect(kept.status, JSON.stringify(kept.body)).toBe(200);
+    expect(kept.body).toMatchObject({ url: 'http://127.0.0.1:9/s2', signature_scheme: 'stripe' });
   });
 
   it('serves health, readiness and an OpenAPI document generated from the request schemas', async () => {

@@ -121,6 +121,24 @@ describe.each(storeKinds)('security on %s', (kind) => {
       expect((await asA.get(`/v1/apps/${a.id}`)).body.uid).toBe(b.id);
     });
 
+    it("an application key cannot change its application's uid (no probing or squatting other tenants' uids), and no application takes the operator's", async () => {
+      const a = await createApp(t.api, { uid: `own-a-${kind}` });
+      const b = await createApp(t.api, { uid: `own-b-${kind}` });
+      const asA = apiClient(t.api.url, (await t.api.post(`/v1/apps/${a.id}/keys`, {})).body.key);
+      for (const uid of [b.uid, `fresh-${kind}`, null]) {
+        const res = await asA.request('PATCH', `/v1/apps/${a.id}`, { uid });
+        expect(res.status, String(uid)).toBe(403);
+        expect(res.body.error.code).toBe('admin_key_required');
+      }
+      expect((await asA.request('PATCH', `/v1/apps/${a.id}`, { uid: a.uid, name: 'renamed' })).body).toMatchObject({ uid: a.uid, name: 'renamed' });
+      expect((await t.api.request('PATCH', `/v1/apps/${a.id}`, { uid: `moved-${kind}` })).body.uid).toBe(`moved-${kind}`);
+      for (const [method, path] of [['PATCH', `/v1/apps/${a.id}`], ['POST', '/v1/apps']] as const) {
+        const res = await t.api.request(method, path, { name: 'x', uid: 'hookline-operator' });
+        expect(res.status).toBe(400);
+        expect(JSON.stringify(res.body.error.details)).toContain('reserved');
+      }
+    });
+
     it('refuses an endpoint past the per-application limit and stores nothing', async () => {
       const app = await createApp(t.api);
       for (let i = 0; i < 3; i++) await createEndpoint(t.api, app.id);

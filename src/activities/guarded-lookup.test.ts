@@ -46,7 +46,7 @@ describe('createGuardedLookup', () => {
     expect(resolve.calls).toBe(2);
     expect(second.err).toBeInstanceOf(SsrfBlockedError);
     expect(second.err?.code).toBe(SSRF_BLOCKED);
-    expect(second.err?.message).toContain('127.0.0.1');
+    expect((second.err as SsrfBlockedError).address).toBe('127.0.0.1');
     expect(second.err?.message).toContain('loopback 127.0.0.0/8');
   });
 
@@ -55,7 +55,8 @@ describe('createGuardedLookup', () => {
     for (const options of [{}, { all: true }]) {
       const { err } = await lookupOnce(lookup, 'mixed.example', options);
       expect(err?.code).toBe(SSRF_BLOCKED);
-      expect(err?.message).toContain('10.0.0.7');
+      expect((err as SsrfBlockedError).address).toBe('10.0.0.7');
+      expect(err?.message).not.toContain('10.0.0.7');
       expect(err?.message).toContain('private 10.0.0.0/8');
     }
   });
@@ -129,9 +130,10 @@ describe('guarded lookup in an undici Agent', () => {
     return agent;
   }
 
-  it('refuses to connect when the name resolves to loopback', async () => {
+  it('refuses to connect when the name resolves to loopback, naming the range but not the address', async () => {
     const attempt = request(`http://receiver.hookline.test:${port}/hook`, { method: 'POST', body: '{}', dispatcher: agentFor('') });
-    await expect(attempt).rejects.toMatchObject({ code: SSRF_BLOCKED, message: expect.stringContaining('127.0.0.1') });
+    await expect(attempt).rejects.toMatchObject({ code: SSRF_BLOCKED, address: '127.0.0.1', message: expect.stringContaining('blocked range (loopback') });
+    await expect(request(`http://receiver.hookline.test:${port}/hook`, { method: 'POST', body: '{}', dispatcher: agentFor('') })).rejects.not.toMatchObject({ message: expect.stringContaining('127.0.0.1') });
   });
 
   it('connects to the checked address when 127.0.0.0/8 is allow-listed', async () => {

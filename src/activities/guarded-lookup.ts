@@ -30,7 +30,11 @@ export interface GuardedLookupOptions {
   allowInsecure?: boolean;
 }
 
-/** Carries `code: 'SSRF_BLOCKED'` so the sender can classify the attempt as `ssrf_blocked`. */
+/**
+ * Carries `code: 'SSRF_BLOCKED'` so the sender can classify the attempt as `ssrf_blocked`. The
+ * message is stored with the attempt, which application keys read: it names the range, not the
+ * address, so a tenant cannot map internal DNS through it (`address` stays on the error for logs).
+ */
 export class SsrfBlockedError extends Error {
   readonly code = SSRF_BLOCKED;
 
@@ -39,7 +43,7 @@ export class SsrfBlockedError extends Error {
     readonly address: string,
     readonly range: string,
   ) {
-    super(`SSRF guard: ${hostname} resolved to ${address}, which is in a blocked range (${range})`);
+    super(`SSRF guard: ${hostname} resolved to an address in a blocked range (${range})`);
     this.name = 'SsrfBlockedError';
   }
 }

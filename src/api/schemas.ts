@@ -1,7 +1,7 @@
 /** Request and response schemas of the API. They validate requests and generate /openapi.json. */
 import { isEventTypeName, isEventTypePattern } from '../domain/event-types';
 import { FailureReason } from '../domain/attempt-outcome';
-import { IdPrefix, isId, uidProblem } from '../domain/ids';
+import { IdPrefix, isId, OPERATOR_APP_UID, uidProblem } from '../domain/ids';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../domain/json-depth';
 import { disablePolicyProblem, type DisablePolicy } from '../domain/health-policy';
 import { scheduleProblem, type RetrySchedule } from '../domain/schedule';
@@ -21,6 +21,8 @@ const uid = z
     const problem = uidProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
+// The operator application is found by its uid at every start: a producer's must not take it.
+const appUid = uid.refine((v) => v !== OPERATOR_APP_UID, `"${OPERATOR_APP_UID}" is reserved for Hookline's operational events`);
 const metadata = z.record(z.string().max(256), z.string().max(1024)).refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
 const channel = z.string().min(1).max(128).regex(/^[a-zA-Z0-9\-_.:]+$/, 'letters, digits, "-", "_", "." and ":" only');
 // ISO 8601 with `Z` or an offset (`+02:00`); answers always use `Z`.
@@ -60,7 +62,7 @@ export const AppParams = z.object({ app: z.string().min(1).max(256).openapi({ de
 export const CreateAppBody = z
   .object({
     name: z.string().min(1).max(256),
-    uid: uid.nullish(),
+    uid: appUid.nullish().openapi({ description: 'Unique among applications; only the admin key may change it' }),
     retry_schedule: RetryScheduleSchema.optional(),
     payload_format: z.enum(['envelope', 'raw']).optional(),
     disable_policy: DisablePolicySchema.optional(),
@@ -121,17 +123,23 @@ const endpointFields = {
   retry_schedule: RetryScheduleSchema.nullish(),
   metadata: metadata.optional(),
 };
+/** Why a supplied secret cannot sign with `scheme`, or null. */
+export function suppliedSecretProblem(scheme: SignatureScheme, secret: string): string | null {
+  if (isValidSuppliedSecret(scheme, secret)) return null;
+  return `not a valid ${scheme} secret (${scheme === 'standard' ? '"whsec_" + base64 of 24–64 bytes' : '16–128 printable characters'})`;
+}
 /** A supplied secret must suit the scheme it will sign with. */
 function checkSuppliedSecret(body: { secret?: string | undefined; signature_scheme?: SignatureScheme | undefined }, ctx: z.RefinementCtx): void {
-  const scheme = body.signature_scheme ?? SignatureSchemes.standard;
-  if (body.secret !== undefined && !isValidSuppliedSecret(scheme, body.secret)) {
-    ctx.addIssue({ code: 'custom', path: ['secret'], message: `not a valid ${scheme} secret (${scheme === 'standard' ? '"whsec_" + base64 of 24–64 bytes' : '16–128 printable characters'})` });
-  }
+  const problem = body.secret === undefined ? null : suppliedSecretProblem(body.signature_scheme ?? SignatureSchemes.standard, body.secret);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['secret'], message: problem });
 }
 export const CreateEndpointBody = z.object({ ...endpointFields, secret: SuppliedSecret.optional() }).strict().superRefine(checkSuppliedSecret).openapi('CreateEndpoint');
-/** `PUT …/endpoints/by-uid/{uid}`: the create body; the uid is the path's. */
+/**
+ * `PUT …/endpoints/by-uid/{uid}`: the create body; the uid is the path's. The secret is checked
+ * by the route: on an update, a scheme left out is the endpoint's own, not `standard`.
+ */
 const { uid: _pathUid, ...putFields } = endpointFields;
-export const PutEndpointBody = z.object({ ...putFields, secret: SuppliedSecret.optional() }).strict().superRefine(checkSuppliedSecret).openapi('PutEndpoint');
+export const PutEndpointBody = z.object({ ...putFields, secret: SuppliedSecret.optional() }).strict().openapi('PutEndpoint');
 export const EndpointUidParams = AppParams.extend({ uid });
 export const UpdateEndpointBody = z.object(endpointFields).partial().strict().openapi('UpdateEndpoint');
 export const DisableEndpointBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict().openapi('DisableEndpoint');

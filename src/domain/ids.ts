@@ -56,6 +56,9 @@ export function namesId(prefix: IdPrefix, idOrUid: string): boolean {
   return idOrUid.startsWith(`${prefix}_`);
 }
 
+/** The uid of the application that carries operational events (src/store/operator.ts); no producer's application may take it. */
+export const OPERATOR_APP_UID = 'hookline-operator';
+
 /** Why a producer's uid is refused, or null: it must not look like any Hookline id. */
 export function uidProblem(uid: string): string | null {
   const prefix = Object.values(IdPrefix).find((p) => namesId(p, uid));

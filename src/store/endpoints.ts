@@ -131,7 +131,9 @@ export function createEndpointStore(db: Db, box: SecretBox) {
           .where('endpoint_id', '=', endpointId)
           .where('expires_at', '<', new Date(now.getTime() - EXPIRED_SECRET_RETENTION_MS))
           .execute();
-        await tx.insertInto('endpoint_secrets').values({ endpoint_id: endpointId, secret_ciphertext: box.seal(secret), created_at: now }).execute();
+        // created_at is the database's clock, as for the endpoint's first secret: the signing
+        // order (oldest first) must not depend on how far this process's clock is from it.
+        await tx.insertInto('endpoint_secrets').values({ endpoint_id: endpointId, secret_ciphertext: box.seal(secret) }).execute();
         await tx.updateTable('endpoints').set({ updated_at: now }).where('id', '=', endpointId).execute();
       });
       return { previousExpiresAt: expiresAt };

@@ -6,11 +6,11 @@
  * inserted in the caller's transaction and started by the dispatcher's sweep.
  */
 import { sql } from 'kysely';
-import { IdPrefix, newId } from '../domain/ids';
+import { IdPrefix, newId, OPERATOR_APP_UID } from '../domain/ids';
 import type { Db } from './db';
 import type { SecretBox } from './secret-box';
 
-export const OPERATOR_APP_UID = 'hookline-operator';
+export { OPERATOR_APP_UID };
 const OPERATOR_ENDPOINT_UID = 'operator';
 
 export const OperationalEventType = {

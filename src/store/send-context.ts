@@ -68,7 +68,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
         'ep.headers_ciphertext',
         'ep.status_version',
         // Unexpired secrets ride along as one JSON array, so an attempt stays one round trip.
-        sql<SecretRow[]>`(select coalesce(jsonb_agg(jsonb_build_object('c', s.secret_ciphertext, 'created', s.created_at, 'expires', s.expires_at) order by s.created_at), '[]'::jsonb)
+        sql<SecretRow[]>`(select coalesce(jsonb_agg(jsonb_build_object('c', s.secret_ciphertext, 'created', s.created_at, 'expires', s.expires_at) order by s.created_at, s.id), '[]'::jsonb)
           from endpoint_secrets s where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > ${now}))`.as('secrets'),
         'ep.retry_schedule as endpoint_schedule',
         'a.retry_schedule as app_schedule',

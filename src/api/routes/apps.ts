@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { PayloadFormat } from '../../domain/envelope';
 import { DEFAULT_SCHEDULE } from '../../domain/schedule';
-import { ApiError } from '../errors';
+import { principalOf } from '../auth';
+import { ApiError, ErrorType } from '../errors';
 import { AppParams, AppResponse, CreateAppBody, PageQuery, pageOf, UpdateAppBody } from '../schemas';
 import { appJson, page } from '../serialize';
 import { checkCursor, findApp, type RouteContext } from './context';
@@ -30,8 +31,13 @@ export function appsRouter({ store, api }: RouteContext): Router {
     appJson(await findApp(store, params.app)),
   );
 
-  api.route(router, { method: 'patch', path: '/v1/apps/:app', summary: 'Update an application', tag, params: AppParams, body: UpdateAppBody, response: AppResponse }, async ({ params, body }) => {
+  api.route(router, { method: 'patch', path: '/v1/apps/:app', summary: 'Update an application', tag, params: AppParams, body: UpdateAppBody, response: AppResponse }, async ({ params, body, res }) => {
     const app = await findApp(store, params.app);
+    // uids are unique across applications: a key that could set one could learn other tenants'
+    // uids from the 409, or take one a producer is about to use.
+    if (body.uid !== undefined && body.uid !== app.uid && principalOf(res).kind !== 'admin') {
+      throw new ApiError(403, ErrorType.authentication, 'admin_key_required', "Changing an application's uid needs the admin key");
+    }
     const updated = await store.apps.update(app.id, {
       ...(body.name !== undefined && { name: body.name }),
       ...(body.uid !== undefined && { uid: body.uid }),

@@ -18,6 +18,7 @@ import {
   EndpointUidParams,
   pageOf,
   PutEndpointBody,
+  suppliedSecretProblem,
   RotateSecretBody,
   RotateSecretResponse,
   UpdateEndpointBody,
@@ -127,6 +128,8 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
       const app = await findApp(store, params.app);
       const current = await store.endpoints.getByUid(app.id, params.uid);
       if (!current) {
+        const problem = body.secret === undefined ? null : suppliedSecretProblem(body.signature_scheme ?? SignatureSchemes.standard, body.secret);
+        if (problem) throw ApiError.validation('The request body is not valid', [{ path: 'secret', message: problem }]);
         res.status(201).json(await create(app.id, params.uid, body));
         return undefined;
       }

@@ -1,0 +1,21 @@
+/** Endpoint rows on a real in-memory store: what the API's clock must not decide. */
+import { describe, expect, it } from 'vitest';
+import { storedApp, storedDelivery, storedEndpoint, useMemoryStore } from '../../test/support/store-fixtures';
+import type { Store } from '.';
+
+describe('endpoint secrets', () => {
+  let store: Store;
+  useMemoryStore((s) => (store = s));
+
+  it('a rotation by an API process whose clock is an hour behind the database still signs oldest first', async () => {
+    const app = await storedApp(store);
+    const first = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const rotated = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';
+    const endpoint = await storedEndpoint(store, app.id, { secret: first, signatureScheme: 'stripe' });
+    const behind = new Date(Date.now() - 3_600_000);
+    // A grace period of two hours by that clock: the first secret is still live an hour from now.
+    await store.endpoints.rotateSecret(endpoint.id, rotated, 7_200_000, behind);
+    const { deliveryId } = await storedDelivery(store, app.id, endpoint.id);
+    expect((await store.loadSendContext(deliveryId))?.endpoint.secrets).toEqual([first, rotated]);
+  });
+});
