@@ -13,7 +13,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
-ENV NODE_ENV=production HOOKLINE_DATA_DIR=/var/lib/hookline
+# Inside a container the API must listen beyond loopback to be reachable through a published port.
+ENV NODE_ENV=production HOOKLINE_DATA_DIR=/var/lib/hookline HOOKLINE_API_HOST=0.0.0.0
 EXPOSE 8080
 # The heap flags are src/node-flags.ts's, which says why.
 CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "dist/main.js"]

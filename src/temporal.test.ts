@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TEMPORAL_DYNAMIC_CONFIG, devServerDynamicConfigArgs, devServerPartitionConfig, partitionMarker } from './temporal';
+import { TEMPORAL_DYNAMIC_CONFIG, devServerDynamicConfigArgs, devServerPartitionConfig, findTemporalCli, partitionMarker } from './temporal';
 
 /** The keys and first values of a Temporal dynamic config file (only the shape our file uses). */
 function readDynamicConfigFile(path: string): Record<string, number> {
@@ -60,5 +60,35 @@ describe('devServerPartitionConfig', () => {
 
   it('gives an in-memory server one partition', () => {
     expect(devServerPartitionConfig(undefined)).toEqual(single);
+  });
+});
+
+describe('findTemporalCli', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hookline-cli-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A file named `temporal` under `sub`, executable or not. */
+  const cli = (sub: string, executable = true) => {
+    mkdirSync(join(dir, sub), { recursive: true });
+    const path = join(dir, sub, 'temporal');
+    writeFileSync(path, '#!/bin/sh\n');
+    chmodSync(path, executable ? 0o755 : 0o644);
+    return path;
+  };
+
+  it('takes TEMPORAL_CLI_PATH, then the pinned build, then the first executable `temporal` on PATH', () => {
+    const project = join(dir, 'project');
+    const searchPath = [join(dir, 'empty'), join(dir, 'plain'), join(dir, 'usr-bin'), join(dir, 'later')].join(delimiter);
+    cli('plain', false);
+    expect(findTemporalCli(undefined, project, searchPath)).toBeUndefined();
+    const onPath = cli('usr-bin');
+    cli('later');
+    expect(findTemporalCli(undefined, project, searchPath)).toBe(onPath);
+    const pinned = cli('project/.tools/bin');
+    expect(findTemporalCli(undefined, project, searchPath)).toBe(pinned);
+    expect(findTemporalCli('/opt/temporal', project, searchPath)).toBe('/opt/temporal');
   });
 });

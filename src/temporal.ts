@@ -2,8 +2,8 @@
  * Temporal connections: a cluster at TEMPORAL_ADDRESS, or in dev a local dev server (the official
  * CLI, with the Web UI) whose files live in the data directory.
  */
-import { join } from 'node:path';
-import { existsSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { Connection, type Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
@@ -101,11 +101,28 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   return { address: env.address, uiUrl: opts.uiPort !== 0 ? `http://127.0.0.1:${opts.uiPort}` : undefined, stop: () => env.teardown() };
 }
 
-/** Finds the CLI: TEMPORAL_CLI_PATH, then the project's pinned build (scripts/temporal-cli.mjs). */
-export function findTemporalCli(configured: string | undefined, projectRoot = join(__dirname, '..')): string | undefined {
+/**
+ * Finds the CLI in scripts/temporal-cli.mjs's order: TEMPORAL_CLI_PATH, the project's pinned
+ * build, then a `temporal` on PATH. Undefined: the SDK downloads one (needs internet).
+ */
+export function findTemporalCli(configured: string | undefined, projectRoot = join(__dirname, '..'), searchPath = process.env.PATH ?? ''): string | undefined {
   if (configured) return configured;
   const pinned = join(projectRoot, '.tools', 'bin', 'temporal');
-  return existsSync(pinned) ? pinned : undefined;
+  if (existsSync(pinned)) return pinned;
+  return searchPath
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, 'temporal'))
+    .find((candidate) => isExecutableFile(candidate));
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export interface TemporalConnections {

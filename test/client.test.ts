@@ -42,6 +42,23 @@ describe('the producer client', () => {
     expect((await hookline.endpoints.stats(app.id, ep.id)).attempts).toBeGreaterThanOrEqual(1);
   });
 
+  it('creates or updates an endpoint by uid, and manages application keys', async () => {
+    const hookline = createHooklineClient({ baseUrl: t.api.url, apiKey: ADMIN_KEY });
+    const app = await hookline.apps.create({ name: 'client keys' });
+    const created = await hookline.endpoints.putByUid(app.id, 'customer-7', { url: `${r.url}/seven` });
+    expect(created).toMatchObject({ uid: 'customer-7', secret: expect.stringMatching(/^whsec_/) });
+    const updated = await hookline.endpoints.putByUid(app.id, 'customer-7', { url: `${r.url}/seven-b` });
+    expect(updated).toMatchObject({ id: created.id, url: `${r.url}/seven-b` });
+
+    const key = await hookline.keys.create(app.id, { name: 'portal' });
+    expect(key.key).toMatch(/^hk_/);
+    const asApp = createHooklineClient({ baseUrl: t.api.url, apiKey: key.key! });
+    expect((await asApp.apps.get(app.id)).id).toBe(app.id);
+    expect((await hookline.keys.list(app.id)).data.map((k) => k.id)).toEqual([key.id]);
+    expect((await hookline.keys.revoke(app.id, key.id)).revoked_at).not.toBeNull();
+    await expect(asApp.apps.get(app.id)).rejects.toMatchObject({ status: 401 });
+  });
+
   it('throws HooklineApiError with the API\'s type and code', async () => {
     const hookline = createHooklineClient({ baseUrl: t.api.url, apiKey: ADMIN_KEY });
     const err = await hookline.apps.get('app_01M838KCW4CZ91T8WBYWG4A192').catch((e: unknown) => e);

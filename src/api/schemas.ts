@@ -236,6 +236,21 @@ export const CreateEventBody = z
   .openapi('CreateEvent');
 export const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(256).optional() });
 
+// Application keys
+export const KeyParams = AppParams.extend({ key: z.string().regex(new RegExp(`^${IdPrefix.key}_[0-9A-Z]{26}$`), 'must be a key id') });
+export const CreateKeyBody = z.object({ name: z.string().max(256).optional() }).strict().openapi('CreateKey');
+export const KeyResponse = z
+  .object({
+    id: z.string(),
+    app_id: z.string(),
+    name: z.string(),
+    prefix: z.string().openapi({ description: 'The first characters of the key, to tell keys apart' }),
+    created_at: z.iso.datetime(),
+    revoked_at: z.iso.datetime().nullable(),
+    key: z.string().optional().openapi({ description: 'The key itself: returned once, when it is created' }),
+  })
+  .openapi('ApiKey');
+
 // Event types and test sends
 const eventTypeName = z.string().refine(isEventTypeName, 'must be dot-separated segments of letters, digits and "_"');
 const example = jsonDocument.openapi({ description: 'The payload a test send delivers as the event\'s data; it must satisfy the schema' });

@@ -18,11 +18,14 @@ import type {
   CreateEndpointBody,
   CreateEventBody,
   CreateEventTypeBody,
+  CreateKeyBody,
   DeliveryResponse,
   EndpointResponse,
   EndpointStatsResponse,
   EventResponse,
   EventTypeResponse,
+  KeyResponse,
+  PutEndpointBody,
   RecoverBody,
   RecoveryResponse,
   UpdateAppBody,
@@ -37,6 +40,7 @@ export type Delivery = z.output<typeof DeliveryResponse>;
 export type EventType = z.output<typeof EventTypeResponse>;
 export type Recovery = z.output<typeof RecoveryResponse>;
 export type EndpointStats = z.output<typeof EndpointStatsResponse>;
+export type ApiKey = z.output<typeof KeyResponse>;
 export interface Page<T> {
   data: T[];
   has_more: boolean;
@@ -75,7 +79,7 @@ export class HooklineApiError extends Error {
 const RETRY_AFTER_CAP_MS = 30_000;
 
 interface Call {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   body?: unknown;
   query?: ListOptions | undefined;
@@ -92,7 +96,8 @@ export function createHooklineClient(options: HooklineClientOptions) {
     const headers: Record<string, string> = { authorization: `Bearer ${options.apiKey}` };
     if (c.body !== undefined) headers['content-type'] = 'application/json';
     if (c.idempotencyKey) headers['idempotency-key'] = c.idempotencyKey;
-    const repeatable = c.method === 'GET' || c.idempotencyKey !== undefined;
+    // PUT by uid is idempotent: a repeat finds the endpoint the first one created.
+    const repeatable = c.method === 'GET' || c.method === 'PUT' || c.idempotencyKey !== undefined;
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
@@ -128,9 +133,19 @@ export function createHooklineClient(options: HooklineClientOptions) {
       update: (idOrUid: string, body: z.input<typeof UpdateAppBody>) => call<Application>({ method: 'PATCH', path: app(idOrUid), body }),
       delete: (idOrUid: string) => call<void>({ method: 'DELETE', path: app(idOrUid) }),
     },
+    /** Application keys (admin key only). */
+    keys: {
+      /** The answer carries `key` once. */
+      create: (appId: string, body: z.input<typeof CreateKeyBody> = {}) => call<ApiKey>({ method: 'POST', path: `${app(appId)}/keys`, body }),
+      list: (appId: string, query?: ListOptions) => call<Page<ApiKey>>({ method: 'GET', path: `${app(appId)}/keys`, query }),
+      revoke: (appId: string, id: string) => call<ApiKey>({ method: 'DELETE', path: `${app(appId)}/keys/${encodeURIComponent(id)}` }),
+    },
     endpoints: {
       /** The answer carries `secret` once. */
       create: (appId: string, body: z.input<typeof CreateEndpointBody>) => call<Endpoint>({ method: 'POST', path: `${app(appId)}/endpoints`, body }),
+      /** Creates the endpoint with this uid (the answer carries `secret` once) or updates it; safe to retry. */
+      putByUid: (appId: string, uid: string, body: z.input<typeof PutEndpointBody>) =>
+        call<Endpoint>({ method: 'PUT', path: `${app(appId)}/endpoints/by-uid/${encodeURIComponent(uid)}`, body }),
       get: (appId: string, id: string) => call<Endpoint>({ method: 'GET', path: endpoint(appId, id) }),
       list: (appId: string, query?: ListOptions) => call<Page<Endpoint>>({ method: 'GET', path: `${app(appId)}/endpoints`, query }),
       update: (appId: string, id: string, body: z.input<typeof UpdateEndpointBody>) => call<Endpoint>({ method: 'PATCH', path: endpoint(appId, id), body }),

@@ -2,7 +2,7 @@
  * Once per test run: a Temporal dev server (the pinned CLI), the workflow bundle, and a private
  * PostgreSQL unless TEST_DATABASE_URL names one. Test files read these through `inject`.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,11 +36,13 @@ function startPostgres(dir: string): string {
 
 export default async function setup(project: TestProject) {
   const work = mkdtempSync(join(tmpdir(), 'hookline-test-'));
-  const cliPath = execFileSync('node', [join(root, 'scripts', 'temporal-cli.mjs')], { encoding: 'utf8' }).trim();
+  // The CLI as `npm start` finds it; with none (no Go either), the SDK's own download, as there.
+  const cli = spawnSync('node', [join(root, 'scripts', 'temporal-cli.mjs')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const cliPath = cli.status === 0 ? cli.stdout.trim() : undefined;
   const [env, bundle] = await Promise.all([
     TestWorkflowEnvironment.createLocal({
       server: {
-        executable: { type: 'existing-path', path: cliPath },
+        executable: cliPath ? { type: 'existing-path', path: cliPath } : { type: 'cached-download' },
         ip: '127.0.0.1',
         searchAttributes: hooklineSearchAttributes,
         extraArgs: devServerDynamicConfigArgs(devServerPartitionConfig(undefined)),

@@ -1,26 +1,12 @@
 import { Router } from 'express';
-import { generateAppKey } from '../../domain/keys';
 import { IdPrefix } from '../../domain/ids';
+import { generateAppKey } from '../../domain/keys';
 import type { ApiKey } from '../../store/keys';
 import { ApiError } from '../errors';
-import { AppParams, PageQuery, pageOf } from '../schemas';
+import { AppParams, CreateKeyBody, KeyParams, KeyResponse, PageQuery, pageOf } from '../schemas';
 import { page } from '../serialize';
-import { z } from '../zod';
 import { checkCursor, findApp, type RouteContext } from './context';
 
-const KeyParams = AppParams.extend({ key: z.string().regex(new RegExp(`^${IdPrefix.key}_[0-9A-Z]{26}$`), 'must be a key id') });
-const CreateKeyBody = z.object({ name: z.string().max(256).optional() }).strict().openapi('CreateKey');
-const KeyResponse = z
-  .object({
-    id: z.string(),
-    app_id: z.string(),
-    name: z.string(),
-    prefix: z.string().openapi({ description: 'The first characters of the key, to tell keys apart' }),
-    created_at: z.iso.datetime(),
-    revoked_at: z.iso.datetime().nullable(),
-    key: z.string().optional().openapi({ description: 'The key itself: returned once, when it is created' }),
-  })
-  .openapi('ApiKey');
 
 const keyJson = (k: ApiKey) => ({
   id: k.id,
