@@ -83,6 +83,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     HOOKLINE_TEMPORAL_UI_PORT: '0',
     HOOKLINE_ALLOW_INSECURE_URLS: 'true',
     HOOKLINE_ADMIN_KEY: 'hk_bench',
+    // Required with DATABASE_URL or a role of its own; a split stack passes one shared key.
+    HOOKLINE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'warn',
     ...(process.env.DATABASE_URL && { DATABASE_URL: process.env.DATABASE_URL }),
     ...(process.env.TEMPORAL_ADDRESS && { TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS }),
