@@ -46,6 +46,9 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'postgres://db/hookline', HOOKLINE_ENCRYPTION_KEY: keys.HOOKLINE_ENCRYPTION_KEY }, 'set HOOKLINE_ADMIN_KEY:'],
     [{ HOOKLINE_ROLE: 'api', HOOKLINE_ADMIN_KEY: 'hk_admin_test' }, 'set HOOKLINE_ENCRYPTION_KEY:'],
     [{ HOOKLINE_ROLE: 'worker' }, 'set HOOKLINE_ENCRYPTION_KEY:'],
+    // TLS to Temporal is for a cluster of your own: the local dev server speaks plaintext.
+    [{ TEMPORAL_TLS: 'true' }, 'need TEMPORAL_ADDRESS'],
+    [{ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_TLS_CERT_FILE: '/etc/hookline/client.pem' }, 'set both TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE'],
     // The operator's URL passes the endpoints' network rules, or the process does not start.
     [{ HOOKLINE_OPERATOR_WEBHOOK_URL: 'https://10.0.0.5/hooks', HOOKLINE_OPERATOR_WEBHOOK_SECRET: secret }, 'HOOKLINE_OPERATOR_WEBHOOK_URL is refused'],
     [{ HOOKLINE_OPERATOR_WEBHOOK_URL: 'http://ops.example.com/hooks', HOOKLINE_OPERATOR_WEBHOOK_SECRET: secret }, 'HOOKLINE_OPERATOR_WEBHOOK_URL is refused: scheme must be https'],
@@ -57,6 +60,14 @@ describe('loadConfig', () => {
     const url = (env: Record<string, string>) => loadConfig({ HOOKLINE_OPERATOR_WEBHOOK_SECRET: secret, ...env }).operatorWebhook?.url;
     expect(url({ HOOKLINE_OPERATOR_WEBHOOK_URL: 'https://10.0.0.5/hooks', HOOKLINE_ALLOW_SUBNETS: '10.0.0.0/24' })).toBe('https://10.0.0.5/hooks');
     expect(url({ HOOKLINE_OPERATOR_WEBHOOK_URL: 'http://127.0.0.1:9000/ops', HOOKLINE_ALLOW_INSECURE_URLS: 'true' })).toBe('http://127.0.0.1:9000/ops');
+  });
+
+  it('TLS to Temporal: off by default, on with TEMPORAL_TLS or an API key, with the name to verify', () => {
+    const temporal = (env: Record<string, string>) => loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233', ...env }).temporal;
+    expect(temporal({}).tls).toBeUndefined();
+    expect(temporal({ TEMPORAL_TLS: 'true' }).tls).toEqual({});
+    expect(temporal({ TEMPORAL_API_KEY: 'key' })).toMatchObject({ tls: {}, apiKey: 'key' });
+    expect(temporal({ TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' }).tls).toEqual({ serverNameOverride: 'temporal.internal' });
   });
 
   it('a worker needs no admin key; the embedded setup with TEMPORAL_ADDRESS alone generates both', () => {

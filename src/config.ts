@@ -3,6 +3,7 @@
  * Secrets parsed here (admin key, encryption key) are never logged.
  */
 import { readFileSync } from 'node:fs';
+import type { TLSConfig } from '@temporalio/client';
 import { z } from 'zod';
 import { parseAllowSubnets, type ParsedSubnet } from './domain/address-rules';
 import { isStandardSecret } from './domain/signing';
@@ -34,6 +35,12 @@ const EnvSchema = z.object({
   HOOKLINE_TEMPORAL_PORT: z.coerce.number().int().min(0).max(65535).default(7233),
   HOOKLINE_TEMPORAL_UI_PORT: z.coerce.number().int().min(0).max(65535).default(8233),
   TEMPORAL_CLI_PATH: optional,
+  TEMPORAL_TLS: bool.default(false),
+  TEMPORAL_TLS_CA_FILE: optional,
+  TEMPORAL_TLS_CERT_FILE: optional,
+  TEMPORAL_TLS_KEY_FILE: optional,
+  TEMPORAL_TLS_SERVER_NAME: optional,
+  TEMPORAL_API_KEY: optional,
   HOOKLINE_ALLOW_INSECURE_URLS: bool.default(false),
   HOOKLINE_ENCRYPTION_KEY: optional,
   HOOKLINE_PREVIOUS_ENCRYPTION_KEYS: z.string().default(''),
@@ -71,6 +78,10 @@ export type Config = {
     devServerPort: number;
     devServerUiPort: number;
     cliPath: string | undefined;
+    /** TLS to TEMPORAL_ADDRESS (undefined: plaintext), with a client certificate for mTLS. */
+    tls: TLSConfig | undefined;
+    /** Temporal Cloud's API key, sent on every call (implies TLS). */
+    apiKey: string | undefined;
   };
   allowInsecureUrls: boolean;
   /** Subnets the SSRF guard lets through (HOOKLINE_ALLOW_SUBNETS), parsed once. */
@@ -119,6 +130,20 @@ function operatorWebhook(url: string | undefined, secret: string | undefined, po
   return { url, secret };
 }
 
+/** TLS to a cluster of your own (mTLS) or Temporal Cloud; none of it applies to the local dev server. */
+function temporalTls(e: z.infer<typeof EnvSchema>): TLSConfig | undefined {
+  const { TEMPORAL_TLS_CA_FILE: caFile, TEMPORAL_TLS_CERT_FILE: certFile, TEMPORAL_TLS_KEY_FILE: keyFile, TEMPORAL_TLS_SERVER_NAME: serverName } = e;
+  const wanted = e.TEMPORAL_TLS || caFile !== undefined || certFile !== undefined || keyFile !== undefined || serverName !== undefined || e.TEMPORAL_API_KEY !== undefined;
+  if (!wanted) return undefined;
+  if (e.TEMPORAL_ADDRESS === undefined) throw new Error('invalid configuration: TEMPORAL_TLS_* and TEMPORAL_API_KEY need TEMPORAL_ADDRESS (the local dev server speaks plaintext)');
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('invalid configuration: set both TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE, or neither');
+  return {
+    ...(caFile !== undefined && { serverRootCACertificate: readFileSync(caFile) }),
+    ...(certFile !== undefined && keyFile !== undefined && { clientCertPair: { crt: readFileSync(certFile), key: readFileSync(keyFile) } }),
+    ...(serverName !== undefined && { serverNameOverride: serverName }),
+  };
+}
+
 /**
  * Outside the embedded setup (one process on its own data directory) the keys must be given. A
  * process that made its own encryption key would seal secrets that no other process can open,
@@ -156,6 +181,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devServerPort: e.HOOKLINE_TEMPORAL_PORT,
       devServerUiPort: e.HOOKLINE_TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI_PATH,
+      tls: temporalTls(e),
+      apiKey: e.TEMPORAL_API_KEY,
     },
     allowInsecureUrls: e.HOOKLINE_ALLOW_INSECURE_URLS,
     allowSubnets,

@@ -181,7 +181,7 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
     await store.operator.configure(config.operatorWebhook);
 
     const { address, devServer } = await temporalFor(config, stops);
-    const connections = await connectTemporal(address);
+    const connections = await connectTemporal(address, config.temporal);
     stops.push(() => connections.close());
     await registerSearchAttributes(connections.client, config.temporal.namespace);
     const client = new Client({ connection: connections.client, namespace: config.temporal.namespace });

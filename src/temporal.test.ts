@@ -2,7 +2,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TEMPORAL_DYNAMIC_CONFIG, devServerDynamicConfigArgs, devServerPartitionConfig, findTemporalCli, partitionMarker } from './temporal';
+import type { Connection } from '@temporalio/client';
+import { TEMPORAL_DYNAMIC_CONFIG, devServerDynamicConfigArgs, devServerPartitionConfig, findTemporalCli, partitionMarker, registerSearchAttributes } from './temporal';
 
 /** The keys and first values of a Temporal dynamic config file (only the shape our file uses). */
 function readDynamicConfigFile(path: string): Record<string, number> {
@@ -90,5 +91,35 @@ describe('findTemporalCli', () => {
     const pinned = cli('project/.tools/bin');
     expect(findTemporalCli(undefined, project, searchPath)).toBe(pinned);
     expect(findTemporalCli('/opt/temporal', project, searchPath)).toBe('/opt/temporal');
+  });
+});
+
+describe('registerSearchAttributes', () => {
+  /** An operator service that has `existing` and answers an add with gRPC status `code` (none: success). */
+  const connection = (existing: string[], code?: number) => {
+    const added: string[][] = [];
+    const operatorService = {
+      listSearchAttributes: async () => ({ customAttributes: Object.fromEntries(existing.map((n) => [n, 1])) }),
+      addSearchAttributes: async (req: { searchAttributes: Record<string, number> }) => {
+        added.push(Object.keys(req.searchAttributes));
+        if (code !== undefined) throw Object.assign(new Error(`status ${code}`), { code });
+        return {};
+      },
+    };
+    return { conn: { operatorService } as unknown as Connection, added };
+  };
+
+  it('adds only what is missing, and takes ALREADY_EXISTS (another process was first) as done', async () => {
+    const some = connection(['HooklineApp', 'HooklineEvent', 'HooklineEventType']);
+    await registerSearchAttributes(some.conn, 'default');
+    expect(some.added).toEqual([['HooklineEndpoint', 'HooklineStatus']]);
+    await expect(registerSearchAttributes(connection([], 6).conn, 'default')).resolves.toBeUndefined();
+  });
+
+  it('where it may not register them (Temporal Cloud), stops and names the attributes to add', async () => {
+    await expect(registerSearchAttributes(connection(['HooklineApp'], 7).conn, 'prod.acct')).rejects.toThrow(
+      'add HooklineEndpoint (Keyword), HooklineEventType (Keyword), HooklineEvent (Keyword), HooklineStatus (Keyword)',
+    );
+    await expect(registerSearchAttributes(connection([], 13).conn, 'default')).rejects.toThrow('status 13');
   });
 });

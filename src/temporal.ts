@@ -4,7 +4,7 @@
  */
 import { delimiter, join } from 'node:path';
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
-import { Connection, type Client } from '@temporalio/client';
+import { Connection, type Client, type TLSConfig } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
@@ -131,9 +131,16 @@ export interface TemporalConnections {
   close(): Promise<void>;
 }
 
-export async function connectTemporal(address: string): Promise<TemporalConnections> {
-  const client = await Connection.connect({ address });
-  const worker = await NativeConnection.connect({ address });
+/** How to reach the cluster beyond its address: TLS (mTLS) and Temporal Cloud's API key. */
+export interface TemporalAccess {
+  tls?: TLSConfig | undefined;
+  apiKey?: string | undefined;
+}
+
+export async function connectTemporal(address: string, access: TemporalAccess = {}): Promise<TemporalConnections> {
+  const options = { address, ...(access.tls && { tls: access.tls }), ...(access.apiKey !== undefined && { apiKey: access.apiKey }) };
+  const client = await Connection.connect(options);
+  const worker = await NativeConnection.connect(options);
   return {
     client,
     worker,
@@ -145,6 +152,8 @@ export async function connectTemporal(address: string): Promise<TemporalConnecti
 }
 
 const GRPC_ALREADY_EXISTS = 6;
+const GRPC_PERMISSION_DENIED = 7;
+const GRPC_UNIMPLEMENTED = 12;
 
 /** Registers Hookline's search attributes on the namespace; already-registered ones are fine. */
 export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
@@ -157,8 +166,15 @@ export async function registerSearchAttributes(connection: Connection, namespace
       searchAttributes: Object.fromEntries(missing.map((k) => [k.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
     });
   } catch (err) {
-    // Another process registered them first (gRPC status 6, ALREADY_EXISTS).
-    if ((err as { code?: number }).code !== GRPC_ALREADY_EXISTS) throw err;
+    const code = (err as { code?: number }).code;
+    // Another process registered them first.
+    if (code === GRPC_ALREADY_EXISTS) return;
+    // Temporal Cloud, or a cluster that keeps this to its operators: say what to register.
+    if (code === GRPC_PERMISSION_DENIED || code === GRPC_UNIMPLEMENTED) {
+      const wanted = missing.map((k) => `${k.name} (Keyword)`).join(', ');
+      throw new Error(`cannot register search attributes on namespace "${namespace}"; add ${wanted} with your cluster's tools (Temporal Cloud: tcld namespace search-attributes add), then start again`, { cause: err });
+    }
+    throw err;
   }
 }
 
