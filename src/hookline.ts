@@ -18,7 +18,7 @@ import { createLogger, installTemporalLogging, type Logger } from './logger';
 import { listen, type ApiServer } from './server';
 import { openStore, type Store } from './store';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box';
-import { connectTemporal, deliveryResender, deliveryStopper, endpointFailureReporter, findTemporalCli, registerSearchAttributes, startDevServer, type DevServer, type TemporalConnections } from './temporal';
+import { connectTemporal, deliveryResender, deliveryStopper, endpointFailureReporter, findTemporalCli, registerSearchAttributes, searchAttributesToRegister, startDevServer, type DevServer, type TemporalConnections } from './temporal';
 import { createMetrics, serveMetrics, type Metrics } from './metrics';
 import { createHooklineWorker } from './worker';
 
@@ -183,7 +183,9 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
     const { address, devServer } = await temporalFor(config, stops);
     const connections = await connectTemporal(address, config.temporal);
     stops.push(() => connections.close());
-    await registerSearchAttributes(connections.client, config.temporal.namespace);
+    if ((await registerSearchAttributes(connections.client, config.temporal.namespace)) === 'unchecked') {
+      logger.warn({ namespace: config.temporal.namespace }, `could not list the namespace's search attributes; make sure these are registered: ${searchAttributesToRegister()}`);
+    }
     const client = new Client({ connection: connections.client, namespace: config.temporal.namespace });
     const metrics = createMetrics();
     const shared: Shared = { config, logger, store, client, connections, metrics, stops };

@@ -96,10 +96,13 @@ describe('findTemporalCli', () => {
 
 describe('registerSearchAttributes', () => {
   /** An operator service that has `existing` and answers an add with gRPC status `code` (none: success). */
-  const connection = (existing: string[], code?: number) => {
+  const connection = (existing: string[], code?: number, listCode?: number) => {
     const added: string[][] = [];
     const operatorService = {
-      listSearchAttributes: async () => ({ customAttributes: Object.fromEntries(existing.map((n) => [n, 1])) }),
+      listSearchAttributes: async () => {
+        if (listCode !== undefined) throw Object.assign(new Error(`status ${listCode}`), { code: listCode });
+        return { customAttributes: Object.fromEntries(existing.map((n) => [n, 1])) };
+      },
       addSearchAttributes: async (req: { searchAttributes: Record<string, number> }) => {
         added.push(Object.keys(req.searchAttributes));
         if (code !== undefined) throw Object.assign(new Error(`status ${code}`), { code });
@@ -111,9 +114,17 @@ describe('registerSearchAttributes', () => {
 
   it('adds only what is missing, and takes ALREADY_EXISTS (another process was first) as done', async () => {
     const some = connection(['HooklineApp', 'HooklineEvent', 'HooklineEventType']);
-    await registerSearchAttributes(some.conn, 'default');
+    expect(await registerSearchAttributes(some.conn, 'default')).toBe('registered');
     expect(some.added).toEqual([['HooklineEndpoint', 'HooklineStatus']]);
-    await expect(registerSearchAttributes(connection([], 6).conn, 'default')).resolves.toBeUndefined();
+    expect(await registerSearchAttributes(connection([], 6).conn, 'default')).toBe('registered');
+    const all = connection(['HooklineApp', 'HooklineEvent', 'HooklineEventType', 'HooklineEndpoint', 'HooklineStatus']);
+    expect(await registerSearchAttributes(all.conn, 'default')).toBe('present');
+    expect(all.added).toEqual([]);
+  });
+
+  it('a cluster that will not even list them (Temporal Cloud) is left unchecked, for the caller to warn', async () => {
+    for (const code of [7, 12, 16]) expect(await registerSearchAttributes(connection([], undefined, code).conn, 'prod.acct')).toBe('unchecked');
+    await expect(registerSearchAttributes(connection([], undefined, 14).conn, 'default')).rejects.toThrow('status 14');
   });
 
   it('where it may not register them (Temporal Cloud), stops and names the attributes to add', async () => {

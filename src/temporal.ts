@@ -154,28 +154,48 @@ export async function connectTemporal(address: string, access: TemporalAccess = 
 const GRPC_ALREADY_EXISTS = 6;
 const GRPC_PERMISSION_DENIED = 7;
 const GRPC_UNIMPLEMENTED = 12;
+const GRPC_UNAUTHENTICATED = 16;
 
-/** Registers Hookline's search attributes on the namespace; already-registered ones are fine. */
-export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
-  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+const keywordList = (names: readonly { name: string }[]) => names.map((k) => `${k.name} (Keyword)`).join(', ');
+
+/**
+ * Registers Hookline's search attributes on the namespace; already-registered ones are fine.
+ * `unchecked`: the cluster does not let this client list them (Temporal Cloud's operator API
+ * refuses it); the caller says which to register, and starts then fail if one is missing.
+ */
+export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<'present' | 'registered' | 'unchecked'> {
+  let existing;
+  try {
+    existing = await connection.operatorService.listSearchAttributes({ namespace });
+  } catch (err) {
+    if (refusedToThisClient(err)) return 'unchecked';
+    throw err;
+  }
   const missing = hooklineSearchAttributes.filter((k) => !existing.customAttributes?.[k.name]);
-  if (missing.length === 0) return;
+  if (missing.length === 0) return 'present';
   try {
     await connection.operatorService.addSearchAttributes({
       namespace,
       searchAttributes: Object.fromEntries(missing.map((k) => [k.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
     });
   } catch (err) {
-    const code = (err as { code?: number }).code;
     // Another process registered them first.
-    if (code === GRPC_ALREADY_EXISTS) return;
-    // Temporal Cloud, or a cluster that keeps this to its operators: say what to register.
-    if (code === GRPC_PERMISSION_DENIED || code === GRPC_UNIMPLEMENTED) {
-      const wanted = missing.map((k) => `${k.name} (Keyword)`).join(', ');
-      throw new Error(`cannot register search attributes on namespace "${namespace}"; add ${wanted} with your cluster's tools (Temporal Cloud: tcld namespace search-attributes add), then start again`, { cause: err });
+    if ((err as { code?: number }).code === GRPC_ALREADY_EXISTS) return 'registered';
+    // A cluster that keeps this to its operators: they are missing for sure, so say which.
+    if (refusedToThisClient(err)) {
+      throw new Error(`cannot register search attributes on namespace "${namespace}"; add ${keywordList(missing)} with your cluster's tools (Temporal Cloud: tcld namespace search-attributes add), then start again`, { cause: err });
     }
     throw err;
   }
+  return 'registered';
+}
+
+/** What to tell an operator when `registerSearchAttributes` could not check. */
+export const searchAttributesToRegister = (): string => keywordList(hooklineSearchAttributes);
+
+function refusedToThisClient(err: unknown): boolean {
+  const code = (err as { code?: number }).code;
+  return code === GRPC_PERMISSION_DENIED || code === GRPC_UNIMPLEMENTED || code === GRPC_UNAUTHENTICATED;
 }
 
 /** Failures of one endpoint within this long are reported once: the health workflow only needs to know it is failing. */

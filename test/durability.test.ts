@@ -5,13 +5,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowStartOptions } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deliveryStateQuery, deliveryWorkflowId } from '../src/workflows/delivery';
 import { fanOutWorkflowId } from '../src/workflows/fan-out';
 import { apiClient } from './support/api-client';
 import { createApp, createEndpoint, deliveriesOf, sendEvent } from './support/factories';
 import { ADMIN_KEY, overrideWorkflows, startWithEnv, storeKinds, testEnv } from './support/hookline';
+import type { WorkflowStarter } from '../src/api/dispatcher';
 import { startReceiver, type Receiver } from './support/receiver';
 import { waitUntil } from './support/wait';
 
@@ -74,6 +75,32 @@ describe.each(storeKinds)('durability on %s', (kind) => {
       expect((await second.hookline.store.events.get(app.id, event.id))?.dispatchedAt).toBeInstanceOf(Date);
     } finally {
       await second.stop();
+    }
+  });
+
+  it('an event whose fan-out an operator terminated before it resolved any endpoint is started again by the sweep', async () => {
+    const env = await testEnv(kind, { HOOKLINE_DISPATCH_GRACE_MS: '0' });
+    // The API's own start goes to a task queue no worker polls, so that run is still waiting
+    // when it is terminated; the sweep's start is left alone.
+    let starts = 0;
+    const divertFirst = (w: WorkflowStarter): WorkflowStarter => ({
+      ...overrideWorkflows({})(w),
+      start: ((workflow: string, options: WorkflowStartOptions) => w.start(workflow, starts++ === 0 ? { ...options, taskQueue: 'no-worker-polls-this' } : options)) as WorkflowStarter['start'],
+    });
+    const t = await startWithEnv(env, { wrapWorkflows: divertFirst });
+    try {
+      const app = await createApp(t.api);
+      await createEndpoint(t.api, app.id, { url: `${r.url}/terminated` });
+      const event = await sendEvent(t.api, app.id);
+      const handle = t.hookline.client.workflow.getHandle(fanOutWorkflowId(event.id));
+      await waitUntil(() => handle.describe().then((d) => d.status.name, () => 'none'), (s) => s === 'RUNNING', 10_000, 'the diverted fan-out');
+      await handle.terminate('an operator stops it');
+      await t.hookline.dispatcher!.sweep();
+      await waitUntil(() => deliveriesOf(t.api, app.id, event.id), (ds) => ds[0]?.status === 'succeeded', 30_000, 'delivered after the sweep');
+      expect(r.requests.filter((q) => q.path === '/terminated')).toHaveLength(1);
+      expect(starts).toBe(2);
+    } finally {
+      await t.stop();
     }
   });
 

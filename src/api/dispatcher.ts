@@ -64,7 +64,11 @@ export function createDispatcher(deps: DispatcherDeps) {
         workflowId: fanOutWorkflowId(event.id),
         taskQueue,
         args: [{ appId: event.appId, eventId: event.id, eventType: event.type, windowSize: deps.fanOutWindow }],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        // The sweep finds only events whose fan-out never resolved a window. If that run was
+        // terminated (an operator in the Web UI) or failed before it did, it starts again. A
+        // running one answers "already started" and is marked dispatched below, so a sweep does
+        // not start it again at every round; one terminated after that is not restarted.
+        workflowIdReusePolicy: fromSweep ? WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY : WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: [
           { key: HooklineApp, value: event.appId },
           { key: HooklineEvent, value: event.id },

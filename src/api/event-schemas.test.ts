@@ -6,6 +6,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../store';
 import { useMemoryStore } from '../../test/support/store-fixtures';
+import { compileSchema } from '../domain/json-schema';
 import { createEventSchemas } from './event-schemas';
 
 describe('createEventSchemas', () => {
@@ -38,6 +39,20 @@ describe('createEventSchemas', () => {
     clock = 1_000;
     expect(await schemas.issues('cache.a', {})).toEqual([]);
     expect(reads).toEqual(['cache.a', 'cache.unknown', 'cache.a']);
+  });
+
+  it('compiles a schema once: a re-read after the TTL that finds the same schema compiles nothing; a changed one compiles', async () => {
+    await store.eventTypes.create({ name: 'cache.d', description: '', example: { n: 1 }, schema: { required: ['n'] } });
+    let clock = 0;
+    let compiles = 0;
+    const compile = (schema: unknown) => (compiles++, compileSchema(schema));
+    const schemas = createEventSchemas({ store, logger: pino({ level: 'silent' }), ttlMs: 1_000, now: () => clock, compile });
+    for (clock = 0; clock < 10_000; clock += 1_000) expect(await schemas.issues('cache.d', {})).toHaveLength(1);
+    expect(compiles).toBe(1);
+    await store.eventTypes.update('cache.d', { schema: { required: ['m'] } });
+    clock += 1_000;
+    expect(await schemas.issues('cache.d', { n: 1 })).toEqual([{ path: '', message: "must have required property 'm'" }]);
+    expect(compiles).toBe(2);
   });
 
   it('forget() makes the next event read the type again (a change through this process)', async () => {

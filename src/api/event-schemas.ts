@@ -5,6 +5,8 @@
  * and kept for `ttlMs`. A change through this process's API applies at once (`forget`); one made
  * through another API process applies here within `ttlMs`. Types without a schema, and names not
  * in the catalog, are kept too, so an uncatalogued type costs nothing after its first event.
+ * Compiled checks are kept by the schema's text, apart from the names: a re-read that finds the
+ * same schema (every `ttlMs`) compiles nothing.
  */
 import { compileSchema, SchemaProblem, type DataCheck, type SchemaIssue } from '../domain/json-schema';
 import type { Logger } from '../logger';
@@ -14,23 +16,38 @@ export const EVENT_SCHEMA_TTL_MS = 5_000;
 
 /** Names kept at most: beyond it the map starts again, so made-up type names cannot grow it. */
 const MAX_NAMES = 10_000;
+/** Distinct schemas kept compiled at most (the catalog is the admin's, so this is generous). */
+const MAX_COMPILED = 1_000;
 
 interface Entry {
   check: Promise<DataCheck | null>;
   until: number;
 }
 
-export function createEventSchemas(deps: { store: Store; logger: Logger; ttlMs?: number; now?: () => number }) {
+export function createEventSchemas(deps: { store: Store; logger: Logger; ttlMs?: number; now?: () => number; compile?: (schema: unknown) => DataCheck }) {
   const { store, logger } = deps;
+  const compile = deps.compile ?? compileSchema;
   const ttlMs = deps.ttlMs ?? EVENT_SCHEMA_TTL_MS;
   const now = deps.now ?? Date.now;
   const entries = new Map<string, Entry>();
+  const compiled = new Map<string, DataCheck>();
+
+  function compiledCheck(schema: unknown): DataCheck {
+    const text = JSON.stringify(schema);
+    let check = compiled.get(text);
+    if (!check) {
+      check = compile(schema);
+      if (compiled.size >= MAX_COMPILED) compiled.clear();
+      compiled.set(text, check);
+    }
+    return check;
+  }
 
   async function load(name: string): Promise<DataCheck | null> {
     const type = await store.eventTypes.get(name);
     if (type?.schema === undefined || type.schema === null) return null;
     try {
-      return compileSchema(type.schema);
+      return compiledCheck(type.schema);
     } catch (err) {
       // Checked when it was stored, so this means the schema rules changed since: accept the
       // event (it must not be lost to a rule the producer cannot see) and say so.
@@ -56,9 +73,9 @@ export function createEventSchemas(deps: { store: Store; logger: Logger; ttlMs?:
 
   return {
     /** What is wrong with `data` for event type `name`; nothing when it has no schema or `data` satisfies it. */
-    async issues(name: string, data: unknown): Promise<SchemaIssue[]> {
+    async issues(name: string, data: unknown, opts?: { allIssues?: boolean }): Promise<SchemaIssue[]> {
       const check = await checkFor(name);
-      return check ? check(data) : [];
+      return check ? check(data, opts) : [];
     },
 
     /** After a change to `name` through this process: the next event reads it again. */

@@ -96,8 +96,9 @@ export function createHooklineClient(options: HooklineClientOptions) {
     const headers: Record<string, string> = { authorization: `Bearer ${options.apiKey}` };
     if (c.body !== undefined) headers['content-type'] = 'application/json';
     if (c.idempotencyKey) headers['idempotency-key'] = c.idempotencyKey;
-    // PUT by uid is idempotent: a repeat finds the endpoint the first one created.
-    const repeatable = c.method === 'GET' || c.method === 'PUT' || c.idempotencyKey !== undefined;
+    // A PUT by uid that names its secret is idempotent: a repeat finds the endpoint the first one
+    // created. Without one, the generated secret is only in the first answer: not retried.
+    const repeatable = c.method === 'GET' || c.idempotencyKey !== undefined || (c.method === 'PUT' && (c.body as { secret?: string } | undefined)?.secret !== undefined);
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
@@ -143,7 +144,11 @@ export function createHooklineClient(options: HooklineClientOptions) {
     endpoints: {
       /** The answer carries `secret` once. */
       create: (appId: string, body: z.input<typeof CreateEndpointBody>) => call<Endpoint>({ method: 'POST', path: `${app(appId)}/endpoints`, body }),
-      /** Creates the endpoint with this uid (the answer carries `secret` once) or updates it; safe to retry. */
+      /**
+       * Creates the endpoint with this uid (the answer carries a generated `secret` once) or
+       * updates it. Retried after a network failure only when `secret` is given: otherwise a lost
+       * answer would lose the generated secret (rotate to get a new one).
+       */
       putByUid: (appId: string, uid: string, body: z.input<typeof PutEndpointBody>) =>
         call<Endpoint>({ method: 'PUT', path: `${app(appId)}/endpoints/by-uid/${encodeURIComponent(uid)}`, body }),
       get: (appId: string, id: string) => call<Endpoint>({ method: 'GET', path: endpoint(appId, id) }),

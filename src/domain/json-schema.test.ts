@@ -23,8 +23,14 @@ describe('compileSchema', () => {
     ['unknown keywords are ignored', { type: 'object', example: { a: 1 }, 'x-internal': true }, {}, []],
     ['true accepts anything', true, { a: 1 }, []],
     ['false accepts nothing', false, {}, [{ path: '', message: 'no data satisfies this schema (false)' }]],
+    ['draft 07 spelled with https', { $schema: 'https://json-schema.org/draft-07/schema#', type: 'string' }, 1, [{ path: '', message: 'must be string' }]],
+    ['2020-12 spelled with http', { $schema: 'http://json-schema.org/draft/2020-12/schema', type: 'string' }, 1, [{ path: '', message: 'must be string' }]],
   ])('%s', (_name, schema, data, issues) => {
-    expect(compileSchema(schema)(data)).toEqual(issues);
+    expect(compileSchema(schema)(data, { allIssues: true })).toEqual(issues);
+  });
+
+  it('reports only the first issue unless asked for all (collecting them all costs time on a large payload)', () => {
+    expect(compileSchema(order)({ id: 'x', amount: -1 })).toEqual([{ path: '/id', message: 'must match pattern "^ord_"' }]);
   });
 
   it.each([
@@ -50,7 +56,7 @@ describe('compileSchema', () => {
     expect(problem?.issues).toContainEqual({ path: '/properties/a/minimum', message: 'must be number' });
   });
 
-  it('compiles the same $id twice (no schema is kept registered), and each check stays usable', () => {
+  it('two schemas with the same $id each keep their own rules', () => {
     const schema = { $id: 'https://hookline.example/order', type: 'object', required: ['id'] };
     const first = compileSchema(schema);
     const second = compileSchema({ ...schema, required: ['amount'] });
@@ -58,8 +64,23 @@ describe('compileSchema', () => {
     expect(second({ amount: 1 })).toEqual([]);
   });
 
+  it.each([
+    'https://json-schema.org/draft/2020-12/schema',
+    'http://json-schema.org/draft-07/schema#',
+  ])('a schema whose $id is a meta-schema (%s) changes nothing for the schemas after it', (id) => {
+    try {
+      compileSchema({ $id: id, type: 'object' });
+    } catch (err) {
+      // Refused or not, it must be a SchemaProblem (a 400), never another error (a 500).
+      expect(err).toBeInstanceOf(SchemaProblem);
+    }
+    expect(compileSchema(order)({ id: 'ord_1', amount: 1 })).toEqual([]);
+    expect(compileSchema({ $schema: 'http://json-schema.org/draft-07/schema#', type: 'string' })(1)).toHaveLength(1);
+    expect(() => compileSchema({ type: 'objec' })).toThrow(SchemaProblem);
+  });
+
   it(`reports at most ${MAX_ISSUES} issues`, () => {
     const check = compileSchema({ type: 'array', items: { type: 'string' } });
-    expect(check(Array.from({ length: 100 }, (_, i) => i))).toHaveLength(MAX_ISSUES);
+    expect(check(Array.from({ length: 100 }, (_, i) => i), { allIssues: true })).toHaveLength(MAX_ISSUES);
   });
 });

@@ -50,21 +50,30 @@ export function createEventTypeStore(db: Db) {
       return toPage((await query.execute()).map(toEventType), page.limit, (t) => t.name);
     },
 
-    /** `schema: null` removes the schema. */
-    async update(name: string, patch: Partial<Pick<EventType, 'description' | 'example' | 'schema' | 'archived'>>): Promise<EventType | undefined> {
-      const row = await db
-        .updateTable('event_types')
-        .set({
-          ...(patch.description !== undefined && { description: patch.description }),
-          ...(patch.example !== undefined && { example: JSON.stringify(patch.example) }),
-          ...(patch.schema !== undefined && { schema: patch.schema === null ? null : JSON.stringify(patch.schema) }),
-          ...(patch.archived !== undefined && { archived: patch.archived }),
-          updated_at: new Date(),
-        })
-        .where('name', '=', name)
-        .returningAll()
-        .executeTakeFirst();
-      return row && toEventType(row);
+    /**
+     * `schema: null` removes the schema. `check` sees the type as it stands, with its row locked
+     * until the update commits, and may throw to refuse: two PATCHes cannot each pass a check
+     * against what the other is changing.
+     */
+    async update(name: string, patch: Partial<Pick<EventType, 'description' | 'example' | 'schema' | 'archived'>>, check?: (current: EventType) => void): Promise<EventType | undefined> {
+      return db.transaction().execute(async (tx) => {
+        const current = await tx.selectFrom('event_types').selectAll().where('name', '=', name).forUpdate().executeTakeFirst();
+        if (!current) return undefined;
+        check?.(toEventType(current));
+        const row = await tx
+          .updateTable('event_types')
+          .set({
+            ...(patch.description !== undefined && { description: patch.description }),
+            ...(patch.example !== undefined && { example: JSON.stringify(patch.example) }),
+            ...(patch.schema !== undefined && { schema: patch.schema === null ? null : JSON.stringify(patch.schema) }),
+            ...(patch.archived !== undefined && { archived: patch.archived }),
+            updated_at: new Date(),
+          })
+          .where('name', '=', name)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toEventType(row);
+      });
     },
   };
 }

@@ -21,7 +21,7 @@ export function eventTypeJson(t: EventType) {
 function checkSchema(schema: Json, example: Json): void {
   let issues;
   try {
-    issues = compileSchema(schema)(example);
+    issues = compileSchema(schema)(example, { allIssues: true });
   } catch (err) {
     if (!(err instanceof SchemaProblem)) throw err;
     throw new ApiError(400, ErrorType.invalidRequest, 'invalid_schema', err.message, schemaIssueDetails('schema', err.issues));
@@ -68,18 +68,17 @@ export function eventTypesRouter({ store, api, eventSchemas }: RouteContext): Ro
       response: EventTypeResponse,
     },
     async ({ params, body }) => {
-      if (body.schema !== undefined || body.example !== undefined) {
-        // The pair that will be stored: what the request changes, the rest as it is.
-        const current = await store.eventTypes.get(params.name);
-        if (!current) throw ApiError.notFound('event_type', params.name);
-        const schema = body.schema === undefined ? current.schema : (body.schema as Json | null);
-        if (schema !== null) checkSchema(schema, (body.example ?? current.example) as Json);
-      }
-      const updated = await store.eventTypes.update(params.name, {
+      const patch = {
         ...(body.description !== undefined && { description: body.description }),
         ...(body.example !== undefined && { example: body.example as Json }),
         ...(body.schema !== undefined && { schema: body.schema as Json | null }),
         ...(body.archived !== undefined && { archived: body.archived }),
+      };
+      const updated = await store.eventTypes.update(params.name, patch, (current) => {
+        if (patch.schema === undefined && patch.example === undefined) return;
+        // The pair that will be stored: what the request changes, the rest as it is.
+        const schema = patch.schema === undefined ? current.schema : patch.schema;
+        if (schema !== null) checkSchema(schema, patch.example ?? current.example);
       });
       if (!updated) throw ApiError.notFound('event_type', params.name);
       eventSchemas.forget(updated.name);
