@@ -85,4 +85,17 @@ describe('deliveryResender', () => {
     await deliveryResender(store, t.workflows, 'q')({ ...d, status: 'pending', attemptCount: 0 });
     expect(t.seen[0]!.input.revive).toBeUndefined();
   });
+
+  it("keeps a test send's delivery a test (one attempt, no retries), started or revived", async () => {
+    const d = await failedDelivery();
+    const t = temporal();
+    await deliveryResender(store, t.workflows, 'q')({ ...d, test: true, status: 'pending', attemptCount: 0 });
+    await deliveryResender(store, t.workflows, 'q')({ ...d, test: true });
+    expect(t.seen.map((s) => [s.input.test, s.input.revive?.attemptNumber])).toEqual([
+      [true, undefined],
+      [true, 2],
+    ]);
+    await deliveryResender(store, t.workflows, 'q')(d);
+    expect(t.seen[2]!.input.test).toBeUndefined();
+  });
 });

@@ -4,7 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from './support/api-client';
 import { createApp, createEndpoint, deliveryOf } from './support/factories';
-import { overrideWorkflows, startTestHookline, startWithEnv, storeKinds, testEnv, type TestHookline } from './support/hookline';
+import type { WorkflowStartOptions } from '@temporalio/client';
+import type { WorkflowStarter } from '../src/api/dispatcher';
+import { ADMIN_KEY, overrideWorkflows, startTestHookline, startWithEnv, storeKinds, testEnv, type TestHookline } from './support/hookline';
 import { startReceiver, type Receiver } from './support/receiver';
 import { waitUntil } from './support/wait';
 
@@ -139,6 +141,34 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
       expect(recoverable).toEqual([]);
     } finally {
       await down.stop();
+    }
+  });
+
+  it('a test send whose process died between its row and its workflow start is started by the next sweep, still a test', async () => {
+    // The route's start never comes back (the process "dies" there); the sweep's goes through.
+    let hung = 0;
+    const hangFirstDeliveryStart = (w: WorkflowStarter): WorkflowStarter => ({
+      ...overrideWorkflows({})(w),
+      start: ((workflow: string, options: WorkflowStartOptions) =>
+        options.workflowId.startsWith('delivery/') && hung++ === 0 ? new Promise(() => undefined) : w.start(workflow, options)) as WorkflowStarter['start'],
+    });
+    const crashed = await startWithEnv(await testEnv(kind, { HOOKLINE_DISPATCH_GRACE_MS: '0' }), { wrapWorkflows: hangFirstDeliveryStart });
+    try {
+      const app = await createApp(crashed.api);
+      const ep = await createEndpoint(crashed.api, app.id, { url: `${r.url}/crashed-test`, event_types: ['invoice.*'] });
+      const abandoned = new AbortController();
+      const request = fetch(`${crashed.api.url}/v1/apps/${app.id}/endpoints/${ep.id}/test`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}` }, signal: abandoned.signal }).catch(() => undefined);
+      const store = crashed.hookline.store;
+      const [pending] = await waitUntil(() => store.deliveries.unstartedTests(new Date(Date.now() + 60_000), 10), (ds) => ds.length === 1, 10_000, 'the pending test delivery');
+      abandoned.abort();
+      await request;
+      expect(await crashed.hookline.dispatcher!.sweep()).toBe(1);
+      const done = await waitUntil(() => deliveryOf(crashed.api, app.id, pending!.id), (d) => d.status === 'succeeded', 20_000, 'the swept test send');
+      expect(done.attempts!.map((a) => [a.attempt_number, a.trigger])).toEqual([[1, 'test']]);
+      expect(r.requests.filter((q) => q.path === '/crashed-test')).toHaveLength(1);
+      expect(await store.deliveries.unstartedTests(new Date(Date.now() + 60_000), 10)).toEqual([]);
+    } finally {
+      await crashed.stop();
     }
   });
 });

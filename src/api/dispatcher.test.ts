@@ -89,6 +89,7 @@ describe('createDispatcher', () => {
         markDispatched: async (id: string) => void marked.push(id),
       },
       endpoints: { resolveForEvent: async () => [{ id: 'ep_1' }] },
+      deliveries: { unstartedTests: async () => [] },
     } as unknown as Store;
     const starts: string[] = [];
     const workflows = {
@@ -111,6 +112,7 @@ describe('createDispatcher', () => {
     const store = {
       events: { undispatched: async () => [1, 2, 3, 4, 5].map(eventRef), markDispatched: async () => undefined },
       endpoints: { resolveForEvent: async () => [{ id: 'ep_1' }] },
+      deliveries: { unstartedTests: async () => [] },
     } as unknown as Store;
     let starts = 0;
     const workflows = {

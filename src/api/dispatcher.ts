@@ -1,8 +1,9 @@
 /**
- * Starts workflows and sends signals on the API's behalf. `dispatch` runs right after an event commits; `sweep`
- * finds committed events whose fan-out was never confirmed (the process died between the commit
- * and the start, or Temporal was down) and starts them. Workflow ids are deterministic and fan-out
- * refuses duplicates, so a start that races a sweep is harmless (ARCHITECTURE.md invariant 1).
+ * Starts workflows and sends signals on the API's behalf. `dispatch` runs right after an event
+ * commits; `sweep` finds committed events whose fan-out was never confirmed (the process died
+ * between the commit and the start, or Temporal was down) and starts them, and test sends whose
+ * workflow never started. Workflow ids are deterministic and starts refuse duplicates, so a
+ * start that races a sweep is harmless (ARCHITECTURE.md invariant 1).
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type WorkflowClient } from '@temporalio/client';
 import { IdPrefix, newId } from '../domain/ids';
@@ -81,6 +82,42 @@ export function createDispatcher(deps: DispatcherDeps) {
     if (fromSweep) await store.events.markDispatched(event.id);
   }
 
+  /**
+   * Starts a test send's delivery workflow; true if this call started it. One already running
+   * (the route's start and a sweep's can meet) is fine; one an operator terminated before its
+   * attempt starts again.
+   */
+  async function startTestDelivery(d: Delivery): Promise<boolean> {
+    const input: DeliveryInput = { ...deliveryInput(d), test: true };
+    try {
+      await workflows.start(delivery, {
+        workflowId: deliveryWorkflowId(d.eventId, d.endpointId),
+        taskQueue,
+        args: [input],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        typedSearchAttributes: deliverySearchAttributes(input),
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw err;
+    }
+  }
+
+  /** Test sends committed but never started (the process died in between): start them. */
+  async function sweepUnstartedTests(): Promise<number> {
+    let started = 0;
+    for (const d of await store.deliveries.unstartedTests(new Date(Date.now() - deps.graceMs), 100)) {
+      try {
+        if (await startTestDelivery(d)) started++;
+      } catch (err) {
+        logger.warn({ err, deliveryId: d.id }, 'dispatcher sweep: test send start failed; the next sweep tries again');
+        break;
+      }
+    }
+    return started;
+  }
+
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<number> | undefined;
   /**
@@ -103,6 +140,10 @@ export function createDispatcher(deps: DispatcherDeps) {
    * instead of waiting out each start's own retries.
    */
   async function sweepOnce(): Promise<number> {
+    return (await sweepEvents()) + (await sweepUnstartedTests());
+  }
+
+  async function sweepEvents(): Promise<number> {
     let started = 0;
     for (;;) {
       const due = await store.events.undispatched(new Date(Date.now() - deps.graceMs), 200);
@@ -140,7 +181,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       );
     },
 
-    /** Starts every undispatched event older than the grace period; returns how many. */
+    /** Starts every undispatched event, and every unstarted test send, older than the grace period; returns how many. */
     sweep(): Promise<number> {
       sweeping ??= sweepOnce().finally(() => {
         sweeping = undefined;
@@ -193,9 +234,8 @@ export function createDispatcher(deps: DispatcherDeps) {
      * pending for good otherwise) and the start's error is rethrown for the route to answer 503.
      */
     async testSend(d: Delivery): Promise<void> {
-      const input: DeliveryInput = { ...deliveryInput(d), test: true };
       try {
-        await workflows.start(delivery, { workflowId: deliveryWorkflowId(d.eventId, d.endpointId), taskQueue, args: [input], typedSearchAttributes: deliverySearchAttributes(input) });
+        await startTestDelivery(d);
       } catch (err) {
         await store.deliveries.failUnstarted(d.id).catch((closeErr: unknown) => {
           logger.error({ err: closeErr, deliveryId: d.id }, 'a test send that did not start could not be closed; it reads pending until resent');

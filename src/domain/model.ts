@@ -90,6 +90,8 @@ export interface Delivery {
   lastAttemptAt: Date | null;
   nextAttemptAt: Date | null;
   failureReason: string | null;
+  /** A test send's delivery: one `test` attempt, no retries. */
+  test: boolean;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -18,6 +18,7 @@ function toDelivery(row: Selectable<DeliveriesTable>): Delivery {
     lastAttemptAt: row.last_attempt_at,
     nextAttemptAt: row.next_attempt_at,
     failureReason: row.failure_reason,
+    test: row.test,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -61,9 +62,14 @@ export function createDeliveryStore(db: Db) {
   return {
     /**
      * Creates the deliveries of one event (idempotent): `pending` for active endpoints, `skipped`
-     * for disabled ones, so recovery can send them later. Returns them by endpoint.
+     * for disabled ones, so recovery can send them later. Returns them by endpoint. `test`: a test
+     * send's delivery.
      */
-    async createForEvent(event: { id: string; appId: string; type: string }, endpoints: { id: string; status: string }[]): Promise<{ id: string; endpointId: string; status: DeliveryStatus }[]> {
+    async createForEvent(
+      event: { id: string; appId: string; type: string },
+      endpoints: { id: string; status: string }[],
+      opts: { test?: boolean } = {},
+    ): Promise<{ id: string; endpointId: string; status: DeliveryStatus }[]> {
       if (endpoints.length === 0) return [];
       const inserted = await db
         .insertInto('deliveries')
@@ -76,6 +82,7 @@ export function createDeliveryStore(db: Db) {
             event_type: event.type,
             status: ep.status === 'disabled' ? 'skipped' : 'pending',
             ...(ep.status === 'disabled' && { failure_reason: FailureReason.endpointDisabled }),
+            ...(opts.test && { test: true }),
           })),
         )
         .onConflict((oc) => oc.columns(['event_id', 'endpoint_id']).doNothing())
@@ -213,6 +220,24 @@ export function createDeliveryStore(db: Db) {
         })
         .where('id', '=', attempt.deliveryId)
         .execute();
+    },
+
+    /**
+     * Test sends still waiting for their first attempt that were created before `before`: their
+     * workflow may never have started (the dispatcher's sweep starts them). Oldest first.
+     */
+    async unstartedTests(before: Date, limit: number): Promise<Delivery[]> {
+      const rows = await db
+        .selectFrom('deliveries')
+        .selectAll()
+        .where('test', '=', true)
+        .where('status', '=', DeliveryStatus.pending)
+        .where('attempt_count', '=', 0)
+        .where('created_at', '<', before)
+        .orderBy('created_at', 'asc')
+        .limit(limit)
+        .execute();
+      return rows.map(toDelivery);
     },
 
     /**

@@ -79,6 +79,7 @@ export interface DeliveriesTable {
   last_attempt_at: NullableTimestamp;
   next_attempt_at: NullableTimestamp;
   failure_reason: string | null;
+  test: Generated<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

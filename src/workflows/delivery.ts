@@ -112,8 +112,8 @@ export function deliveryWorkflowId(eventId: string, endpointId: string): string 
 }
 
 /** The workflow input for a stored delivery (a resend, or a test send, starts its run from it). */
-export function deliveryInput(d: Pick<Delivery, 'id' | 'appId' | 'eventId' | 'endpointId' | 'eventType'>): DeliveryInput {
-  return { deliveryId: d.id, appId: d.appId, eventId: d.eventId, endpointId: d.endpointId, eventType: d.eventType };
+export function deliveryInput(d: Pick<Delivery, 'id' | 'appId' | 'eventId' | 'endpointId' | 'eventType' | 'test'>): DeliveryInput {
+  return { deliveryId: d.id, appId: d.appId, eventId: d.eventId, endpointId: d.endpointId, eventType: d.eventType, ...(d.test && { test: true }) };
 }
 
 /**
@@ -122,7 +122,7 @@ export function deliveryInput(d: Pick<Delivery, 'id' | 'appId' | 'eventId' | 'en
  * with no attempt yet (its fan-out has not started it) starts as a whole delivery instead, whose
  * first attempt the signal makes `manual`: it keeps its retry schedule.
  */
-export function resendDeliveryOptions(d: Pick<Delivery, 'id' | 'appId' | 'eventId' | 'endpointId' | 'eventType' | 'attemptCount' | 'status'>, taskQueue: string) {
+export function resendDeliveryOptions(d: Pick<Delivery, 'id' | 'appId' | 'eventId' | 'endpointId' | 'eventType' | 'attemptCount' | 'status' | 'test'>, taskQueue: string) {
   const input = deliveryInput(d);
   const notStarted = d.status === 'pending' && d.attemptCount === 0;
   return {
