@@ -88,9 +88,17 @@ describe('deliveryResender', () => {
 
   it("keeps a test send's delivery a test (one attempt, no retries), started or revived", async () => {
     const d = await failedDelivery();
+    const app = await storedApp(store);
+    const ep = await storedEndpoint(store, app.id);
+    const { eventId } = await storedDelivery(store, app.id, ep.id);
+    const tested = await storedEndpoint(store, app.id);
+    const [created] = await store.deliveries.createForEvent({ id: eventId, appId: app.id, type: 'a.b' }, [{ id: tested.id, status: 'active' }], { test: true });
+    // Read back from the store: the flag is the row's, not the test's.
+    const testSend = (await store.deliveries.byId(created!.id))!;
+    expect(testSend.test).toBe(true);
     const t = temporal();
-    await deliveryResender(store, t.workflows, 'q')({ ...d, test: true, status: 'pending', attemptCount: 0 });
-    await deliveryResender(store, t.workflows, 'q')({ ...d, test: true });
+    await deliveryResender(store, t.workflows, 'q')(testSend);
+    await deliveryResender(store, t.workflows, 'q')({ ...testSend, status: 'failed', attemptCount: 1 });
     expect(t.seen.map((s) => [s.input.test, s.input.revive?.attemptNumber])).toEqual([
       [true, undefined],
       [true, 2],

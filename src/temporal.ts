@@ -154,7 +154,6 @@ export async function connectTemporal(address: string, access: TemporalAccess = 
 const GRPC_ALREADY_EXISTS = 6;
 const GRPC_PERMISSION_DENIED = 7;
 const GRPC_UNIMPLEMENTED = 12;
-const GRPC_UNAUTHENTICATED = 16;
 
 const keywordList = (names: readonly { name: string }[]) => names.map((k) => `${k.name} (Keyword)`).join(', ');
 
@@ -195,7 +194,8 @@ export const searchAttributesToRegister = (): string => keywordList(hooklineSear
 
 function refusedToThisClient(err: unknown): boolean {
   const code = (err as { code?: number }).code;
-  return code === GRPC_PERMISSION_DENIED || code === GRPC_UNIMPLEMENTED || code === GRPC_UNAUTHENTICATED;
+  // Not UNAUTHENTICATED: bad credentials must stop the start, not pass as "could not check".
+  return code === GRPC_PERMISSION_DENIED || code === GRPC_UNIMPLEMENTED;
 }
 
 /** Failures of one endpoint within this long are reported once: the health workflow only needs to know it is failing. */

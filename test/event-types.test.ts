@@ -146,11 +146,11 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
 
   it('a test send whose process died between its row and its workflow start is started by the next sweep, still a test', async () => {
     // The route's start never comes back (the process "dies" there); the sweep's goes through.
-    let hung = 0;
+    let deliveryStarts = 0;
     const hangFirstDeliveryStart = (w: WorkflowStarter): WorkflowStarter => ({
       ...overrideWorkflows({})(w),
       start: ((workflow: string, options: WorkflowStartOptions) =>
-        options.workflowId.startsWith('delivery/') && hung++ === 0 ? new Promise(() => undefined) : w.start(workflow, options)) as WorkflowStarter['start'],
+        options.workflowId.startsWith('delivery/') && deliveryStarts++ === 0 ? new Promise(() => undefined) : w.start(workflow, options)) as WorkflowStarter['start'],
     });
     const crashed = await startWithEnv(await testEnv(kind, { HOOKLINE_DISPATCH_GRACE_MS: '0' }), { wrapWorkflows: hangFirstDeliveryStart });
     try {
@@ -166,7 +166,10 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
       const done = await waitUntil(() => deliveryOf(crashed.api, app.id, pending!.id), (d) => d.status === 'succeeded', 20_000, 'the swept test send');
       expect(done.attempts!.map((a) => [a.attempt_number, a.trigger])).toEqual([[1, 'test']]);
       expect(r.requests.filter((q) => q.path === '/crashed-test')).toHaveLength(1);
+      // Confirmed once started: later sweeps do not ask Temporal again.
       expect(await store.deliveries.unstartedTests(new Date(Date.now() + 60_000), 10)).toEqual([]);
+      expect(await crashed.hookline.dispatcher!.sweep()).toBe(0);
+      expect(deliveryStarts).toBe(2);
     } finally {
       await crashed.stop();
     }

@@ -83,12 +83,12 @@ export function createDispatcher(deps: DispatcherDeps) {
   }
 
   /**
-   * Starts a test send's delivery workflow; true if this call started it. One already running
-   * (the route's start and a sweep's can meet) is fine; one an operator terminated before its
-   * attempt starts again.
+   * Starts a test send's delivery workflow, then records that it needs no sweep; true if this
+   * call started it. One already running (the route's start and a sweep's can meet) is fine.
    */
   async function startTestDelivery(d: Delivery): Promise<boolean> {
     const input: DeliveryInput = { ...deliveryInput(d), test: true };
+    let started = true;
     try {
       await workflows.start(delivery, {
         workflowId: deliveryWorkflowId(d.eventId, d.endpointId),
@@ -97,11 +97,13 @@ export function createDispatcher(deps: DispatcherDeps) {
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         typedSearchAttributes: deliverySearchAttributes(input),
       });
-      return true;
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
-      throw err;
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      started = false;
     }
+    // If this write fails, a later sweep's start finds the workflow running and writes it then.
+    await store.deliveries.confirmStart(d.id).catch((err: unknown) => logger.warn({ err, deliveryId: d.id }, 'could not record that a test send started; a sweep will'));
+    return started;
   }
 
   /** Test sends committed but never started (the process died in between): start them. */

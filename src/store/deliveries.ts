@@ -82,7 +82,7 @@ export function createDeliveryStore(db: Db) {
             event_type: event.type,
             status: ep.status === 'disabled' ? 'skipped' : 'pending',
             ...(ep.status === 'disabled' && { failure_reason: FailureReason.endpointDisabled }),
-            ...(opts.test && { test: true }),
+            ...(opts.test && { test: true, awaiting_start: true }),
           })),
         )
         .onConflict((oc) => oc.columns(['event_id', 'endpoint_id']).doNothing())
@@ -223,21 +223,24 @@ export function createDeliveryStore(db: Db) {
     },
 
     /**
-     * Test sends still waiting for their first attempt that were created before `before`: their
-     * workflow may never have started (the dispatcher's sweep starts them). Oldest first.
+     * Test sends created before `before` whose workflow start was never seen to reach Temporal
+     * (the dispatcher's sweep starts them). Oldest first.
      */
     async unstartedTests(before: Date, limit: number): Promise<Delivery[]> {
       const rows = await db
         .selectFrom('deliveries')
         .selectAll()
-        .where('test', '=', true)
-        .where('status', '=', DeliveryStatus.pending)
-        .where('attempt_count', '=', 0)
+        .where('awaiting_start', '=', true)
         .where('created_at', '<', before)
         .orderBy('created_at', 'asc')
         .limit(limit)
         .execute();
       return rows.map(toDelivery);
+    },
+
+    /** The delivery's workflow has started (or was already running): no sweep needs to start it. */
+    async confirmStart(id: string): Promise<void> {
+      await db.updateTable('deliveries').set({ awaiting_start: false }).where('id', '=', id).where('awaiting_start', '=', true).execute();
     },
 
     /**
@@ -247,7 +250,7 @@ export function createDeliveryStore(db: Db) {
     async failUnstarted(id: string): Promise<void> {
       await db
         .updateTable('deliveries')
-        .set({ status: DeliveryStatus.failed, next_attempt_at: null, failure_reason: FailureReason.notStarted, updated_at: new Date() })
+        .set({ status: DeliveryStatus.failed, next_attempt_at: null, failure_reason: FailureReason.notStarted, awaiting_start: false, updated_at: new Date() })
         .where('id', '=', id)
         .where('status', '=', DeliveryStatus.pending)
         .where('attempt_count', '=', 0)

@@ -19,13 +19,16 @@ describe('operator events configure()', () => {
     expect(store.operator.isOperatorApp(app!.id)).toBe(true);
   });
 
-  it('refuses to adopt an application under that uid that has endpoints of its own (a tenant took the uid before it was reserved)', async () => {
+  it('refuses to adopt an application under that uid with application keys and endpoints of its own (a tenant took the uid before it was reserved)', async () => {
     const fresh = await openMemoryStore();
     try {
       const tenant = await storedApp(fresh, { uid: OPERATOR_APP_UID });
       await storedEndpoint(fresh, tenant.id, { uid: 'tenant-hook' });
-      await expect(fresh.operator.configure(target)).rejects.toThrow(`has endpoints Hookline did not create; give it another uid with the admin key (PATCH /v1/apps/${tenant.id})`);
-      expect(fresh.operator.isOperatorApp(tenant.id)).toBe(false);
+      // Endpoints alone: an admin may add receivers to the operator application.
+      await fresh.operator.configure(target);
+      expect(fresh.operator.isOperatorApp(tenant.id)).toBe(true);
+      await fresh.keys.create(tenant.id, 'hk_app_tenantkey0000000000000000', 'tenant');
+      await expect(fresh.operator.configure(target)).rejects.toThrow(`has application keys and endpoints Hookline did not create, as a tenant's would; if it is a tenant's, give it another uid with the admin key (PATCH /v1/apps/${tenant.id})`);
     } finally {
       await fresh.close();
     }

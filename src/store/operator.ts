@@ -36,11 +36,14 @@ export function createOperatorEvents(db: Db, box: SecretBox) {
           .onConflict((oc) => oc.column('uid').doNothing())
           .execute();
         const app = await tx.selectFrom('applications').select('id').where('uid', '=', OPERATOR_APP_UID).executeTakeFirstOrThrow();
-        // Before the uid was reserved a producer's application could take it: adopting one with
-        // endpoints of its own would send every operational event to that tenant.
-        const foreign = await tx.selectFrom('endpoints').select('id').where('app_id', '=', app.id).where((eb) => eb('uid', 'is', null).or('uid', '!=', OPERATOR_ENDPOINT_UID)).limit(1).executeTakeFirst();
-        if (foreign) {
-          throw new Error(`the application with uid "${OPERATOR_APP_UID}" (${app.id}) has endpoints Hookline did not create; give it another uid with the admin key (PATCH /v1/apps/${app.id}), then start again`);
+        // Before the uid was reserved, an application key could give its own application this
+        // uid; adopting it would send every operational event to that tenant. Such an application
+        // has application keys and endpoints of its own (an admin may add endpoints here, but
+        // has no reason to hand out application keys too).
+        const foreignEndpoint = await tx.selectFrom('endpoints').select('id').where('app_id', '=', app.id).where((eb) => eb('uid', 'is', null).or('uid', '!=', OPERATOR_ENDPOINT_UID)).limit(1).executeTakeFirst();
+        const appKey = foreignEndpoint && (await tx.selectFrom('api_keys').select('id').where('app_id', '=', app.id).limit(1).executeTakeFirst());
+        if (appKey) {
+          throw new Error(`the application with uid "${OPERATOR_APP_UID}" (${app.id}) has application keys and endpoints Hookline did not create, as a tenant's would; if it is a tenant's, give it another uid with the admin key (PATCH /v1/apps/${app.id}); if it is yours, revoke its application keys; then start again`);
         }
         const existing = await tx.selectFrom('endpoints').select('id').where('app_id', '=', app.id).where('uid', '=', OPERATOR_ENDPOINT_UID).executeTakeFirst();
         if (existing) {

@@ -80,6 +80,7 @@ export interface DeliveriesTable {
   next_attempt_at: NullableTimestamp;
   failure_reason: string | null;
   test: Generated<boolean>;
+  awaiting_start: Generated<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
