@@ -97,7 +97,7 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
     const ep = await createEndpoint(t.api, app.id, { url: `${r.url}/shipped`, event_types: ['invoice.*'] });
     const sent = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/test`, { event_type: 'test.order.shipped' });
     expect(sent.status).toBe(202);
-    expect(sent.body).toMatchObject({ endpoint_id: ep.id, event_type: 'test.order.shipped', status: 'pending' });
+    expect(sent.body).toMatchObject({ endpoint_id: ep.id, event_type: 'test.order.shipped', status: 'pending', test: true });
     const done = await waitUntil(() => deliveryOf(t.api, app.id, sent.body.id), (d) => d.status === 'succeeded', 20_000, 'test delivery');
     expect(done.attempts!.map((a) => [a.attempt_number, a.trigger])).toEqual([[1, 'test']]);
     const got = r.requests.filter((q) => q.path === '/shipped');

@@ -137,6 +137,10 @@ describe.each(storeKinds)('security on %s', (kind) => {
         expect(res.status).toBe(400);
         expect(JSON.stringify(res.body.error.details)).toContain('reserved');
       }
+      // The operator application itself may repeat its own uid in a PATCH.
+      await sql`update applications set uid = 'hookline-operator' where id = ${b.id}`.execute(t.hookline.store.db);
+      expect((await t.api.request('PATCH', `/v1/apps/${b.id}`, { uid: 'hookline-operator', name: 'ops' })).body).toMatchObject({ uid: 'hookline-operator', name: 'ops' });
+      await sql`update applications set uid = null where id = ${b.id}`.execute(t.hookline.store.db);
     });
 
     it('refuses an endpoint past the per-application limit and stores nothing', async () => {

@@ -22,7 +22,8 @@ const uid = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 // The operator application is found by its uid at every start: a producer's must not take it.
-const appUid = uid.refine((v) => v !== OPERATOR_APP_UID, `"${OPERATOR_APP_UID}" is reserved for Hookline's operational events`);
+export const RESERVED_UID_MESSAGE = `"${OPERATOR_APP_UID}" is reserved for Hookline's operational events`;
+const appUid = uid.refine((v) => v !== OPERATOR_APP_UID, RESERVED_UID_MESSAGE);
 const metadata = z.record(z.string().max(256), z.string().max(1024)).refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
 const channel = z.string().min(1).max(128).regex(/^[a-zA-Z0-9\-_.:]+$/, 'letters, digits, "-", "_", "." and ":" only');
 // ISO 8601 with `Z` or an offset (`+02:00`); answers always use `Z`.
@@ -70,7 +71,11 @@ export const CreateAppBody = z
   })
   .strict()
   .openapi('CreateApplication');
-export const UpdateAppBody = CreateAppBody.partial().strict().openapi('UpdateApplication');
+// The reserved uid is checked by the route on PATCH: the operator application may repeat its own.
+export const UpdateAppBody = CreateAppBody.extend({ uid: uid.nullish().openapi({ description: 'Unique among applications; only the admin key may change it' }) })
+  .partial()
+  .strict()
+  .openapi('UpdateApplication');
 export const AppResponse = z
   .object({
     id: z.string(),
@@ -340,6 +345,7 @@ export const DeliveryResponse = z
       .string()
       .nullable()
       .openapi({ description: `Why a failed delivery ended: ${Object.values(FailureReason).join(', ')} (not_started: a test send that could not be started)` }),
+    test: z.boolean().openapi({ description: 'A test send\'s delivery (POST …/endpoints/{id}/test): one attempt, no retries, also when resent' }),
     created_at: timestamp,
     updated_at: timestamp,
     attempts: z.array(AttemptResponse).optional(),

@@ -92,6 +92,7 @@ export function deliveryJson(d: Delivery, attempts?: Attempt[]): z.input<typeof 
     last_attempt_at: isoOrNull(d.lastAttemptAt),
     next_attempt_at: isoOrNull(d.nextAttemptAt),
     failure_reason: d.failureReason,
+    test: d.test,
     created_at: iso(d.createdAt),
     updated_at: iso(d.updatedAt),
     ...(attempts && { attempts: attempts.map(attemptJson) }),

@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import { PayloadFormat } from '../../domain/envelope';
 import { DEFAULT_SCHEDULE } from '../../domain/schedule';
+import { OPERATOR_APP_UID } from '../../domain/ids';
 import { principalOf } from '../auth';
 import { ApiError, ErrorType } from '../errors';
-import { AppParams, AppResponse, CreateAppBody, PageQuery, pageOf, UpdateAppBody } from '../schemas';
+import { AppParams, AppResponse, CreateAppBody, PageQuery, pageOf, RESERVED_UID_MESSAGE, UpdateAppBody } from '../schemas';
 import { appJson, page } from '../serialize';
 import { checkCursor, findApp, type RouteContext } from './context';
 
@@ -35,8 +36,9 @@ export function appsRouter({ store, api }: RouteContext): Router {
     const app = await findApp(store, params.app);
     // uids are unique across applications: a key that could set one could learn other tenants'
     // uids from the 409, or take one a producer is about to use.
-    if (body.uid !== undefined && body.uid !== app.uid && principalOf(res).kind !== 'admin') {
-      throw new ApiError(403, ErrorType.authentication, 'admin_key_required', "Changing an application's uid needs the admin key");
+    if (body.uid !== undefined && body.uid !== app.uid) {
+      if (principalOf(res).kind !== 'admin') throw new ApiError(403, ErrorType.authentication, 'admin_key_required', "Changing an application's uid needs the admin key");
+      if (body.uid === OPERATOR_APP_UID) throw ApiError.validation('The request body is not valid', [{ path: 'uid', message: RESERVED_UID_MESSAGE }]);
     }
     const updated = await store.apps.update(app.id, {
       ...(body.name !== undefined && { name: body.name }),
