@@ -69,7 +69,7 @@ describe('createDispatcher', () => {
     const refused = new Error('temporal unavailable');
     const workflows = { start: () => Promise.reject(refused) } as unknown as WorkflowStarter;
     const closed: string[] = [];
-    const store = { deliveries: { failUnstarted: async (id: string) => void closed.push(id) } } as unknown as Store;
+    const store = { deliveries: { failUnstarted: async (id: string) => (closed.push(id), true) } } as unknown as Store;
     const { logger, lines } = capturedLogger();
     await expect(createDispatcher({ workflows, store, taskQueue: 'q', fanOutWindow: 10, graceMs: 0, logger }).testSend(testDelivery)).rejects.toBe(refused);
     expect(closed).toEqual(['dlv_1']);
@@ -78,6 +78,14 @@ describe('createDispatcher', () => {
     const broken = { deliveries: { failUnstarted: () => Promise.reject(new Error('database down')) } } as unknown as Store;
     await expect(createDispatcher({ workflows, store: broken, taskQueue: 'q', fanOutWindow: 10, graceMs: 0, logger }).testSend(testDelivery)).rejects.toBe(refused);
     expect(lines).toEqual([expect.objectContaining({ level: 50, deliveryId: 'dlv_1', msg: expect.stringContaining('could not be closed') })]);
+  });
+
+  it('answers a test send whose own start failed as sent when a sweep started it meanwhile (the row could not be closed)', async () => {
+    const workflows = { start: () => Promise.reject(new Error('deadline exceeded')) } as unknown as WorkflowStarter;
+    const store = { deliveries: { failUnstarted: async () => false } } as unknown as Store;
+    const { logger, lines } = capturedLogger();
+    await expect(createDispatcher({ workflows, store, taskQueue: 'q', fanOutWindow: 10, graceMs: 0, logger }).testSend(testDelivery)).resolves.toBeUndefined();
+    expect(lines).toEqual([expect.objectContaining({ level: 30, deliveryId: 'dlv_1', msg: expect.stringContaining('a sweep had started it') })]);
   });
 
   it('a sweep skips an event whose start keeps failing, starts the ones after it, and tries it again next round', async () => {

@@ -233,16 +233,19 @@ export function createDispatcher(deps: DispatcherDeps) {
     /**
      * Starts a test send's delivery: one `test` attempt, no retries. If the start fails, no
      * workflow will ever record this delivery, so it is closed as `not_started` (it would read
-     * pending for good otherwise) and the start's error is rethrown for the route to answer 503.
+     * pending for good otherwise) and the start's error is rethrown for the route to answer 503;
+     * unless a sweep started it meanwhile (this start was slow), which the route then reports.
      */
     async testSend(d: Delivery): Promise<void> {
       try {
         await startTestDelivery(d);
       } catch (err) {
-        await store.deliveries.failUnstarted(d.id).catch((closeErr: unknown) => {
-          logger.error({ err: closeErr, deliveryId: d.id }, 'a test send that did not start could not be closed; it reads pending until resent');
+        const closed = await store.deliveries.failUnstarted(d.id).catch((closeErr: unknown) => {
+          logger.error({ err: closeErr, deliveryId: d.id }, 'a test send that did not start could not be closed; the sweep starts it');
+          return true;
         });
-        throw err;
+        if (closed) throw err;
+        logger.info({ err, deliveryId: d.id }, "a test send's start failed, but a sweep had started it");
       }
     },
 

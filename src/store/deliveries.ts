@@ -244,17 +244,20 @@ export function createDeliveryStore(db: Db) {
     },
 
     /**
-     * Ends a delivery whose workflow never started (`not_started`). Only while no attempt has been
-     * recorded: a start that reached Temporal after all may already have recorded one.
+     * Ends a test send's delivery whose workflow did not start (`not_started`); false if it was
+     * not ended because its start has been confirmed meanwhile (a sweep started it) or an attempt
+     * recorded (a start that reached Temporal after all).
      */
-    async failUnstarted(id: string): Promise<void> {
-      await db
+    async failUnstarted(id: string): Promise<boolean> {
+      const result = await db
         .updateTable('deliveries')
         .set({ status: DeliveryStatus.failed, next_attempt_at: null, failure_reason: FailureReason.notStarted, awaiting_start: false, updated_at: new Date() })
         .where('id', '=', id)
         .where('status', '=', DeliveryStatus.pending)
         .where('attempt_count', '=', 0)
-        .execute();
+        .where('awaiting_start', '=', true)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
     },
 
     /**
