@@ -1,0 +1,45 @@
+/**
+ * Pieces the API's request and response schemas share: ids and uids, metadata, channels,
+ * timestamps, retry schedules, pages, and the application path parameter.
+ */
+import { IdPrefix, isId, uidProblem } from '../domain/ids';
+import { scheduleProblem, type RetrySchedule } from '../domain/schedule';
+import { z } from './zod';
+
+export const MAX_PAGE_SIZE = 250;
+
+export const idOf = (prefix: IdPrefix) => z.string().refine((v) => isId(prefix, v), { message: `must be an id starting with "${prefix}_"` });
+export const uid = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[a-zA-Z0-9\-_.]+$/, 'letters, digits, "-", "_" and "." only')
+  .superRefine((value, ctx) => {
+    const problem = uidProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+export const metadata = z.record(z.string().max(256), z.string().max(1024)).refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
+export const channel = z.string().min(1).max(128).regex(/^[a-zA-Z0-9\-_.:]+$/, 'letters, digits, "-", "_", "." and ":" only');
+// ISO 8601 with `Z` or an offset (`+02:00`); answers always use `Z`.
+export const timestamp = z.iso.datetime({ offset: true });
+
+export const RetryScheduleSchema = z
+  .union([z.string(), z.array(z.union([z.string(), z.number()]))])
+  .superRefine((value, ctx) => {
+    const problem = scheduleProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .transform((v) => v as RetrySchedule)
+  .openapi('RetrySchedule', { description: 'A preset (standard, short, steady, patient, brief) or a list of durations such as ["30s", "5m", "2h"] or milliseconds.' });
+
+
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
+  // Ids, or event-type names (up to 256 characters).
+  cursor: z.string().max(256).optional(),
+});
+
+export const pageOf = <T extends z.ZodType>(item: T, name: string) =>
+  z.object({ data: z.array(item), has_more: z.boolean(), next_cursor: z.string().nullable() }).openapi(name);
+
+export const AppParams = z.object({ app: z.string().min(1).max(256).openapi({ description: 'Application id or uid' }) });
