@@ -15,10 +15,11 @@ import { delivery, deliveryInput, deliveryWorkflowId, type DeliveryInput } from 
 import { endpointHealth, wakeEndpointHealth } from '../workflows/endpoint-health';
 import { fanOut, fanOutWorkflowId } from '../workflows/fan-out';
 import { recover, recoverProgressQuery, recoverWorkflowId, type RecoverInput, type RecoverProgress } from '../workflows/recover';
+import { createReconciler, type Reconciler } from './reconciler';
 import { deliverySearchAttributes, HooklineApp, HooklineEndpoint, HooklineEvent, HooklineEventType } from '../workflows/search-attributes';
 
 /** The slice of the Temporal workflow client the dispatcher uses; tests wrap it to inject failures. */
-export type WorkflowStarter = Pick<WorkflowClient, 'start' | 'signalWithStart' | 'getHandle'>;
+export type WorkflowStarter = Pick<WorkflowClient, 'start' | 'signalWithStart' | 'getHandle' | 'list'>;
 
 export interface DispatcherDeps {
   workflows: WorkflowStarter;
@@ -42,6 +43,9 @@ const SWEEP_FAILURES_IN_A_ROW = 3;
 
 /** Fan-out starts the API has begun and not yet finished; past this the sweep takes over. */
 const MAX_PENDING_DISPATCHES = 256;
+
+/** The reconciler runs at every this many sweep ticks (every 60 s with the default interval). */
+const SWEEPS_PER_RECONCILE = 6;
 
 export function createDispatcher(deps: DispatcherDeps) {
   const { workflows, store, taskQueue, logger } = deps;
@@ -166,6 +170,8 @@ export function createDispatcher(deps: DispatcherDeps) {
     }
   }
 
+  const reconciler = createReconciler({ workflows, store, taskQueue, logger, restartFanOut: (event) => startFanOut(event, true) });
+
   return {
     /**
      * Called after the commit of an event that has subscribers, and not awaited: the event is
@@ -191,13 +197,24 @@ export function createDispatcher(deps: DispatcherDeps) {
       return sweeping;
     },
 
-    /** Runs `sweep` now and then every `intervalMs` until `stop`. */
+    /**
+     * Repairs what Temporal ended unfinished (an operator's terminate): restarts fan-outs and
+     * closes deliveries left pending (`reconciler.ts`).
+     */
+    reconcile: (): ReturnType<Reconciler['reconcile']> => reconciler.reconcile(),
+
+    /** Runs `sweep` now and then every `intervalMs`, and `reconcile` at every few sweeps, until `stop`. */
     start(intervalMs: number): void {
+      let ticks = 0;
       const tick = () => {
         this.sweep().then(
           (n) => n > 0 && logger.info({ started: n }, 'dispatcher started undispatched events'),
           (err: unknown) => logger.warn({ err }, 'dispatcher sweep failed'),
         );
+        // Not at the first tick: a process that has just started has nothing of its own to repair yet.
+        if (++ticks % SWEEPS_PER_RECONCILE === 0) {
+          reconciler.reconcile().catch((err: unknown) => logger.warn({ err }, 'reconciler round failed; the next one tries again'));
+        }
       };
       tick();
       timer = setInterval(tick, intervalMs);
@@ -206,7 +223,7 @@ export function createDispatcher(deps: DispatcherDeps) {
 
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
-      await Promise.all([sweeping?.catch(() => undefined), ...fanOutStarts, ...healthWakes]);
+      await Promise.all([sweeping?.catch(() => undefined), reconciler.idle(), ...fanOutStarts, ...healthWakes]);
     },
 
     /**

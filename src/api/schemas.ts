@@ -186,7 +186,7 @@ export const DeliveryResponse = z
     failure_reason: z
       .string()
       .nullable()
-      .openapi({ description: `Why a failed delivery ended: ${Object.values(FailureReason).join(', ')} (not_started: a test send that could not be started)` }),
+      .openapi({ description: `Why a failed delivery ended: ${Object.values(FailureReason).join(', ')} (not_started: a test send that could not be started; workflow_ended: its workflow was terminated or canceled in Temporal)` }),
     test: z.boolean().openapi({ description: 'A test send\'s delivery (POST …/endpoints/{id}/test): one attempt, no retries, also when resent' }),
     created_at: timestamp,
     updated_at: timestamp,

@@ -13,6 +13,11 @@ export const FailureReason = {
   endpointDisabled: 'endpoint_disabled',
   /** A test send whose workflow could not be started: nothing was sent, the API answered 503. */
   notStarted: 'not_started',
+  /**
+   * Its workflow was terminated, canceled or timed out in Temporal (an operator, in the Web UI or
+   * the CLI) before it finished: nothing more is sent until it is resent.
+   */
+  workflowEnded: 'workflow_ended',
 } as const;
 export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
 

@@ -276,6 +276,29 @@ export function createDeliveryStore(db: Db) {
         .execute();
     },
 
+    /** The delivery of an event to an endpoint (its workflow id names the pair). */
+    async forPair(eventId: string, endpointId: string): Promise<Delivery | undefined> {
+      const row = await db.selectFrom('deliveries').selectAll().where('event_id', '=', eventId).where('endpoint_id', '=', endpointId).executeTakeFirst();
+      return row && toDelivery(row);
+    },
+
+    /**
+     * Closes a delivery whose workflow Temporal ended without finishing it (`workflow_ended`), if
+     * it still reads pending with no attempt recorded since `seen`; false if it was left as it is.
+     */
+    async closeEnded(id: string, seen: Pick<Delivery, 'attemptCount' | 'lastAttemptAt'>): Promise<boolean> {
+      const result = await db
+        .updateTable('deliveries')
+        .set({ status: DeliveryStatus.failed, next_attempt_at: null, failure_reason: FailureReason.workflowEnded, updated_at: new Date() })
+        .where('id', '=', id)
+        .where('status', '=', DeliveryStatus.pending)
+        .where('awaiting_start', '=', false)
+        .where('attempt_count', '=', seen.attemptCount)
+        .where(sql<boolean>`last_attempt_at is not distinct from ${seen.lastAttemptAt}::timestamptz`)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
     async setStatus(id: string, outcome: DeliveryOutcome): Promise<void> {
       await db
         .updateTable('deliveries')

@@ -159,7 +159,8 @@ export function createEventStore(db: Db) {
 
     /**
      * One fan-out window in one statement: the event's subscribed endpoints after `after` (by id,
-     * disabled ones included), and the event marked dispatched, since its fan-out is running.
+     * disabled ones included, created no later than the event), and the event marked dispatched,
+     * since its fan-out is running.
      * `type` is the event's own type (the fan-out carries it), from which the matching keys come.
      */
     async fanOutWindow(q: { eventId: string; type: string; after: string | null; limit: number }): Promise<{ appId: string; endpoints: { id: string; status: EndpointStatus }[] }> {
@@ -167,10 +168,13 @@ export function createEventStore(db: Db) {
       const textArray = (column: 'channels' | 'endpoint_ids') => sql<string[] | null>`case when ${sql.ref(`ev.${column}`)} is null then null else array(select jsonb_array_elements_text(${sql.ref(`ev.${column}`)})) end`;
       const from = db
         .with('mark', (w) => w.updateTable('events').set({ dispatched_at: sql`now()` }).where('id', '=', q.eventId).where('dispatched_at', 'is', null))
-        .with('ev', (w) => w.selectFrom('events').select(['app_id', 'channels', 'endpoint_ids']).where('id', '=', q.eventId))
+        .with('ev', (w) => w.selectFrom('events').select(['app_id', 'channels', 'endpoint_ids', 'created_at']).where('id', '=', q.eventId))
         .selectFrom(['endpoints', 'ev']);
       const rows = await matchSubscriptions(from, { appId: sql<string>`ev.app_id`, keys: sql.val(subscriptionKeys(q.type)), channels: textArray('channels'), endpointIds: textArray('endpoint_ids') })
         .select(['endpoints.id', 'endpoints.status', 'ev.app_id'])
+        // Endpoints created after the event do not get it, however late its fan-out runs (a
+        // sweep after an outage, or a fan-out started again by the reconciler).
+        .where(sql<boolean>`endpoints.created_at <= ev.created_at`)
         .where('endpoints.id', '>', q.after ?? '')
         .orderBy('endpoints.id', 'asc')
         .limit(q.limit)

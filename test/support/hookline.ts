@@ -62,6 +62,7 @@ export function overrideWorkflows(overrides: Partial<WorkflowStarter>): (w: Work
     start: overrides.start ?? w.start.bind(w),
     signalWithStart: overrides.signalWithStart ?? w.signalWithStart.bind(w),
     getHandle: overrides.getHandle ?? w.getHandle.bind(w),
+    list: overrides.list ?? w.list.bind(w),
   });
 }
 
