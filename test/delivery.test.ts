@@ -6,7 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryWorkflowId } from '../src/workflows/delivery';
 import { createApp, createEndpoint, deliveriesOf, deliveryOf, sendEvent } from './support/factories';
-import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
+import { ADMIN_KEY, startTestHookline, storeKinds, type TestHookline } from './support/hookline';
 import { startReceiver, type Receiver } from './support/receiver';
 import { waitUntil } from './support/wait';
 
@@ -58,6 +58,32 @@ describe.each(storeKinds)('delivery on %s', (kind) => {
       [2, 200, 'scheduled'],
       [1, 500, 'scheduled'],
     ]);
+  });
+
+  it('delivers data as the producer wrote it: large integers, number literals, escapes and key order, in both payload formats', async () => {
+    // JSON.parse and JSON.stringify would turn 12345678901234567890 into 12345678901234567000 and 1.0 into 1.
+    const dataText = '{"id":12345678901234567890,"amount":1.0,"rate":1e-7,"z":"\\u00e9","a":[-0]}';
+    const previousText = '{"id":9007199254740993}';
+    const posted = `{ "type": "invoice.paid",\n  "data": ${dataText.replace(/,/g, ', ')},\n  "previous_data": ${previousText} }`;
+    for (const format of ['envelope', 'raw'] as const) {
+      const app = await createApp(t.api, { payload_format: format });
+      const r = await receiver();
+      const ep = await createEndpoint(t.api, app.id, { url: `${r.url}/exact` });
+      const res = await fetch(`${t.api.url}/v1/apps/${app.id}/events`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: posted });
+      const accepted = await res.text();
+      expect(res.status, accepted).toBe(202);
+      expect(accepted).toContain(`"data":${dataText}`);
+      const eventId = (JSON.parse(accepted) as { id: string }).id;
+      const [got] = await r.waitFor(1);
+      new Webhook(ep.secret).verify(got!.body, got!.headers as Record<string, string>);
+      if (format === 'raw') expect(got!.body).toBe(dataText);
+      else expect(got!.body).toContain(`"data":${dataText},"previous_data":${previousText}}`);
+      // Reads show the same digits.
+      const read = await fetch(`${t.api.url}/v1/apps/${app.id}/events/${eventId}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } }).then((x) => x.text());
+      expect(read).toContain(`"data":${dataText},"previous_data":${previousText}`);
+      const listed = await fetch(`${t.api.url}/v1/apps/${app.id}/events`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } }).then((x) => x.text());
+      expect(listed).toContain(`"data":${dataText}`);
+    }
   });
 
   it('retries after a timeout and ends failed when the schedule is spent', async () => {

@@ -19,7 +19,7 @@ describe('recoverPage', () => {
     const ep = await storedEndpoint(store, app.id);
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const { deliveryId } = await storedDelivery(store, app.id, ep.id, { data: { i } });
+      const { deliveryId } = await storedDelivery(store, app.id, ep.id, { dataJson: JSON.stringify({ i }) });
       await store.deliveries.setStatus(deliveryId, { status: i < failed ? 'failed' : 'succeeded', nextAttemptAt: null, failureReason: i < failed ? 'schedule_exhausted' : null });
       ids.push(deliveryId);
     }

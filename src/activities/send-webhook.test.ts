@@ -118,7 +118,7 @@ describe('sendWebhook and the stored delivery', () => {
   it('an event goes out in the format its application had when the event was committed, on every attempt', async () => {
     const app = await storedApp(store);
     const ep = await storedEndpoint(store, app.id);
-    const deliveryOf = async () => (await storedDelivery(store, app.id, ep.id, { data: { n: 1 } })).deliveryId;
+    const deliveryOf = async () => (await storedDelivery(store, app.id, ep.id, { dataJson: '{"n":1}' })).deliveryId;
     const bodies: string[] = [];
     const sender: HttpSender = {
       async post(req) {

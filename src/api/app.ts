@@ -19,6 +19,7 @@ import { limitInFlight } from './load-shed';
 import { measureRequests } from './measure';
 import { errorHandler, routeNotFound } from './errors';
 import { ApiRegistry } from './openapi';
+import { keepRawBody } from './raw-json';
 import { appsRouter } from './routes/apps';
 import type { RouteContext } from './routes/context';
 import { deliveriesRouter } from './routes/deliveries';
@@ -73,7 +74,8 @@ export function createApi(deps: ApiDeps): RequestListener {
   app.use('/v1', authenticate(deps.adminKey, deps.store), rateLimitPerKey(deps.rateLimit));
   app.use('/v1/apps/:app', scopeToApplication);
   // The first parser that matches wins; the second skips a body that is already parsed.
-  app.post('/v1/apps/:app/events', express.json({ limit: eventBodyLimit, strict: false }));
+  // The events route keeps the body's text too: data is stored as the producer wrote it.
+  app.post('/v1/apps/:app/events', express.json({ limit: eventBodyLimit, strict: false, verify: keepRawBody }));
   app.use('/v1', express.json({ limit: SMALL_BODY_LIMIT, strict: false }));
   app.use(appsRouter(ctx), keysRouter(ctx), endpointsRouter(ctx), recoveriesRouter(ctx), testSendsRouter(ctx), eventTypesRouter(ctx), eventsRouter(ctx), deliveriesRouter(ctx));
 

@@ -7,6 +7,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteaso
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { requireAdmin } from './auth';
 import { ApiError, ErrorBody, ErrorType, zodDetails } from './errors';
+import { stringifyWithRaw } from './raw-json';
 import { z } from './zod';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -74,7 +75,8 @@ export class ApiRegistry {
       const body = await handler(input);
       if (res.headersSent) return;
       if (body === undefined) res.status(status).end();
-      else res.status(status).json(body);
+      // Not res.json: an event's data goes out as its stored text (raw-json.ts).
+      else res.status(status).type('json').send(stringifyWithRaw(body));
     };
     router[spec.method](spec.path, handle);
   }

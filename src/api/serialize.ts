@@ -1,6 +1,7 @@
 /** Domain objects to their JSON form: snake_case, ISO timestamps, never a secret. */
 import type { Application, Attempt, Delivery, Endpoint, WebhookEvent } from '../domain/model';
 import type { Page } from '../store/page';
+import { RawJson } from './raw-json';
 import type { z } from './zod';
 import type { AppResponse, AttemptResponse, DeliveryResponse, EndpointResponse, EventResponse } from './schemas';
 
@@ -54,8 +55,8 @@ export function eventJson(e: WebhookEvent): z.input<typeof EventResponse> {
     id: e.id,
     app_id: e.appId,
     type: e.type,
-    data: e.data,
-    previous_data: e.previousData,
+    data: new RawJson(e.dataJson),
+    previous_data: e.previousDataJson === null ? null : new RawJson(e.previousDataJson),
     channels: e.channels,
     endpoint_ids: e.endpointIds,
     created_at: iso(e.createdAt),

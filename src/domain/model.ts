@@ -70,8 +70,10 @@ export interface WebhookEvent {
   id: string;
   appId: string;
   type: string;
-  data: Json;
-  previousData: Json | null;
+  /** `data` as JSON text, as the producer wrote it (whitespace aside): receivers get these bytes. */
+  dataJson: string;
+  /** `previous_data` as JSON text, when the event has one. */
+  previousDataJson: string | null;
   channels: string[] | null;
   endpointIds: string[] | null;
   idempotencyKey: string | null;

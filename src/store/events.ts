@@ -10,8 +10,9 @@ import { endpointsMatching, matchSubscriptions } from './subscriptions';
 
 export interface NewEvent {
   type: string;
-  data: Json;
-  previousData: Json | null;
+  /** `data` as JSON text, stored and delivered as it is. */
+  dataJson: string;
+  previousDataJson: string | null;
   channels: string[] | null;
   endpointIds: string[] | null;
   idempotencyKey: string | null;
@@ -22,8 +23,8 @@ function toEvent(row: Selectable<EventsTable>): WebhookEvent {
     id: row.id,
     appId: row.app_id,
     type: row.type,
-    data: JSON.parse(row.payload) as Json,
-    previousData: row.previous_payload === null ? null : (JSON.parse(row.previous_payload) as Json),
+    dataJson: row.payload,
+    previousDataJson: row.previous_payload,
     channels: row.channels,
     endpointIds: row.endpoint_ids,
     idempotencyKey: row.idempotency_key,
@@ -57,8 +58,8 @@ export function createEventStore(db: Db) {
       id,
       app_id: appId,
       type: input.type,
-      payload: JSON.stringify(input.data),
-      previous_payload: input.previousData === null ? null : JSON.stringify(input.previousData),
+      payload: input.dataJson,
+      previous_payload: input.previousDataJson,
       channels: input.channels,
       endpoint_ids: input.endpointIds,
       idempotency_key: input.idempotencyKey,

@@ -55,7 +55,7 @@ export async function storedEndpoint(store: Store, appId: string, overrides: Par
 
 /** An event of type `a.b` and its one delivery to `endpointId` (pending, not started). */
 export async function storedDelivery(store: Store, appId: string, endpointId: string, event: Partial<NewEvent> = {}): Promise<{ eventId: string; deliveryId: string }> {
-  const inserted = await store.events.insert(appId, { type: 'a.b', data: {}, previousData: null, channels: null, endpointIds: null, idempotencyKey: null, ...event });
+  const inserted = await store.events.insert(appId, { type: 'a.b', dataJson: '{}', previousDataJson: null, channels: null, endpointIds: null, idempotencyKey: null, ...event });
   if (!inserted) throw new Error(`no application ${appId}`);
   const [d] = await store.deliveries.createForEvent({ id: inserted.event.id, appId, type: inserted.event.type }, [{ id: endpointId, status: 'active' }]);
   return { eventId: inserted.event.id, deliveryId: d!.id };

@@ -1,13 +1,27 @@
 import { Router, type Response } from 'express';
 import { IdPrefix, namesId } from '../../domain/ids';
-import type { Json, WebhookEvent } from '../../domain/model';
+import { topLevelMembers } from '../../domain/json-text';
+import type { WebhookEvent } from '../../domain/model';
 import { ApiError, ErrorType, schemaIssueDetails } from '../errors';
+import { rawBody } from '../raw-json';
 import { AppParams, CreateEventBody, EventListQuery, EventParams, EventResponse, IdempotencyHeaders, pageOf } from '../schemas';
 import { eventJson, page } from '../serialize';
 import { checkCursor, createdRange, findApp, type RouteContext } from './context';
 
 /** Event data up to this size gets every schema issue listed; larger data, the first. */
 const ALL_ISSUES_MAX_BYTES = 64 * 1024;
+
+/**
+ * `data` and `previous_data` as JSON text, as the producer wrote them (`json-text.ts`): stored and
+ * delivered as they are, so no digit of a large integer is lost. Serialized from the parsed body
+ * only when its text is not at hand (a charset the decoder does not know).
+ */
+function payloadTexts(raw: string | undefined, body: { data: unknown; previous_data?: unknown }): { data: string; previousData: string | null } {
+  const members = raw === undefined ? undefined : topLevelMembers(raw, ['data', 'previous_data']);
+  const data = members?.get('data') ?? JSON.stringify(body.data);
+  const previousData = body.previous_data == null ? null : (members?.get('previous_data') ?? JSON.stringify(body.previous_data));
+  return { data, previousData };
+}
 
 export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSchemas }: RouteContext): Router {
   /** The answer to an Idempotency-Key repeat: the first event, marked as replayed. */
@@ -34,11 +48,12 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
       response: EventResponse,
       status: 202,
     },
-    async ({ params, headers, body, res }) => {
+    async ({ params, headers, body, req, res }) => {
       const idempotencyKey = headers['idempotency-key'] ?? null;
       // An `app_…` id needs no lookup: the insert's foreign key says whether the application exists.
       const appId = namesId(IdPrefix.app, params.app) ? params.app : (await findApp(store, params.app)).id;
-      const size = Buffer.byteLength(JSON.stringify(body.data)) + (body.previous_data ? Buffer.byteLength(JSON.stringify(body.previous_data)) : 0);
+      const texts = payloadTexts(rawBody(req), body);
+      const size = Buffer.byteLength(texts.data) + (texts.previousData === null ? 0 : Buffer.byteLength(texts.previousData));
       if (size > maxPayloadBytes) {
         throw new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', `Event data is ${size} bytes; the limit is ${maxPayloadBytes}`);
       }
@@ -69,8 +84,8 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
       }
       const inserted = await store.events.insert(appId, {
         type: body.type,
-        data: body.data as Json,
-        previousData: (body.previous_data ?? null) as Json | null,
+        dataJson: texts.data,
+        previousDataJson: texts.previousData,
         channels: body.channels ?? null,
         endpointIds,
         idempotencyKey,
