@@ -21,7 +21,9 @@ describe.each(storeKinds)('API on %s', (kind) => {
     await t?.stop();
   });
 
-  const tables = ['applications', 'endpoints', 'events', 'deliveries', 'attempts'] as const;
+  // Not attempts: a request makes none itself (only through an event, which is counted), and
+  // earlier tests' deliveries may still be retrying while the rows are counted.
+  const tables = ['applications', 'endpoints', 'events', 'deliveries'] as const;
   async function counts(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     for (const table of tables) {
@@ -102,6 +104,23 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect(await ids(`/v1/apps/${app.id}/endpoints?status=active`)).toEqual([ep.id]);
   });
 
+  it('an item\'s own created_at bounds it exactly: since includes it, until leaves it out (events committed together, and their deliveries)', async () => {
+    // One attempt each, then an hour's wait: nothing of this test is still writing when the next one counts rows.
+    const app = await createApp(t.api, { retry_schedule: ['1h'] });
+    const ep = await createEndpoint(t.api, app.id);
+    // Concurrent posts share one group commit: the database's clock would give them one created_at.
+    const events = await Promise.all(Array.from({ length: 20 }, () => sendEvent(t.api, app.id, { endpoint_ids: [ep.id] })));
+    const deliveries = (await waitUntil(() => t.api.get(`/v1/apps/${app.id}/deliveries?limit=100`), (res) => res.body.data.length === 20, 20_000, 'twenty deliveries')).body.data as { id: string; created_at: string }[];
+    const ids = async (path: string) => ((await t.api.get(path)).body.data as { id: string }[]).map((x) => x.id);
+    const items = [...events.map((e) => ({ id: e.id, created_at: String(e.created_at), list: 'events' })), ...deliveries.map((d) => ({ ...d, list: 'deliveries' }))];
+    for (const item of items) {
+      const at = encodeURIComponent(item.created_at);
+      expect(await ids(`/v1/apps/${app.id}/${item.list}?limit=100&since=${at}`), `${item.id} since its created_at`).toContain(item.id);
+      expect(await ids(`/v1/apps/${app.id}/${item.list}?limit=100&until=${at}`), `${item.id} until its created_at`).not.toContain(item.id);
+    }
+    await waitUntil(() => t.api.get(`/v1/apps/${app.id}/deliveries?limit=100`), (res) => res.body.data.every((d: { attempt_count: number }) => d.attempt_count === 1), 20_000, 'first attempts');
+  });
+
   it('PUT …/endpoints/by-uid/{uid} creates the endpoint once (201 with its secret), then updates it (200), keeping what is left out', async () => {
     const app = await createApp(t.api);
     const path = `/v1/apps/${app.id}/endpoints/by-uid/job-42`;
@@ -117,7 +136,13 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const otherSecret = await t.api.request('PUT', path, { url: 'http://127.0.0.1:9/second', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
     expect(otherSecret.status).toBe(409);
     expect(otherSecret.body.error.code).toBe('secret_differs');
-    expect((await t.api.request('PUT', path, { description: 'no url' })).status).toBe(400);
+    // An update may leave the url out; only a create needs it.
+    const described = await t.api.request('PUT', path, { description: 'no url' });
+    expect(described.status, JSON.stringify(described.body)).toBe(200);
+    expect(described.body).toMatchObject({ url: 'http://127.0.0.1:9/second', description: 'no url' });
+    const noUrl = await t.api.request('PUT', `/v1/apps/${app.id}/endpoints/by-uid/job-43`, { description: 'no url' });
+    expect(noUrl.status).toBe(400);
+    expect(noUrl.body.error.details).toEqual([{ path: 'url', message: 'required to create the endpoint' }]);
     expect((await t.api.request('PUT', `/v1/apps/${app.id}/endpoints/by-uid/ep_x`, { url: 'http://127.0.0.1:9/x' })).status).toBe(400);
 
     // A stripe endpoint's own secret, with the scheme left out: it is checked against the
@@ -129,6 +154,34 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const kept = await t.api.request('PUT', stripePath, { url: 'http://127.0.0.1:9/s2', secret: stripeSecret });
     expect(kept.status, JSON.stringify(kept.body)).toBe(200);
     expect(kept.body).toMatchObject({ url: 'http://127.0.0.1:9/s2', signature_scheme: 'stripe' });
+  });
+
+  it('a rotation refuses a secret already signing (but switches back to it at once with grace 0), and bounds the live secrets', async () => {
+    const app = await createApp(t.api);
+    const ep = await createEndpoint(t.api, app.id, { signature_scheme: 'stripe', secret: 'stripe-secret-0000000000' });
+    const rotate = (body: Record<string, unknown>) => t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/secret/rotate`, body);
+    expect((await rotate({ secret: 'stripe-secret-1111111111' })).status).toBe(200);
+    for (const secret of ['stripe-secret-1111111111', 'stripe-secret-0000000000']) {
+      const again = await rotate({ secret });
+      expect(again.status, secret).toBe(409);
+      expect(again.body.error.code).toBe('secret_in_use');
+    }
+    expect((await rotate({ secret: 'stripe-secret-0000000000', grace_period_s: 0 })).status).toBe(200);
+    expect(await t.hookline.store.endpoints.unexpiredSecrets(ep.id)).toEqual(['stripe-secret-0000000000']);
+    for (let i = 2; i <= 10; i++) expect((await rotate({})).status).toBe(200);
+    const eleventh = await rotate({});
+    expect(eleventh.status).toBe(409);
+    expect(eleventh.body.error.code).toBe('too_many_secrets');
+    expect((await rotate({ grace_period_s: 0 })).status).toBe(200);
+    expect(await t.hookline.store.endpoints.unexpiredSecrets(ep.id)).toHaveLength(1);
+  });
+
+  it('a route that takes no body answers 415 to one that is not JSON', async () => {
+    const app = await createApp(t.api);
+    const ep = await createEndpoint(t.api, app.id);
+    const res = await fetch(`${t.api.url}/v1/apps/${app.id}/endpoints/${ep.id}/enable`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'text/plain' }, body: 'hi' });
+    expect(res.status).toBe(415);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unsupported_media_type');
   });
 
   it('serves health, readiness and an OpenAPI document generated from the request schemas', async () => {
@@ -222,6 +275,19 @@ describe.each(storeKinds)('API on %s', (kind) => {
       ['data nested 5,000 deep', 'POST', `/v1/apps/${app.id}/events`, `{"type":"a.b","data":${'['.repeat(5000)}${']'.repeat(5000)}}`, 400, 'validation_failed'],
       ['example nested 100 deep', 'POST', '/v1/event-types', { name: 'deep.example', example: JSON.parse(`${'['.repeat(100)}${']'.repeat(100)}`) }, 400, 'validation_failed'],
       ['uid shaped like an id', 'POST', '/v1/apps', { name: 'x', uid: 'app_01M838KCW4CZ91T8WBYWG4A192' }, 400, 'validation_failed'],
+      // Unknown query parameters are refused, not ignored (the deliveries list filters by event_type).
+      ['a filter the list does not have', 'GET', `/v1/apps/${app.id}/deliveries?type=a.b`, undefined, 400, 'validation_failed'],
+      ['a bracketed filter', 'GET', `/v1/apps/${app.id}/deliveries?status[]=failed`, undefined, 400, 'validation_failed'],
+      ['a query on a route without one', 'GET', `/v1/apps/${app.id}/endpoints/${ep.id}?expand=all`, undefined, 400, 'validation_failed'],
+      // A route that takes no body refuses one with fields, or a null.
+      ['fields on a route that takes none', 'POST', `/v1/apps/${app.id}/endpoints/${ep.id}/enable`, { x: 1 }, 400, 'validation_failed'],
+      ['a null body on a route that takes none', 'POST', `/v1/apps/${app.id}/deliveries/dlv_01M838KDBENE2CD8HEZ8403BKN/resend`, null, 400, 'validation_failed'],
+      // The driver would store these as U+FFFD in text columns.
+      ['unpaired surrogate in a name', 'POST', '/v1/apps', { name: '\ud800x' }, 400, 'invalid_value'],
+      ['unpaired surrogate in a description', 'POST', '/v1/event-types', { name: 'lone.surrogate', description: 'x\udc00' }, 400, 'invalid_value'],
+      ['a __proto__ header name', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'https://example.com', headers: JSON.parse('{"__proto__":"x"}') }, 400, 'validation_failed'],
+      ['a __proto__ metadata key', 'POST', '/v1/apps', { name: 'x', metadata: JSON.parse('{"__proto__":"x"}') }, 400, 'validation_failed'],
+      ['a signature header with the standard scheme', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'https://example.com', signature_header: 'Acme-Signature' }, 400, 'validation_failed'],
     ];
     await t.api.request('PATCH', `/v1/apps/${app.id}`, { uid: 'dup' });
     expect(ep.id).toBeDefined();

@@ -128,7 +128,7 @@ describe.each(storeKinds)('security on %s', (kind) => {
       for (const uid of [b.uid, `fresh-${kind}`, null]) {
         const res = await asA.request('PATCH', `/v1/apps/${a.id}`, { uid });
         expect(res.status, String(uid)).toBe(403);
-        expect(res.body.error.code).toBe('admin_key_required');
+        expect(res.body.error).toMatchObject({ type: 'permission_error', code: 'admin_key_required' });
       }
       expect((await asA.request('PATCH', `/v1/apps/${a.id}`, { uid: a.uid, name: 'renamed' })).body).toMatchObject({ uid: a.uid, name: 'renamed' });
       expect((await t.api.request('PATCH', `/v1/apps/${a.id}`, { uid: `moved-${kind}` })).body.uid).toBe(`moved-${kind}`);

@@ -20,6 +20,7 @@ import { measureRequests } from './measure';
 import { errorHandler, routeNotFound } from './errors';
 import { ApiRegistry } from './openapi';
 import { keepRawBody } from './raw-json';
+import { refuseUnpairedSurrogates } from './text-check';
 import { appsRouter } from './routes/apps';
 import type { RouteContext } from './routes/context';
 import { deliveriesRouter } from './routes/deliveries';
@@ -73,11 +74,13 @@ export function createApi(deps: ApiDeps): RequestListener {
   const eventBodyLimit = 2 * deps.limits.maxPayloadBytes + 64 * 1024;
   app.use('/v1', authenticate(deps.adminKey, deps.store), rateLimitPerKey(deps.rateLimit));
   app.use('/v1/apps/:app', scopeToApplication);
-  // The first parser that matches wins; the second skips a body that is already parsed.
-  // The events route keeps the body's text too: data is stored as the producer wrote it.
+  // Events come first, with a parser of their own: a larger limit, and the body's text kept, since
+  // data is stored as the producer wrote it. Every other route reads a small body, in which no
+  // text may hold an unpaired surrogate.
   app.post('/v1/apps/:app/events', express.json({ limit: eventBodyLimit, strict: false, verify: keepRawBody }));
-  app.use('/v1', express.json({ limit: SMALL_BODY_LIMIT, strict: false }));
-  app.use(appsRouter(ctx), keysRouter(ctx), endpointsRouter(ctx), recoveriesRouter(ctx), testSendsRouter(ctx), eventTypesRouter(ctx), eventsRouter(ctx), deliveriesRouter(ctx));
+  app.use(eventsRouter(ctx));
+  app.use('/v1', express.json({ limit: SMALL_BODY_LIMIT, strict: false }), refuseUnpairedSurrogates);
+  app.use(appsRouter(ctx), keysRouter(ctx), endpointsRouter(ctx), recoveriesRouter(ctx), testSendsRouter(ctx), eventTypesRouter(ctx), deliveriesRouter(ctx));
 
   app.use(routeNotFound);
   app.use(errorHandler(deps.logger));

@@ -51,7 +51,7 @@ export const scopeToApplication: RequestHandler = (req, res, next) => {
 
 export function requireAdmin(res: Response): void {
   if (principalOf(res).kind !== 'admin') {
-    throw new ApiError(403, ErrorType.authentication, 'admin_key_required', 'This route needs the admin key');
+    throw new ApiError(403, ErrorType.permission, 'admin_key_required', 'This route needs the admin key');
   }
 }
 

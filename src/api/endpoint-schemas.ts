@@ -3,7 +3,7 @@ import { isEventTypePattern } from '../domain/event-types';
 import { IdPrefix } from '../domain/ids';
 import { customHeadersProblem, signatureHeaderProblem } from '../domain/headers';
 import { isValidSuppliedSecret, SignatureSchemes, type SignatureScheme } from '../domain/signing';
-import { AppParams, channel, idOf, metadata, PageQuery, RetryScheduleSchema, timestamp, uid } from './schema-parts';
+import { AppParams, channel, idOf, metadata, PageQuery, RetryScheduleSchema, stringMap, timestamp, uid } from './schema-parts';
 import { z } from './zod';
 
 export const EndpointParams = AppParams.extend({ endpoint: idOf(IdPrefix.endpoint) });
@@ -13,8 +13,7 @@ const SignatureHeaderSchema = z.string().superRefine((name, ctx) => {
   const problem = signatureHeaderProblem(name);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
-const CustomHeadersSchema = z
-  .record(z.string(), z.string())
+const CustomHeadersSchema = stringMap(z.string(), z.string())
   .superRefine((headers, ctx) => {
     const problem = customHeadersProblem(headers);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -55,11 +54,15 @@ function checkSuppliedSecret(body: { secret?: string | undefined; signature_sche
 }
 export const CreateEndpointBody = z.object({ ...endpointFields, secret: SuppliedSecret.optional() }).strict().superRefine(checkSuppliedSecret).openapi('CreateEndpoint');
 /**
- * `PUT …/endpoints/by-uid/{uid}`: the create body; the uid is the path's. The secret is checked
- * by the route: on an update, a scheme left out is the endpoint's own, not `standard`.
+ * `PUT …/endpoints/by-uid/{uid}`: the create body; the uid is the path's. `url` is needed only to
+ * create (an update keeps what is left out). The route checks both that and the secret: on an
+ * update, a scheme left out is the endpoint's own, not `standard`.
  */
 const { uid: _pathUid, ...putFields } = endpointFields;
-export const PutEndpointBody = z.object({ ...putFields, secret: SuppliedSecret.optional() }).strict().openapi('PutEndpoint');
+export const PutEndpointBody = z
+  .object({ ...putFields, url: putFields.url.optional().openapi({ description: 'Required to create the endpoint' }), secret: SuppliedSecret.optional() })
+  .strict()
+  .openapi('PutEndpoint');
 export const EndpointUidParams = AppParams.extend({ uid });
 export const UpdateEndpointBody = z.object(endpointFields).partial().strict().openapi('UpdateEndpoint');
 export const DisableEndpointBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict().openapi('DisableEndpoint');

@@ -10,6 +10,8 @@ import type { Logger } from '../logger';
 export const ErrorType = {
   invalidRequest: 'invalid_request_error',
   authentication: 'authentication_error',
+  /** A valid key that may not do this (403). */
+  permission: 'permission_error',
   notFound: 'not_found_error',
   conflict: 'conflict_error',
   rateLimit: 'rate_limit_error',
@@ -33,8 +35,9 @@ export class ApiError extends Error {
     return new ApiError(400, ErrorType.invalidRequest, 'validation_failed', message, details);
   }
 
-  static notFound(resource: string, id: string): ApiError {
-    return new ApiError(404, ErrorType.notFound, `${resource}_not_found`, `No ${resource} with id "${id}"`);
+  /** `by` names what identified it: an id or uid (most resources), a name (event types). */
+  static notFound(resource: string, id: string, by = 'id'): ApiError {
+    return new ApiError(404, ErrorType.notFound, `${resource}_not_found`, `No ${resource} with ${by} "${id}"`);
   }
 }
 

@@ -13,6 +13,9 @@ import { z } from './zod';
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 
+/** What a route that declares no query (or no body) accepts: nothing, so a misspelt filter is a 400, not ignored. */
+const Nothing = z.object({}).strict();
+
 export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, R extends z.ZodType, H extends AnyObject = z.ZodObject<Record<string, never>>> {
   method: Method;
   /** Express form, e.g. `/v1/apps/:app`. */
@@ -59,15 +62,20 @@ export class ApiRegistry {
     const parse = <T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> => {
       if (!schema) return undefined as z.output<T>;
       const result = schema.safeParse(value);
-      if (!result.success) throw ApiError.validation(`The request ${where} is not valid`, zodDetails(result.error));
+      if (!result.success) throw ApiError.validation(`The request ${where} ${where === 'headers' ? 'are' : 'is'} not valid`, zodDetails(result.error));
       return result.data;
     };
+    // Unknown query parameters are refused, as unknown body fields are: `?type=` on a list that
+    // filters by `event_type` must not quietly return everything.
+    const query = spec.query ? spec.query.strict() : Nothing;
     const handle: RequestHandler = async (req, res) => {
       if (spec.auth === 'admin') requireAdmin(res);
+      // A route without a body still refuses one it cannot take: not JSON (415), or fields (400).
+      if (!spec.body && spec.method !== 'get') parse(Nothing, requestBody(req), 'body');
       const input: Input<P, Q, B, H> = {
         params: parse(spec.params, req.params, 'path'),
         headers: parse(spec.headers, req.headers, 'headers') ?? ({} as z.output<H>),
-        query: parse(spec.query, req.query, 'query'),
+        query: parse(query, req.query, 'query') as z.output<Q>,
         body: spec.body ? parse(spec.body, requestBody(req), 'body') : (undefined as z.output<B>),
         req,
         res,

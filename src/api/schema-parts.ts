@@ -18,7 +18,17 @@ export const uid = z
     const problem = uidProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
-export const metadata = z.record(z.string().max(256), z.string().max(1024)).refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
+/**
+ * A string-to-string object (metadata, custom headers). z.record rebuilds the object, which would
+ * drop a `__proto__` key without a word: it is refused instead.
+ */
+export function stringMap(key: z.ZodType<string>, value: z.ZodType<string>) {
+  return z
+    .custom<Record<PropertyKey, unknown>>((v) => !(typeof v === 'object' && v !== null && Object.hasOwn(v, '__proto__')), { message: 'the key "__proto__" is not accepted' })
+    .openapi({ type: 'object', additionalProperties: { type: 'string' } })
+    .pipe(z.record(key, value));
+}
+export const metadata = stringMap(z.string().max(256), z.string().max(1024)).refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
 export const channel = z.string().min(1).max(128).regex(/^[a-zA-Z0-9\-_.:]+$/, 'letters, digits, "-", "_", "." and ":" only');
 // ISO 8601 with `Z` or an offset (`+02:00`); answers always use `Z`.
 export const timestamp = z.iso.datetime({ offset: true });

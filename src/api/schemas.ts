@@ -5,6 +5,7 @@
 import { isEventTypeName } from '../domain/event-types';
 import { FailureReason } from '../domain/attempt-outcome';
 import { IdPrefix, OPERATOR_APP_UID } from '../domain/ids';
+import { AttemptErrorCode } from '../domain/model';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../domain/json-depth';
 import { disablePolicyProblem, type DisablePolicy } from '../domain/health-policy';
 import { AppParams, channel, idOf, MAX_PAGE_SIZE, metadata, PageQuery, pageOf, RetryScheduleSchema, timestamp, uid } from './schema-parts';
@@ -167,7 +168,10 @@ export const AttemptResponse = z
     response_headers: z.record(z.string(), z.string()),
     response_body: z.string(),
     response_body_truncated: z.boolean(),
-    error_code: z.string().nullable(),
+    error_code: z
+      .string()
+      .nullable()
+      .openapi({ description: `Why no HTTP response counted: ${Object.values(AttemptErrorCode).join(', ')} (network: any other failure, such as a response Node cannot parse or headers past its limit)` }),
     error_message: z.string().nullable(),
     next_attempt_at: timestamp.nullable(),
   })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptId, idFloor, isId, namesId, newId, uidProblem } from './ids';
+import { attemptId, idFloor, idTime, isId, namesId, newId, uidProblem } from './ids';
 
 describe('ids', () => {
   it('are prefixed, valid and time-ordered', () => {
@@ -37,6 +37,11 @@ describe('ids', () => {
     ['evt_x', 'must not start with "evt_", which Hookline\'s ids use'],
   ])('uid %s: %s', (uid, problem) => {
     expect(uidProblem(uid)).toBe(problem);
+  });
+
+  it.each([0, 1, 1_763_900_000_123, 2 ** 48 - 1])('idTime reads back the millisecond an id was made at (%d)', (t) => {
+    expect(idTime(newId('dlv', t)).getTime()).toBe(t);
+    expect(idTime(idFloor('evt', new Date(t))).getTime()).toBe(t);
   });
 
   it('idFloor bounds ids by creation time: ids of that millisecond or later sort at or above it, earlier ones below', () => {

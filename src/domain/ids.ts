@@ -40,6 +40,18 @@ export function newId(prefix: IdPrefix, now?: number): string {
 }
 
 /**
+ * The time inside an id (its millisecond, see `ulid`). Rows that the API lists by time store it
+ * as their `created_at`, so the `created_at` a client reads and the `since`/`until` filters,
+ * which read the time inside the ids, agree.
+ */
+export function idTime(id: string): Date {
+  const body = id.slice(id.indexOf('_') + 1);
+  let ms = 0;
+  for (let i = 0; i < 10; i++) ms = ms * 32 + CROCKFORD.indexOf(body[i]!);
+  return new Date(ms);
+}
+
+/**
  * The lowest id created at `at`: every id made at or after that millisecond sorts at or above it,
  * every earlier one below. So "created in [since, until)" is an id range on the (app_id, id) index.
  */

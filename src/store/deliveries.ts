@@ -1,6 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import { FailureReason } from '../domain/attempt-outcome';
-import { attemptId, newId, IdPrefix } from '../domain/ids';
+import { attemptId, idTime, newId, IdPrefix } from '../domain/ids';
 import { DeliveryStatus, type Attempt, type AttemptErrorCode, type AttemptTrigger, type Delivery } from '../domain/model';
 import type { Db } from './db';
 import type { AttemptsTable, DeliveriesTable } from './schema';
@@ -74,16 +74,20 @@ export function createDeliveryStore(db: Db) {
       const inserted = await db
         .insertInto('deliveries')
         .values(
-          endpoints.map((ep) => ({
-            id: newId(IdPrefix.delivery),
-            app_id: event.appId,
-            event_id: event.id,
-            endpoint_id: ep.id,
-            event_type: event.type,
-            status: ep.status === 'disabled' ? 'skipped' : 'pending',
-            ...(ep.status === 'disabled' && { failure_reason: FailureReason.endpointDisabled }),
-            ...(opts.test && { test: true, awaiting_start: true }),
-          })),
+          endpoints.map((ep) => {
+            const id = newId(IdPrefix.delivery);
+            return {
+              id,
+              created_at: idTime(id),
+              app_id: event.appId,
+              event_id: event.id,
+              endpoint_id: ep.id,
+              event_type: event.type,
+              status: ep.status === 'disabled' ? 'skipped' : 'pending',
+              ...(ep.status === 'disabled' && { failure_reason: FailureReason.endpointDisabled }),
+              ...(opts.test && { test: true, awaiting_start: true }),
+            };
+          }),
         )
         .onConflict((oc) => oc.columns(['event_id', 'endpoint_id']).doNothing())
         .returning(['id', 'endpoint_id', 'status'])

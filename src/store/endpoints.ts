@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import { newId, IdPrefix } from '../domain/ids';
+import { idTime, newId, IdPrefix } from '../domain/ids';
 import type { Endpoint, EndpointStatus, SignatureScheme } from '../domain/model';
 import type { RetrySchedule } from '../domain/schedule';
 import type { Db } from './db';
@@ -87,10 +87,13 @@ export function createEndpointStore(db: Db, box: SecretBox) {
         await tx.selectFrom('applications').select('id').where('id', '=', appId).forUpdate().execute();
         const { n } = await tx.selectFrom('endpoints').select((eb) => eb.fn.countAll<number>().as('n')).where('app_id', '=', appId).executeTakeFirstOrThrow();
         if (Number(n) >= maxEndpoints) return undefined;
+        const id = newId(IdPrefix.endpoint);
         const row = await tx
           .insertInto('endpoints')
           .values({
-            id: newId(IdPrefix.endpoint),
+            id,
+            // The id's time, as for events: the fan-out compares the two (endpoints created after an event do not get it).
+            created_at: idTime(id),
             app_id: appId,
             uid: input.uid,
             url: input.url,

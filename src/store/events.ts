@@ -1,5 +1,5 @@
 import { sql, type Selectable } from 'kysely';
-import { newId, IdPrefix } from '../domain/ids';
+import { idTime, newId, IdPrefix } from '../domain/ids';
 import type { EndpointStatus, Json, WebhookEvent } from '../domain/model';
 import type { Db } from './db';
 import type { EventsTable } from './schema';
@@ -56,6 +56,7 @@ export function createEventStore(db: Db) {
   async function insertBatch(items: readonly InsertItem[]): Promise<(EventRow | null)[]> {
     const rows = items.map(({ id, appId, input }) => ({
       id,
+      created_at: idTime(id),
       app_id: appId,
       type: input.type,
       payload: input.dataJson,
@@ -68,10 +69,10 @@ export function createEventStore(db: Db) {
     const v = <T>(column: string) => sql<T>`${sql.ref(`v.${column}`)}`;
     const subscribed = endpointsMatching(db, { appId: v<string>('app_id'), keys: v<string[]>('keys'), channels: v<string[] | null>('channels'), endpointIds: v<string[] | null>('endpoint_ids') }).select(sql`1`.as('one'));
     const inserted = await sql<EventRow>`
-      insert into events (id, app_id, type, payload, previous_payload, channels, endpoint_ids, idempotency_key, dispatched_at, payload_format)
-      select v.id, v.app_id, v.type, v.payload, v.previous_payload, to_jsonb(v.channels), to_jsonb(v.endpoint_ids), v.idempotency_key,
+      insert into events (id, created_at, app_id, type, payload, previous_payload, channels, endpoint_ids, idempotency_key, dispatched_at, payload_format)
+      select v.id, v.created_at, v.app_id, v.type, v.payload, v.previous_payload, to_jsonb(v.channels), to_jsonb(v.endpoint_ids), v.idempotency_key,
         case when exists (${subscribed}) then null else now() end, a.payload_format
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id text, app_id text, type text, payload text, previous_payload text, channels text[], endpoint_ids text[], idempotency_key text, keys text[])
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id text, created_at timestamptz, app_id text, type text, payload text, previous_payload text, channels text[], endpoint_ids text[], idempotency_key text, keys text[])
       join applications a on a.id = v.app_id
       on conflict (app_id, idempotency_key) where idempotency_key is not null do nothing
       returning *`.execute(db);
@@ -122,10 +123,12 @@ export function createEventStore(db: Db) {
      * delivery the API creates and starts itself.
      */
     async insertDispatched(appId: string, e: { type: string; data: Json; endpointIds: string[] }): Promise<WebhookEvent> {
+      const id = newId(IdPrefix.event);
       const row = await db
         .insertInto('events')
         .values({
-          id: newId(IdPrefix.event),
+          id,
+          created_at: idTime(id),
           app_id: appId,
           type: e.type,
           payload: JSON.stringify(e.data),

@@ -6,7 +6,7 @@
  * inserted in the caller's transaction and started by the dispatcher's sweep.
  */
 import { sql } from 'kysely';
-import { IdPrefix, newId, OPERATOR_APP_UID } from '../domain/ids';
+import { IdPrefix, idTime, newId, OPERATOR_APP_UID } from '../domain/ids';
 import type { Db } from './db';
 import type { SecretBox } from './secret-box';
 
@@ -58,7 +58,7 @@ export function createOperatorEvents(db: Db, box: SecretBox) {
           const id = newId(IdPrefix.endpoint);
           await tx
             .insertInto('endpoints')
-            .values({ id, app_id: app.id, uid: OPERATOR_ENDPOINT_UID, url: target.url, description: 'Operator webhook', event_types: '["*"]', signature_scheme: 'standard', signature_header: null, headers_ciphertext: null, header_names: '[]', timeout_ms: 10_000, rate_limit_per_s: null, retry_schedule: null, metadata: '{}' })
+            .values({ id, created_at: idTime(id), app_id: app.id, uid: OPERATOR_ENDPOINT_UID, url: target.url, description: 'Operator webhook', event_types: '["*"]', signature_scheme: 'standard', signature_header: null, headers_ciphertext: null, header_names: '[]', timeout_ms: 10_000, rate_limit_per_s: null, retry_schedule: null, metadata: '{}' })
             .execute();
           await tx.insertInto('endpoint_secrets').values({ endpoint_id: id, secret_ciphertext: box.seal(target.secret) }).execute();
         }
@@ -74,9 +74,10 @@ export function createOperatorEvents(db: Db, box: SecretBox) {
     /** Inserts an operational event in `tx`; the key makes a repeated emit (activity re-run) a no-op. */
     async emit(tx: Executor, type: OperationalEventType, data: Record<string, unknown>, idempotencyKey: string): Promise<void> {
       if (!appId) return;
+      const eventId = newId(IdPrefix.event);
       await tx
         .insertInto('events')
-        .values({ id: newId(IdPrefix.event), app_id: appId, type, payload: JSON.stringify(data), previous_payload: null, channels: null, endpoint_ids: null, idempotency_key: idempotencyKey, payload_format: sql<string>`(select payload_format from applications where id = ${appId})` })
+        .values({ id: eventId, created_at: idTime(eventId), app_id: appId, type, payload: JSON.stringify(data), previous_payload: null, channels: null, endpoint_ids: null, idempotency_key: idempotencyKey, payload_format: sql<string>`(select payload_format from applications where id = ${appId})` })
         .onConflict((oc) => oc.columns(['app_id', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
         .execute();
     },

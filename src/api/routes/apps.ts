@@ -37,7 +37,7 @@ export function appsRouter({ store, api }: RouteContext): Router {
     // uids are unique across applications: a key that could set one could learn other tenants'
     // uids from the 409, or take one a producer is about to use.
     if (body.uid !== undefined && body.uid !== app.uid) {
-      if (principalOf(res).kind !== 'admin') throw new ApiError(403, ErrorType.authentication, 'admin_key_required', "Changing an application's uid needs the admin key");
+      if (principalOf(res).kind !== 'admin') throw new ApiError(403, ErrorType.permission, 'admin_key_required', "Changing an application's uid needs the admin key");
       if (body.uid === OPERATOR_APP_UID) throw ApiError.validation('The request body is not valid', [{ path: 'uid', message: RESERVED_UID_MESSAGE }]);
     }
     const updated = await store.apps.update(app.id, {

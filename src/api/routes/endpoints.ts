@@ -31,9 +31,15 @@ export const DEFAULT_GRACE_PERIOD_S = 24 * 3600;
 /** `/stats` looks back this far (PRODUCT.md §6). */
 const STATS_WINDOW_MS = 24 * 3600 * 1000;
 
+/** Secrets that sign at once during rotations (the current one included); a rotation with a grace period past it is refused. */
+const MAX_LIVE_SECRETS = 10;
+
 /** `standard` signs with the webhook-* headers; the others need a header name of their own. */
 function signatureHeaderFor(scheme: SignatureScheme, given: string | null | undefined, current: string | null = null): string | null {
-  if (scheme === SignatureSchemes.standard) return null;
+  if (scheme === SignatureSchemes.standard) {
+    if (given) throw ApiError.validation('The request body is not valid', [{ path: 'signature_header', message: 'only the stripe and hex schemes name a header; standard signs with webhook-signature' }]);
+    return null;
+  }
   return given ?? current ?? DEFAULT_SIGNATURE_HEADER[scheme];
 }
 
@@ -54,7 +60,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
   };
 
   /** Creates an endpoint; the answer carries its secret, the only time it is shown. */
-  async function create(appId: string, uid: string | null, body: z.output<typeof PutEndpointBody>) {
+  async function create(appId: string, uid: string | null, body: z.output<typeof PutEndpointBody> & { url: string }) {
     const secret = body.secret ?? generateSecret();
     const scheme = body.signature_scheme ?? SignatureSchemes.standard;
     const signatureHeader = signatureHeaderFor(scheme, body.signature_header);
@@ -128,9 +134,11 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
       const app = await findApp(store, params.app);
       const current = await store.endpoints.getByUid(app.id, params.uid);
       if (!current) {
+        const { url } = body;
+        if (url === undefined) throw ApiError.validation('The request body is not valid', [{ path: 'url', message: 'required to create the endpoint' }]);
         const problem = body.secret === undefined ? null : suppliedSecretProblem(body.signature_scheme ?? SignatureSchemes.standard, body.secret);
         if (problem) throw ApiError.validation('The request body is not valid', [{ path: 'secret', message: problem }]);
-        res.status(201).json(await create(app.id, params.uid, body));
+        res.status(201).json(await create(app.id, params.uid, { ...body, url }));
         return undefined;
       }
       if (body.secret !== undefined && !(await store.endpoints.unexpiredSecrets(current.id)).includes(body.secret)) {
@@ -181,7 +189,17 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
       if (!isValidSuppliedSecret(endpoint.signatureScheme, secret)) {
         throw ApiError.validation(`The secret is not a valid ${endpoint.signatureScheme} secret`, [{ path: 'secret', message: 'invalid for this scheme' }]);
       }
-      const { previousExpiresAt } = await store.endpoints.rotateSecret(endpoint.id, secret, (body.grace_period_s ?? DEFAULT_GRACE_PERIOD_S) * 1000);
+      const graceS = body.grace_period_s ?? DEFAULT_GRACE_PERIOD_S;
+      const live = await store.endpoints.unexpiredSecrets(endpoint.id);
+      // The same secret live twice would sign every delivery twice with it (grace 0 ends the others at once).
+      if (graceS > 0 && live.includes(secret)) {
+        throw new ApiError(409, ErrorType.conflict, 'secret_in_use', 'The endpoint already signs with this secret; to switch back to it at once, rotate with grace_period_s 0');
+      }
+      // Every live secret signs every delivery: a bound on them bounds the signature header.
+      if (graceS > 0 && live.length >= MAX_LIVE_SECRETS) {
+        throw new ApiError(409, ErrorType.conflict, 'too_many_secrets', `The endpoint already signs with ${live.length} secrets; rotate with grace_period_s 0, or once older ones have expired`);
+      }
+      const { previousExpiresAt } = await store.endpoints.rotateSecret(endpoint.id, secret, graceS * 1000);
       return { secret, previous_secret_expires_at: previousExpiresAt.toISOString() };
     },
   );

@@ -51,7 +51,7 @@ export function eventTypesRouter({ store, api, eventSchemas }: RouteContext): Ro
 
   api.route(router, { method: 'get', path: '/v1/event-types/:name', summary: 'Get an event type', tag, params: EventTypeParams, response: EventTypeResponse }, async ({ params }) => {
     const found = await store.eventTypes.get(params.name);
-    if (!found) throw ApiError.notFound('event_type', params.name);
+    if (!found) throw ApiError.notFound('event_type', params.name, 'name');
     return eventTypeJson(found);
   });
 
@@ -80,7 +80,7 @@ export function eventTypesRouter({ store, api, eventSchemas }: RouteContext): Ro
         const schema = patch.schema === undefined ? current.schema : patch.schema;
         if (schema !== null) checkSchema(schema, patch.example ?? current.example);
       });
-      if (!updated) throw ApiError.notFound('event_type', params.name);
+      if (!updated) throw ApiError.notFound('event_type', params.name, 'name');
       eventSchemas.forget(updated.name);
       return eventTypeJson(updated);
     },

@@ -55,7 +55,7 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
       const texts = payloadTexts(rawBody(req), body);
       const size = Buffer.byteLength(texts.data) + (texts.previousData === null ? 0 : Buffer.byteLength(texts.previousData));
       if (size > maxPayloadBytes) {
-        throw new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', `Event data is ${size} bytes; the limit is ${maxPayloadBytes}`);
+        throw new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', `Event ${texts.previousData === null ? 'data is' : 'data and previous_data are'} ${size} bytes; the limit is ${maxPayloadBytes}`);
       }
       /**
        * A retry of an event that was accepted before something changed (one of its endpoints was

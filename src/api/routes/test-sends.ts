@@ -34,7 +34,7 @@ export function testSendsRouter({ store, dispatcher, api }: RouteContext): Route
       let data = TEST_EXAMPLE;
       if (body.event_type !== undefined) {
         const type = await store.eventTypes.get(body.event_type);
-        if (!type) throw ApiError.notFound('event_type', body.event_type);
+        if (!type) throw ApiError.notFound('event_type', body.event_type, 'name');
         if (type.archived) throw new ApiError(409, ErrorType.conflict, 'event_type_archived', `The event type "${type.name}" is archived`);
         data = type.example;
       }

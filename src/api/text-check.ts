@@ -1,0 +1,37 @@
+/**
+ * Text with an unpaired UTF-16 surrogate (`"\ud800"` in JSON) cannot be stored as it is: the
+ * PostgreSQL driver writes it as U+FFFD without a word, and PostgreSQL refuses it in JSON. The
+ * API refuses it up front instead (`400 invalid_value`), in every field of a request body. An
+ * event's `data` is not walked: it is stored as the text the producer wrote (`json-text.ts`),
+ * where such an escape is plain ASCII.
+ */
+import type { RequestHandler } from 'express';
+import { ApiError, ErrorType } from './errors';
+
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether any string in `value` (keys included) holds an unpaired surrogate. Iterative: bodies may nest deep. */
+export function holdsUnpairedSurrogate(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (UNPAIRED_SURROGATE.test(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [k, item] of Object.entries(v)) {
+        if (UNPAIRED_SURROGATE.test(k)) return true;
+        stack.push(item);
+      }
+    }
+  }
+  return false;
+}
+
+export const refuseUnpairedSurrogates: RequestHandler = (req, _res, next) => {
+  if (holdsUnpairedSurrogate(req.body as unknown)) {
+    throw new ApiError(400, ErrorType.invalidRequest, 'invalid_value', 'Text in the request body holds an unpaired UTF-16 surrogate (a \\uD800–\\uDFFF escape without its pair), which cannot be stored');
+  }
+  next();
+};
