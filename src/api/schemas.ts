@@ -4,6 +4,7 @@
  */
 import { isEventTypeName } from '../domain/event-types';
 import { FailureReason } from '../domain/attempt-outcome';
+import { PayloadFormat } from '../domain/envelope';
 import { IdPrefix, OPERATOR_APP_UID } from '../domain/ids';
 import { AttemptErrorCode } from '../domain/model';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../domain/json-depth';
@@ -29,12 +30,13 @@ export const DisablePolicySchema = z
   });
 
 // Applications
+const PayloadFormatSchema = z.enum([PayloadFormat.envelope, PayloadFormat.raw]).openapi({ description: 'envelope: {id, type, timestamp, data[, previous_data]}; raw: data alone, as the producer wrote it' });
 export const CreateAppBody = z
   .object({
     name: z.string().min(1).max(256),
     uid: appUid.nullish().openapi({ description: 'Unique among applications; only the admin key may change it' }),
     retry_schedule: RetryScheduleSchema.optional(),
-    payload_format: z.enum(['envelope', 'raw']).optional(),
+    payload_format: PayloadFormatSchema.optional(),
     disable_policy: DisablePolicySchema.optional(),
     metadata: metadata.optional(),
   })
@@ -51,7 +53,7 @@ export const AppResponse = z
     uid: z.string().nullable(),
     name: z.string(),
     retry_schedule: z.unknown(),
-    payload_format: z.enum(['envelope', 'raw']),
+    payload_format: PayloadFormatSchema,
     disable_policy: z.unknown(),
     metadata: z.record(z.string(), z.string()),
     created_at: timestamp,
