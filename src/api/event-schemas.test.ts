@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Store } from '../store';
 import { useMemoryStore } from '../../test/support/store-fixtures';
 import { compileSchema } from '../domain/json-schema';
-import { createEventSchemas } from './event-schemas';
+import { createEventSchemas, EVENT_SCHEMA_TTL_MS } from './event-schemas';
 
 describe('createEventSchemas', () => {
   let store: Store;
@@ -65,15 +65,19 @@ describe('createEventSchemas', () => {
     expect(reads).toEqual(['cache.b', 'cache.b']);
   });
 
-  it('a failed read is not kept; a stored schema that no longer compiles accepts the event and logs', async () => {
+  it('a failed read is not kept; a stored schema that no longer compiles accepts the event and logs, once', async () => {
     let fail = true;
+    let at = 0;
     const lines: string[] = [];
     const flaky = { ...store, eventTypes: { ...store.eventTypes, get: (name: string) => (fail ? Promise.reject(new Error('db down')) : store.eventTypes.get(name)) } };
-    const schemas = createEventSchemas({ store: flaky, logger: pino({ level: 'error' }, { write: (l: string) => void lines.push(l) }), now: () => 0 });
+    const schemas = createEventSchemas({ store: flaky, logger: pino({ level: 'error' }, { write: (l: string) => void lines.push(l) }), now: () => at });
     await store.eventTypes.create({ name: 'cache.c', description: '', example: {}, schema: { $schema: 'http://json-schema.org/draft-04/schema#' } });
     await expect(schemas.issues('cache.c', {})).rejects.toThrow('db down');
     fail = false;
     expect(await schemas.issues('cache.c', {})).toEqual([]);
-    expect(lines.join('')).toContain('no longer compiles');
+    // Re-read after the TTL: the same text is not compiled, nor logged, again.
+    at += EVENT_SCHEMA_TTL_MS + 1;
+    expect(await schemas.issues('cache.c', {})).toEqual([]);
+    expect(lines.filter((l) => l.includes('no longer compiles'))).toHaveLength(1);
   });
 });

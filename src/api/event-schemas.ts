@@ -30,31 +30,32 @@ export function createEventSchemas(deps: { store: Store; logger: Logger; ttlMs?:
   const ttlMs = deps.ttlMs ?? EVENT_SCHEMA_TTL_MS;
   const now = deps.now ?? Date.now;
   const entries = new Map<string, Entry>();
-  const compiled = new Map<string, DataCheck>();
+  /** By schema text: its check, or null for a schema that no longer compiles (logged once). */
+  const compiled = new Map<string, DataCheck | null>();
 
-  function compiledCheck(schema: unknown): DataCheck {
+  function compiledCheck(name: string, schema: unknown): DataCheck | null {
     const text = JSON.stringify(schema);
-    let check = compiled.get(text);
-    if (!check) {
+    const known = compiled.get(text);
+    if (known !== undefined) return known;
+    let check: DataCheck | null;
+    try {
       check = compile(schema);
-      if (compiled.size >= MAX_COMPILED) compiled.clear();
-      compiled.set(text, check);
+    } catch (err) {
+      // Checked when it was stored, so this means the schema rules changed since: accept the
+      // event (it must not be lost to a rule the producer cannot see) and say so, once.
+      if (!(err instanceof SchemaProblem)) throw err;
+      logger.error({ err, eventType: name }, 'a stored event-type schema no longer compiles; its events are accepted unchecked');
+      check = null;
     }
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    compiled.set(text, check);
     return check;
   }
 
   async function load(name: string): Promise<DataCheck | null> {
     const type = await store.eventTypes.get(name);
     if (type?.schema === undefined || type.schema === null) return null;
-    try {
-      return compiledCheck(type.schema);
-    } catch (err) {
-      // Checked when it was stored, so this means the schema rules changed since: accept the
-      // event (it must not be lost to a rule the producer cannot see) and say so.
-      if (!(err instanceof SchemaProblem)) throw err;
-      logger.error({ err, eventType: name }, 'a stored event-type schema no longer compiles; its events are accepted unchecked');
-      return null;
-    }
+    return compiledCheck(name, type.schema);
   }
 
   function checkFor(name: string): Promise<DataCheck | null> {

@@ -163,8 +163,8 @@ export function createEventStore(db: Db) {
 
     /**
      * One fan-out window in one statement: the event's subscribed endpoints after `after` (by id,
-     * disabled ones included, created no later than the event), and the event marked dispatched,
-     * since its fan-out is running.
+     * disabled ones included, created no later than a second after the event), and the event
+     * marked dispatched, since its fan-out is running.
      * `type` is the event's own type (the fan-out carries it), from which the matching keys come.
      */
     async fanOutWindow(q: { eventId: string; type: string; after: string | null; limit: number }): Promise<{ appId: string; endpoints: { id: string; status: EndpointStatus }[] }> {
@@ -177,8 +177,11 @@ export function createEventStore(db: Db) {
       const rows = await matchSubscriptions(from, { appId: sql<string>`ev.app_id`, keys: sql.val(subscriptionKeys(q.type)), channels: textArray('channels'), endpointIds: textArray('endpoint_ids') })
         .select(['endpoints.id', 'endpoints.status', 'ev.app_id'])
         // Endpoints created after the event do not get it, however late its fan-out runs (a
-        // sweep after an outage, or a fan-out started again by the reconciler).
-        .where(sql<boolean>`endpoints.created_at <= ev.created_at`)
+        // sweep after an outage, or a fan-out started again by the reconciler). Both times come
+        // from the clocks of the processes that made the rows (`idTime`), and an event's commit
+        // can follow its id by a moment: the second's slack keeps an endpoint that existed when
+        // the event committed from being left out for that.
+        .where(sql<boolean>`endpoints.created_at <= ev.created_at + interval '1 second'`)
         .where('endpoints.id', '>', q.after ?? '')
         .orderBy('endpoints.id', 'asc')
         .limit(q.limit)
