@@ -82,7 +82,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     HOOKLINE_TEMPORAL_PORT: '0',
     HOOKLINE_TEMPORAL_UI_PORT: '0',
     HOOKLINE_ALLOW_INSECURE_URLS: 'true',
-    HOOKLINE_ADMIN_KEY: 'hk_bench',
+    HOOKLINE_ADMIN_KEY: 'hk_bench_admin_key_0001',
     // Required with DATABASE_URL or a role of its own; a split stack passes one shared key.
     HOOKLINE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'warn',
@@ -93,7 +93,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const hookline = await startHookline({ config, logger: createLogger('warn') });
   return {
     hookline,
-    adminKey: 'hk_bench',
+    adminKey: 'hk_bench_admin_key_0001',
     async stop() {
       await hookline.stop();
       rmSync(dataDir, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import { loadConfig } from './config';
 const secret = `whsec_${Buffer.alloc(32, 2).toString('base64')}`;
 
 /** The keys every process outside the embedded setup must be given. */
-const keys = { HOOKLINE_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), HOOKLINE_ADMIN_KEY: 'hk_admin_test' };
+const keys = { HOOKLINE_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), HOOKLINE_ADMIN_KEY: 'hk_admin_test_0123456789', DATABASE_URL: 'postgres://db/hookline' };
 
 describe('loadConfig', () => {
   it('has embedded defaults', () => {
@@ -44,7 +44,11 @@ describe('loadConfig', () => {
     // Keys are generated only for the embedded setup: elsewhere each process would make its own.
     [{ DATABASE_URL: 'postgres://db/hookline' }, 'set HOOKLINE_ENCRYPTION_KEY and HOOKLINE_ADMIN_KEY'],
     [{ DATABASE_URL: 'postgres://db/hookline', HOOKLINE_ENCRYPTION_KEY: keys.HOOKLINE_ENCRYPTION_KEY }, 'set HOOKLINE_ADMIN_KEY:'],
-    [{ HOOKLINE_ROLE: 'api', HOOKLINE_ADMIN_KEY: 'hk_admin_test' }, 'set HOOKLINE_ENCRYPTION_KEY:'],
+    [{ HOOKLINE_ROLE: 'api', HOOKLINE_ADMIN_KEY: 'hk_admin_test_0123456789' }, 'set HOOKLINE_ENCRYPTION_KEY:'],
+    // Split roles share PostgreSQL: a worker on a PGlite of its own would lose events.
+    [{ HOOKLINE_ROLE: 'worker', HOOKLINE_ENCRYPTION_KEY: keys.HOOKLINE_ENCRYPTION_KEY }, 'set DATABASE_URL: with HOOKLINE_ROLE=worker'],
+    [{ HOOKLINE_ROLE: 'api', HOOKLINE_ENCRYPTION_KEY: keys.HOOKLINE_ENCRYPTION_KEY, HOOKLINE_ADMIN_KEY: 'hk_admin_test_0123456789' }, 'set DATABASE_URL: with HOOKLINE_ROLE=api'],
+    [{ HOOKLINE_ADMIN_KEY: 'short' }, 'HOOKLINE_ADMIN_KEY must be at least 16 characters'],
     [{ HOOKLINE_ROLE: 'worker' }, 'set HOOKLINE_ENCRYPTION_KEY:'],
     // TLS to Temporal is for a cluster of your own: the local dev server speaks plaintext.
     [{ TEMPORAL_TLS: 'true' }, 'need TEMPORAL_ADDRESS'],
@@ -71,7 +75,7 @@ describe('loadConfig', () => {
   });
 
   it('a worker needs no admin key; the embedded setup with TEMPORAL_ADDRESS alone generates both', () => {
-    expect(loadConfig({ HOOKLINE_ROLE: 'worker', HOOKLINE_ENCRYPTION_KEY: keys.HOOKLINE_ENCRYPTION_KEY }).adminKey).toBeUndefined();
+    expect(loadConfig({ HOOKLINE_ROLE: 'worker', HOOKLINE_ENCRYPTION_KEY: keys.HOOKLINE_ENCRYPTION_KEY, DATABASE_URL: keys.DATABASE_URL }).adminKey).toBeUndefined();
     expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' }).encryptionKey).toBeUndefined();
   });
 });

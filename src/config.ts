@@ -154,7 +154,26 @@ function requireSharedKeys(e: z.infer<typeof EnvSchema>): void {
   if (e.DATABASE_URL === undefined && e.HOOKLINE_ROLE === Role.all) return;
   const missing = [!e.HOOKLINE_ENCRYPTION_KEY && 'HOOKLINE_ENCRYPTION_KEY', e.HOOKLINE_ROLE !== Role.worker && !e.HOOKLINE_ADMIN_KEY && 'HOOKLINE_ADMIN_KEY'].filter(Boolean);
   if (missing.length > 0) {
-    throw new Error(`invalid configuration: set ${missing.join(' and ')}: with DATABASE_URL or HOOKLINE_ROLE=${e.HOOKLINE_ROLE}, every process must share the keys (they are generated only for the embedded setup)`);
+    throw new Error(
+      `invalid configuration: set ${missing.join(' and ')}: with DATABASE_URL or HOOKLINE_ROLE=${e.HOOKLINE_ROLE}, every process must share the keys (they are generated only for the embedded setup; for example, HOOKLINE_ENCRYPTION_KEY=$(openssl rand -base64 32) and HOOKLINE_ADMIN_KEY=$(openssl rand -hex 24))`,
+    );
+  }
+}
+
+/** An admin key shorter than this is refused: it guards every application. */
+const MIN_ADMIN_KEY_LENGTH = 16;
+
+/**
+ * Split roles share one store: the embedded PGlite belongs to the process that opened it. A worker
+ * on a PGlite of its own would resolve every event to no endpoint and complete its fan-out, and
+ * the event would be lost.
+ */
+function requireSharedStore(e: z.infer<typeof EnvSchema>): void {
+  if (e.HOOKLINE_ROLE !== Role.all && e.DATABASE_URL === undefined) {
+    throw new Error(`invalid configuration: set DATABASE_URL: with HOOKLINE_ROLE=${e.HOOKLINE_ROLE}, the API and the workers must share one PostgreSQL (the embedded PGlite is one process's own)`);
+  }
+  if (e.HOOKLINE_ADMIN_KEY !== undefined && e.HOOKLINE_ADMIN_KEY.length < MIN_ADMIN_KEY_LENGTH) {
+    throw new Error(`invalid configuration: HOOKLINE_ADMIN_KEY must be at least ${MIN_ADMIN_KEY_LENGTH} characters (for example: openssl rand -hex 24)`);
   }
 }
 
@@ -166,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   requireSharedKeys(e);
+  requireSharedStore(e);
   const allowSubnets = parseAllowSubnets(e.HOOKLINE_ALLOW_SUBNETS);
   return {
     role: e.HOOKLINE_ROLE,

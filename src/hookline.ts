@@ -20,6 +20,7 @@ import { openStore, type Store } from './store';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box';
 import { connectTemporal, deliveryResender, deliveryStopper, endpointFailureReporter, findTemporalCli, registerSearchAttributes, searchAttributesToRegister, startDevServer, type DevServer, type TemporalConnections } from './temporal';
 import { createMetrics, serveMetrics, type Metrics } from './metrics';
+import type { Probes } from './readiness';
 import { createHooklineWorker } from './worker';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -88,7 +89,7 @@ async function temporalFor(config: Config, stops: Stops): Promise<{ address: str
   return { address: devServer.address, devServer };
 }
 
-async function startWorkerRole({ config, store, client, connections, metrics, stops }: Shared, opts: StartOptions): Promise<{ run: Promise<void> }> {
+async function startWorkerRole({ config, store, client, connections, metrics, stops }: Shared, opts: StartOptions): Promise<{ run: Promise<void>; running: () => boolean }> {
   const http = createHttpSender({
     allowInsecure: config.allowInsecureUrls,
     allowSubnets: config.allowSubnets,
@@ -120,7 +121,7 @@ async function startWorkerRole({ config, store, client, connections, metrics, st
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await run.catch(() => undefined);
   });
-  return { run };
+  return { run, running: () => worker.getState() === 'RUNNING' };
 }
 
 async function startApiRole({ config, logger, store, client, connections, metrics, stops }: Shared, adminKey: string, opts: StartOptions): Promise<{ api: ApiServer; dispatcher: Dispatcher }> {
@@ -192,7 +193,16 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
 
     const workerRole = config.role !== 'api' ? await startWorkerRole(shared, opts) : undefined;
     const apiRole = config.role !== 'worker' ? await startApiRole(shared, admin.value, opts) : undefined;
-    const metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(metrics, config.apiHost, config.metricsPort);
+    const probes: Probes = {
+      store: () => store.ping(),
+      temporal: async () => void (await connections.client.healthService.check({})),
+      ...(workerRole && {
+        worker: async () => {
+          if (!workerRole.running()) throw new Error('the worker is not running');
+        },
+      }),
+    };
+    const metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(metrics, config.apiHost, config.metricsPort, probes);
     if (metricsServer) stops.push(() => metricsServer.close());
     return {
       apiUrl: apiRole?.api.url,

@@ -15,8 +15,10 @@ const SDK_LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn',
 let sdkLoggingInstalled = false;
 
 /**
- * Routes the Temporal SDK's own logs (worker, bundler, core) into the same JSON stream, at WARN
- * and above: the bundler's INFO lines are noise for an operator. Once per process.
+ * Routes the Temporal SDK's own logs (worker, bundler, and the native core's, which would
+ * otherwise print coloured text to the console, such as its gRPC retry warnings while Temporal is
+ * down) into the same JSON stream, at WARN and above: the bundler's INFO lines are noise for an
+ * operator. Once per process.
  */
 export function installTemporalLogging(logger: Logger): void {
   if (sdkLoggingInstalled) return;
@@ -27,5 +29,6 @@ export function installTemporalLogging(logger: Logger): void {
       const level = SDK_LEVELS[entry.level];
       sdk[level]({ ...entry.meta }, entry.message);
     }),
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
   });
 }

@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { ShedReason } from './api/load-shed';
+import { checkReadiness, type Probes } from './readiness';
 
 /** Attempt durations are the receivers' response times: up to the 30 s endpoint timeout. */
 const ATTEMPT_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -67,10 +68,23 @@ export const DisableCause = { policy: 'policy', gone: 'gone', api: 'api' } as co
 export type DisableCause = (typeof DisableCause)[keyof typeof DisableCause];
 
 /** Serves `/metrics` alone on `port`; the worker-only role's way to be scraped. */
-export function serveMetrics(metrics: Metrics, host: string, port: number): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * `/metrics`, and `/healthz` and `/readyz` (with `probes`), on a port of their own: how a
+ * worker-only process, which serves no API, is scraped and watched.
+ */
+export function serveMetrics(metrics: Metrics, host: string, port: number, probes: Probes = {}): Promise<{ url: string; close: () => Promise<void> }> {
+  const json = 'application/json';
   const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': json }).end('{"status":"ok"}');
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/readyz') {
+      void checkReadiness(probes).then(({ ok, checks }) => res.writeHead(ok ? 200 : 503, { 'content-type': json }).end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', checks })));
+      return;
+    }
     if (req.method !== 'GET' || req.url !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"type":"not_found_error","code":"route_not_found","message":"Only GET /metrics is served here"}}');
+      res.writeHead(404, { 'content-type': json }).end('{"error":{"type":"not_found_error","code":"route_not_found","message":"Only GET /metrics, /healthz and /readyz are served here"}}');
       return;
     }
     metrics.registry.metrics().then(

@@ -279,6 +279,14 @@ describe.each(storeKinds)('retries and health on %s', (kind) => {
       // Every attempt is counted once, by the process that sent it.
       const sentThere = second ? sample(await scrape(second.hookline.metricsUrl!), 'hookline_delivery_attempt_duration_seconds_count', sent) : 0;
       expect((await sentHere()) - before + sentThere).toBe(50);
+      if (second) {
+        // The worker-only process is watched on the same port: up, and ready with its worker running.
+        const base = second.hookline.metricsUrl!.replace(/\/metrics$/, '');
+        expect(await fetch(`${base}/healthz`).then((x) => x.json())).toEqual({ status: 'ok' });
+        const ready = await fetch(`${base}/readyz`);
+        expect(ready.status).toBe(200);
+        expect(await ready.json()).toEqual({ status: 'ok', checks: { store: 'ok', temporal: 'ok', worker: 'ok' } });
+      }
     } finally {
       await second?.stop({ keepData: true });
     }

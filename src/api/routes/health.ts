@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from '../zod';
+import { checkReadiness, READINESS_TIMEOUT_MS } from '../../readiness';
 import type { RouteContext } from './context';
 
 export interface Readiness {
@@ -15,18 +16,8 @@ export function healthRouter({ store, api }: RouteContext, readiness: Readiness)
 
   api.route(router, { method: 'get', path: '/healthz', summary: 'The process is up', tag, auth: false, response: Health }, async () => ({ status: 'ok' as const }));
 
-  api.route(router, { method: 'get', path: '/readyz', summary: 'The store and Temporal answer', tag, auth: false, response: Health }, async ({ res }) => {
-    const checks: Record<string, string> = {};
-    const probe = async (name: string, fn: () => Promise<void>) => {
-      try {
-        await fn();
-        checks[name] = 'ok';
-      } catch {
-        checks[name] = 'unavailable';
-      }
-    };
-    await Promise.all([probe('store', () => store.ping()), probe('temporal', () => readiness.temporal())]);
-    const ok = Object.values(checks).every((c) => c === 'ok');
+  api.route(router, { method: 'get', path: '/readyz', summary: `The store and Temporal answer (each within ${READINESS_TIMEOUT_MS} ms)`, tag, auth: false, response: Health }, async ({ res }) => {
+    const { ok, checks } = await checkReadiness({ store: () => store.ping(), temporal: () => readiness.temporal() });
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
     return undefined;
   });
