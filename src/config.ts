@@ -172,6 +172,9 @@ function requireSharedStore(e: z.infer<typeof EnvSchema>): void {
   if (e.HOOKLINE_ROLE !== Role.all && e.DATABASE_URL === undefined) {
     throw new Error(`invalid configuration: set DATABASE_URL: with HOOKLINE_ROLE=${e.HOOKLINE_ROLE}, the API and the workers must share one PostgreSQL (the embedded PGlite is one process's own)`);
   }
+}
+
+function requireStrongAdminKey(e: z.infer<typeof EnvSchema>): void {
   if (e.HOOKLINE_ADMIN_KEY !== undefined && e.HOOKLINE_ADMIN_KEY.length < MIN_ADMIN_KEY_LENGTH) {
     throw new Error(`invalid configuration: HOOKLINE_ADMIN_KEY must be at least ${MIN_ADMIN_KEY_LENGTH} characters (for example: openssl rand -hex 24)`);
   }
@@ -186,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   requireSharedKeys(e);
   requireSharedStore(e);
+  requireStrongAdminKey(e);
   const allowSubnets = parseAllowSubnets(e.HOOKLINE_ALLOW_SUBNETS);
   return {
     role: e.HOOKLINE_ROLE,

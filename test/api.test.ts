@@ -176,6 +176,18 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect(await t.hookline.store.endpoints.unexpiredSecrets(ep.id)).toHaveLength(1);
   });
 
+  it('names each unknown query parameter or body field in the 400', async () => {
+    const app = await createApp(t.api);
+    const query = await t.api.get(`/v1/apps/${app.id}/events?typo=1&limit=5&other=2`);
+    expect(query.status).toBe(400);
+    expect(query.body.error.details).toEqual([
+      { path: 'typo', message: 'not a known field or parameter' },
+      { path: 'other', message: 'not a known field or parameter' },
+    ]);
+    const body = await t.api.post('/v1/apps', { name: 'x', colour: 'red' });
+    expect(body.body.error.details).toEqual([{ path: 'colour', message: 'not a known field or parameter' }]);
+  });
+
   it('a route that takes no body answers 415 to one that is not JSON', async () => {
     const app = await createApp(t.api);
     const ep = await createEndpoint(t.api, app.id);

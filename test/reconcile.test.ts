@@ -54,17 +54,21 @@ describe.each(storeKinds)('reconciler on %s', (kind) => {
     }
   });
 
-  it('leaves a terminated delivery alone once a resend has started a newer run', async () => {
+  it('leaves a terminated delivery alone once a resend has started a newer run, even while that run is still sending', async () => {
     const t = await startTestHookline(kind);
     try {
       const { app, delivery, handle } = await parkedDelivery(t, '/resent');
       await handle.terminate('an operator stops it');
+      // The resent attempt hangs for a while: the row still reads pending, as the ended run left it.
+      r.script({ status: 200, delayMs: 3_000 });
       const resend = await t.api.post(`/v1/apps/${app.id}/deliveries/${delivery.id}/resend`);
       expect(resend.status).toBe(202);
-      await waitUntil(() => deliveryOf(t.api, app.id, delivery.id), (d) => d.status === 'succeeded', 30_000, 'the resent delivery');
+      await waitUntil(async () => r.requests.filter((q) => q.path === '/resent').length, (n) => n === 2, 15_000, 'the resent attempt under way');
+      expect((await deliveryOf(t.api, app.id, delivery.id)).status).toBe('pending');
       const res = await t.hookline.dispatcher!.reconcile();
       expect(res.deliveriesClosed).toBe(0);
-      expect((await deliveryOf(t.api, app.id, delivery.id)).status).toBe('succeeded');
+      expect((await deliveryOf(t.api, app.id, delivery.id)).status).toBe('pending');
+      await waitUntil(() => deliveryOf(t.api, app.id, delivery.id), (d) => d.status === 'succeeded', 30_000, 'the resent delivery');
     } finally {
       await t.stop();
     }
@@ -72,38 +76,41 @@ describe.each(storeKinds)('reconciler on %s', (kind) => {
 
   // An API-only process (split roles need PostgreSQL): nothing polls the task queue, so the
   // fan-out waits, as with no worker up.
-  it.runIf(kind === 'postgres')('starts again a fan-out terminated after a sweep had found it running; endpoints created since do not get the event', async () => {
+  it.runIf(kind === 'postgres')('starts again a fan-out terminated after a sweep had found it running, and leaves a canceled one alone', async () => {
     const env = await testEnv(kind, { HOOKLINE_DISPATCH_GRACE_MS: '0' });
     const api = await startWithEnv({ ...env, HOOKLINE_ROLE: 'api' });
     let appId: string;
-    let eventId: string;
+    let terminated: string;
+    let canceled: string;
     try {
       const app = await createApp(api.api);
       appId = app.id;
-      await createEndpoint(api.api, app.id, { url: `${r.url}/fanout-before` });
-      eventId = (await sendEvent(api.api, app.id)).id;
-      const handle = api.hookline.client.workflow.getHandle(fanOutWorkflowId(eventId));
-      await waitUntil(() => handle.describe().then((d) => d.status.name, () => 'none'), (s) => s === 'RUNNING', 10_000, 'the waiting fan-out');
-      // The sweep finds it running and marks the event dispatched: no later sweep looks at it.
+      await createEndpoint(api.api, app.id, { url: `${r.url}/fanout` });
+      terminated = (await sendEvent(api.api, app.id)).id;
+      canceled = (await sendEvent(api.api, app.id)).id;
+      const handles = [terminated, canceled].map((id) => api.hookline.client.workflow.getHandle(fanOutWorkflowId(id)));
+      for (const handle of handles) await waitUntil(() => handle.describe().then((d) => d.status.name, () => 'none'), (s) => s === 'RUNNING', 10_000, 'the waiting fan-out');
+      // The sweep finds them running and marks the events dispatched: no later sweep looks at them.
       await api.hookline.dispatcher!.sweep();
-      expect((await api.hookline.store.events.get(app.id, eventId))?.dispatchedAt).toBeInstanceOf(Date);
-      await handle.terminate('an operator stops it');
-      // Past the second of slack the fan-out gives endpoints created right after an event.
-      await new Promise((resolve) => setTimeout(resolve, 1_100));
-      await createEndpoint(api.api, app.id, { url: `${r.url}/fanout-after` });
+      expect((await api.hookline.store.events.get(app.id, terminated))?.dispatchedAt).toBeInstanceOf(Date);
+      await handles[0]!.terminate('an operator stops it');
+      await handles[1]!.cancel();
     } finally {
       await api.stop({ keepData: true });
     }
 
     const t = await startWithEnv(env);
     try {
-      await waitUntil(() => t.hookline.dispatcher!.reconcile(), (res) => res.fanOutsRestarted === 1, 15_000, 'the reconciler restarting it');
-      await waitUntil(() => deliveriesOf(t.api, appId, eventId), (ds) => ds[0]?.status === 'succeeded', 30_000, 'delivered after the restart');
-      expect(await deliveriesOf(t.api, appId, eventId)).toHaveLength(1);
-      expect(r.requests.filter((q) => q.path === '/fanout-before')).toHaveLength(1);
-      expect(r.requests.filter((q) => q.path === '/fanout-after')).toHaveLength(0);
-      // The restarted chain completed: nothing more to repair.
+      // The cancel takes effect once a worker runs the fan-out's cancellation.
+      const cancelHandle = t.hookline.client.workflow.getHandle(fanOutWorkflowId(canceled));
+      await waitUntil(() => cancelHandle.describe().then((d) => d.status.name), (s) => s === 'CANCELLED', 15_000, 'the canceled fan-out');
+      await waitUntil(() => t.hookline.dispatcher!.reconcile(), (res) => res.fanOutsRestarted === 1, 15_000, 'the reconciler restarting the terminated one');
+      await waitUntil(() => deliveriesOf(t.api, appId, terminated), (ds) => ds[0]?.status === 'succeeded', 30_000, 'delivered after the restart');
+      expect(r.requests.filter((q) => q.headers['webhook-id'] === terminated)).toHaveLength(1);
+      // Nothing more to repair: the restarted chain completed, and the canceled one stays as it is.
       expect((await t.hookline.dispatcher!.reconcile()).fanOutsRestarted).toBe(0);
+      expect(await deliveriesOf(t.api, appId, canceled)).toHaveLength(0);
+      expect(r.requests.filter((q) => q.headers['webhook-id'] === canceled)).toHaveLength(0);
     } finally {
       await t.stop();
     }

@@ -56,14 +56,18 @@ export function createDispatcher(deps: DispatcherDeps) {
    * per event. The sweep marks it itself, so an event whose fan-out started but has not run yet
    * is not found again at every sweep.
    */
-  async function startFanOut(event: EventRef, fromSweep: boolean): Promise<void> {
+  async function startFanOut(event: EventRef, fromSweep: boolean): Promise<boolean> {
     // An event no endpoint subscribes to (disabled ones included: they record skips) needs no
     // workflow at all. The insert already checked at commit; the sweep checks again, since the
     // endpoints may have gone since.
     if (fromSweep) {
       const subscribed = await store.endpoints.resolveForEvent({ appId: event.appId, eventType: event.type, channels: event.channels, endpointIds: event.endpointIds, after: null, limit: 1 });
-      if (subscribed.length === 0) return store.events.markDispatched(event.id);
+      if (subscribed.length === 0) {
+        await store.events.markDispatched(event.id);
+        return false;
+      }
     }
+    let started = true;
     try {
       await workflows.start(fanOut, {
         workflowId: fanOutWorkflowId(event.id),
@@ -72,7 +76,8 @@ export function createDispatcher(deps: DispatcherDeps) {
         // The sweep finds only events whose fan-out never resolved a window. If that run was
         // terminated (an operator in the Web UI) or failed before it did, it starts again. A
         // running one answers "already started" and is marked dispatched below, so a sweep does
-        // not start it again at every round; one terminated after that is not restarted.
+        // not start it again at every round; one that ends unfinished after that is the
+        // reconciler's, which starts it again through here.
         workflowIdReusePolicy: fromSweep ? WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY : WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: [
           { key: HooklineApp, value: event.appId },
@@ -82,8 +87,10 @@ export function createDispatcher(deps: DispatcherDeps) {
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      started = false;
     }
     if (fromSweep) await store.events.markDispatched(event.id);
+    return started;
   }
 
   /**
@@ -183,9 +190,10 @@ export function createDispatcher(deps: DispatcherDeps) {
       if (fanOutStarts.size >= MAX_PENDING_DISPATCHES) return;
       track(
         fanOutStarts,
-        startFanOut(event, false).catch((err: unknown) => {
-          logger.warn({ err, eventId: event.id }, 'fan-out start failed; the dispatcher sweep will retry');
-        }),
+        startFanOut(event, false).then(
+          () => undefined,
+          (err: unknown) => logger.warn({ err, eventId: event.id }, 'fan-out start failed; the dispatcher sweep will retry'),
+        ),
       );
     },
 
@@ -213,7 +221,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         );
         // Not at the first tick: a process that has just started has nothing of its own to repair yet.
         if (++ticks % SWEEPS_PER_RECONCILE === 0) {
-          reconciler.reconcile().catch((err: unknown) => logger.warn({ err }, 'reconciler round failed; the next one tries again'));
+          reconciler.reconcileIfIdle()?.catch((err: unknown) => logger.warn({ err }, 'reconciler round failed; the next one tries again'));
         }
       };
       tick();
@@ -223,7 +231,7 @@ export function createDispatcher(deps: DispatcherDeps) {
 
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
-      await Promise.all([sweeping?.catch(() => undefined), reconciler.idle(), ...fanOutStarts, ...healthWakes]);
+      await Promise.all([sweeping?.catch(() => undefined), reconciler.stop(), ...fanOutStarts, ...healthWakes]);
     },
 
     /**

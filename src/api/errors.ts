@@ -53,7 +53,12 @@ export const ErrorBody = z
   .openapi('Error');
 
 export function zodDetails(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  return error.issues.flatMap((i) => {
+    const path = i.path.map(String);
+    // One detail per unknown key, at its own path, so a client sees which field or parameter to drop.
+    if (i.code === 'unrecognized_keys') return i.keys.map((key) => ({ path: [...path, key].join('.'), message: 'not a known field or parameter' }));
+    return [{ path: path.join('.'), message: i.message }];
+  });
 }
 
 /** JSON Schema issues as `details`, in zodDetails' form: `data.items.0` for the pointer `/items/0` under `data`. */

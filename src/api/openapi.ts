@@ -66,8 +66,9 @@ export class ApiRegistry {
       return result.data;
     };
     // Unknown query parameters are refused, as unknown body fields are: `?type=` on a list that
-    // filters by `event_type` must not quietly return everything.
-    const query = spec.query ? spec.query.strict() : Nothing;
+    // filters by `event_type` must not quietly return everything. Not on the unauthenticated
+    // probes (`/healthz`, `/readyz`): a monitor may add a cache-busting parameter.
+    const query = spec.query ? spec.query.strict() : spec.auth === false ? undefined : Nothing;
     const handle: RequestHandler = async (req, res) => {
       if (spec.auth === 'admin') requireAdmin(res);
       // A route without a body still refuses one it cannot take: not JSON (415), or fields (400).

@@ -29,24 +29,35 @@ describe('endedRunsQuery', () => {
 });
 
 describe('createReconciler', () => {
-  type Run = { type: string; workflowId: string; runId: string; status: { name: string }; attrs: Record<string, string> };
-  const run = (type: string, workflowId: string, runId: string, attrs: Record<string, string>): Run => ({ type, workflowId, runId, status: { name: 'TERMINATED' }, attrs });
+  type Run = { type: string; workflowId: string; runId: string; status: { name: string }; closeTime: Date };
+  const closedAt = new Date('2026-11-24T03:30:00Z');
+  const run = (type: string, workflowId: string, runId: string, status = 'TERMINATED'): Run => ({ type, workflowId, runId, status: { name: status }, closeTime: closedAt });
 
-  function setup(runs: Run[], latest: Record<string, string>, opts: { failClose?: boolean } = {}) {
+  function setup(runs: Run[], latest: Record<string, string | string[]>, opts: { failClose?: boolean } = {}) {
     const queries: string[] = [];
     const restarted: string[] = [];
     const closed: string[] = [];
+    const reopened: string[] = [];
+    const describes = new Map<string, number>();
     const workflows = {
       list: ({ query }: { query: string }) => {
         queries.push(query);
         return (async function* () {
-          for (const r of runs) yield { ...r, typedSearchAttributes: { get: (k: { name: string }) => r.attrs[k.name] } };
+          yield* runs;
         })();
       },
-      getHandle: (id: string) => ({ describe: async () => ({ runId: latest[id] }) }),
+      // A list of run ids: the latest run as seen by the first describe, the second, and so on.
+      getHandle: (id: string) => ({
+        describe: async () => {
+          const n = describes.get(id) ?? 0;
+          describes.set(id, n + 1);
+          const answer = latest[id];
+          return { runId: Array.isArray(answer) ? answer[Math.min(n, answer.length - 1)] : answer };
+        },
+      }),
     };
     const store = {
-      events: { get: async (appId: string, id: string) => ({ id, appId, type: 'a.b', channels: null, endpointIds: null }) },
+      events: { byId: async (id: string) => ({ id, appId: 'app_1', type: 'a.b', channels: null, endpointIds: null }) },
       deliveries: {
         forPair: async (eventId: string, endpointId: string) => ({ id: `dlv_${eventId}_${endpointId}`, status: 'pending', attemptCount: 1, lastAttemptAt: null }),
         closeEnded: async (id: string) => {
@@ -54,6 +65,7 @@ describe('createReconciler', () => {
           closed.push(id);
           return true;
         },
+        reopenEnded: async (id: string) => void reopened.push(id),
       },
     };
     let now = Date.parse('2026-11-24T04:00:00Z');
@@ -62,39 +74,62 @@ describe('createReconciler', () => {
       store: store as unknown as ReconcilerDeps['store'],
       taskQueue: 'q',
       logger: pino({ level: 'silent' }),
-      restartFanOut: async (e) => void restarted.push(e.id),
+      restartFanOut: async (e) => {
+        restarted.push(e.id);
+        return true;
+      },
       now: () => now,
     });
-    return { reconciler, queries, restarted, closed, advance: (ms: number) => (now += ms) };
+    const since = () => queries.map((q) => q.slice(q.indexOf('CloseTime')));
+    return { reconciler, since, restarted, closed, reopened, advance: (ms: number) => (now += ms) };
   }
 
-  it('repairs only runs that are still the latest of their workflow id', async () => {
+  it('repairs only runs that are still the latest of their workflow id, and leaves a canceled fan-out alone', async () => {
     const { reconciler, restarted, closed } = setup(
       [
-        run('fanOut', 'fanout/evt_1', 'r1', { HooklineApp: 'app_1', HooklineEvent: 'evt_1' }),
-        run('fanOut', 'fanout/evt_2', 'r2', { HooklineApp: 'app_1', HooklineEvent: 'evt_2' }),
-        run('delivery', 'delivery/evt_1/ep_1', 'r3', { HooklineEvent: 'evt_1', HooklineEndpoint: 'ep_1' }),
-        run('delivery', 'delivery/evt_1/ep_2', 'r4', { HooklineEvent: 'evt_1', HooklineEndpoint: 'ep_2' }),
+        run('fanOut', 'fanout/evt_1', 'r1'),
+        run('fanOut', 'fanout/evt_2', 'r2'),
+        run('fanOut', 'fanout/evt_3', 'r3', 'CANCELLED'),
+        run('delivery', 'delivery/evt_1/ep_1', 'r4'),
+        run('delivery', 'delivery/evt_1/ep_2', 'r5'),
       ],
-      { 'fanout/evt_1': 'r1', 'fanout/evt_2': 'newer', 'delivery/evt_1/ep_1': 'r3', 'delivery/evt_1/ep_2': 'newer' },
+      { 'fanout/evt_1': 'r1', 'fanout/evt_2': 'newer', 'fanout/evt_3': 'r3', 'delivery/evt_1/ep_1': 'r4', 'delivery/evt_1/ep_2': 'newer' },
     );
     expect(await reconciler.reconcile()).toEqual({ fanOutsRestarted: 1, deliveriesClosed: 1 });
     expect(restarted).toEqual(['evt_1']);
     expect(closed).toEqual(['dlv_evt_1_ep_1']);
   });
 
-  it('reads from 3 days back at first, then from a minute before the last complete round; a round with a failed repair reads its window again', async () => {
-    const runs = [run('delivery', 'delivery/evt_1/ep_1', 'r1', { HooklineEvent: 'evt_1', HooklineEndpoint: 'ep_1' })];
+  it('reopens a delivery it closed when a resend started a newer run meanwhile', async () => {
+    const { reconciler, closed, reopened } = setup([run('delivery', 'delivery/evt_1/ep_1', 'r1')], { 'delivery/evt_1/ep_1': ['r1', 'resent'] });
+    expect(await reconciler.reconcile()).toEqual({ fanOutsRestarted: 0, deliveriesClosed: 0 });
+    expect(closed).toEqual(['dlv_evt_1_ep_1']);
+    expect(reopened).toEqual(['dlv_evt_1_ep_1']);
+  });
+
+  it('reads from 3 days back at first, then from 5 minutes before the last round; a run it could not repair is read again', async () => {
+    const runs = [run('delivery', 'delivery/evt_1/ep_1', 'r1')];
     const ok = setup(runs, { 'delivery/evt_1/ep_1': 'r1' });
     await ok.reconciler.reconcile();
     ok.advance(600_000);
     await ok.reconciler.reconcile();
-    expect(ok.queries.map((q) => q.slice(q.indexOf('CloseTime')))).toEqual(["CloseTime >= '2026-11-21T04:00:00.000Z'", "CloseTime >= '2026-11-24T03:59:00.000Z'"]);
+    expect(ok.since()).toEqual(["CloseTime >= '2026-11-21T04:00:00.000Z'", "CloseTime >= '2026-11-24T03:55:00.000Z'"]);
 
     const failing = setup(runs, { 'delivery/evt_1/ep_1': 'r1' }, { failClose: true });
     expect(await failing.reconciler.reconcile()).toEqual({ fanOutsRestarted: 0, deliveriesClosed: 0 });
     failing.advance(600_000);
     await failing.reconciler.reconcile();
-    expect(failing.queries.map((q) => q.slice(q.indexOf('CloseTime')))).toEqual(["CloseTime >= '2026-11-21T04:00:00.000Z'", "CloseTime >= '2026-11-21T04:00:00.000Z'"]);
+    // From 5 minutes before the close it failed on, not from the first round's start.
+    expect(failing.since()).toEqual(["CloseTime >= '2026-11-21T04:00:00.000Z'", "CloseTime >= '2026-11-24T03:25:00.000Z'"]);
+  });
+
+  it('the periodic round is skipped while one is under way', async () => {
+    const { reconciler } = setup([], {});
+    const first = reconciler.reconcile();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(reconciler.reconcileIfIdle()).toBeUndefined();
+    await first;
+    expect(reconciler.reconcileIfIdle()).toBeInstanceOf(Promise);
   });
 });

@@ -5,28 +5,28 @@
  *
  * Each round lists, from Temporal's visibility, the `fanOut` and `delivery` runs of this task
  * queue that closed other than completed (or continued as new) since the last round, and for each
- * one that is still the latest run of its workflow id:
- * - a fan-out is started again from its first window. Windows are idempotent (delivery rows are
- *   created on conflict do nothing, children start with REJECT_DUPLICATE), so only what the
- *   ended chain had not started yet is started now;
+ * one that is still the latest run of its workflow id (the ids say which event and endpoint):
+ * - a fan-out that was terminated, timed out or failed is started again from its first window.
+ *   Windows are idempotent (delivery rows are created on conflict do nothing, children start
+ *   with REJECT_DUPLICATE), so only what the ended chain had not started is started now. A
+ *   canceled one is left alone: cancelling is how an operator stops an event's fan-out;
  * - a delivery still `pending` is closed `failed` with reason `workflow_ended`: resendable, and
  *   recoveries pick it up. It is not restarted, since an operator who ended it meant to stop it.
  *
- * Rounds are idempotent, so they overlap: each reads back a minute before the last one began,
- * because a close can reach visibility late. Several API processes may run rounds at once.
+ * Rounds are idempotent, so they overlap: each reads back a few minutes before the last one
+ * began, because a close can reach visibility late. Several API processes may run rounds at once.
  */
 import { WorkflowNotFoundError, type WorkflowClient, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
-import { delivery } from '../workflows/delivery';
-import { fanOut } from '../workflows/fan-out';
-import { HooklineApp, HooklineEndpoint, HooklineEvent } from '../workflows/search-attributes';
+import { delivery, parseDeliveryWorkflowId } from '../workflows/delivery';
+import { fanOut, parseFanOutWorkflowId } from '../workflows/fan-out';
 import type { EventRef } from './dispatcher';
 
 /** How far back the first round of a process looks: closes older than this are not repaired. */
 export const RECONCILE_LOOKBACK_MS = 3 * 24 * 3600_000;
 /** Each round reads back this far before the previous round's start (late visibility). */
-const RECONCILE_OVERLAP_MS = 60_000;
+const RECONCILE_OVERLAP_MS = 5 * 60_000;
 
 /**
  * The visibility query for runs of these workflow types on this task queue that closed other
@@ -56,8 +56,8 @@ export interface ReconcilerDeps {
   store: Store;
   taskQueue: string;
   logger: Logger;
-  /** Starts an event's fan-out again (the dispatcher's sweep start: a failed or ended run may be replaced). */
-  restartFanOut(event: EventRef): Promise<void>;
+  /** Starts an event's fan-out again (the dispatcher's sweep start: an ended run may be replaced); true if it started one. */
+  restartFanOut(event: EventRef): Promise<boolean>;
   now?: () => number;
 }
 
@@ -65,6 +65,7 @@ export function createReconciler(deps: ReconcilerDeps) {
   const { workflows, store, logger } = deps;
   const now = deps.now ?? Date.now;
   let since = new Date(now() - RECONCILE_LOOKBACK_MS);
+  let stopping = false;
 
   /** Whether `run` is still its workflow id's latest run (a resend or a restart makes a newer one). */
   async function isLatest(run: WorkflowExecutionInfo): Promise<boolean> {
@@ -77,63 +78,80 @@ export function createReconciler(deps: ReconcilerDeps) {
     }
   }
 
-  function attribute(run: WorkflowExecutionInfo, key: typeof HooklineApp): string | undefined {
-    return run.typedSearchAttributes.get(key);
-  }
-
   async function repairFanOut(run: WorkflowExecutionInfo): Promise<boolean> {
-    const appId = attribute(run, HooklineApp);
-    const eventId = attribute(run, HooklineEvent);
-    if (!appId || !eventId || !(await isLatest(run))) return false;
-    const event = await store.events.get(appId, eventId);
+    const eventId = parseFanOutWorkflowId(run.workflowId);
+    if (!eventId || run.status.name === 'CANCELLED' || !(await isLatest(run))) return false;
+    const event = await store.events.byId(eventId);
     if (!event) return false;
-    await deps.restartFanOut({ id: event.id, appId: event.appId, type: event.type, channels: event.channels, endpointIds: event.endpointIds });
-    logger.info({ eventId, runId: run.runId, status: run.status.name }, 'reconciler: started again a fan-out that Temporal ended unfinished');
-    return true;
+    const started = await deps.restartFanOut({ id: event.id, appId: event.appId, type: event.type, channels: event.channels, endpointIds: event.endpointIds });
+    if (started) logger.info({ eventId, runId: run.runId, status: run.status.name }, 'reconciler: started again a fan-out that Temporal ended unfinished');
+    return started;
   }
 
   async function repairDelivery(run: WorkflowExecutionInfo): Promise<boolean> {
-    const eventId = attribute(run, HooklineEvent);
-    const endpointId = attribute(run, HooklineEndpoint);
-    if (!eventId || !endpointId) return false;
+    const pair = parseDeliveryWorkflowId(run.workflowId);
+    if (!pair) return false;
     // The store first: most ended runs were closed by an earlier round, with no Temporal call.
-    const row = await store.deliveries.forPair(eventId, endpointId);
+    const row = await store.deliveries.forPair(pair.eventId, pair.endpointId);
     if (row?.status !== 'pending' || !(await isLatest(run))) return false;
-    const closed = await store.deliveries.closeEnded(row.id, row);
-    if (closed) logger.info({ deliveryId: row.id, runId: run.runId, status: run.status.name }, 'reconciler: closed a delivery whose workflow Temporal ended unfinished');
-    return closed;
+    if (!(await store.deliveries.closeEnded(row.id, row))) return false;
+    // A resend may have started a newer run between the check and the close: undo it then.
+    if (!(await isLatest(run))) {
+      await store.deliveries.reopenEnded(row.id, row);
+      return false;
+    }
+    logger.info({ deliveryId: row.id, runId: run.runId, status: run.status.name }, 'reconciler: closed a delivery whose workflow Temporal ended unfinished');
+    return true;
   }
 
   async function round(): Promise<ReconcileResult> {
     const startedAt = now();
     const result: ReconcileResult = { fanOutsRestarted: 0, deliveriesClosed: 0 };
     const query = endedRunsQuery(deps.taskQueue, [fanOut.name, delivery.name], since);
-    let failed = 0;
+    // The earliest close this round could not repair: the next round reads from there.
+    let earliestFailed = Infinity;
     for await (const run of workflows.list({ query })) {
+      if (stopping) {
+        earliestFailed = Math.min(earliestFailed, since.getTime() + RECONCILE_OVERLAP_MS);
+        break;
+      }
       try {
         if (run.type === fanOut.name && (await repairFanOut(run))) result.fanOutsRestarted++;
         if (run.type === delivery.name && (await repairDelivery(run))) result.deliveriesClosed++;
       } catch (err) {
         // One run that cannot be repaired now does not hold back the others; the next round retries it.
-        failed++;
+        earliestFailed = Math.min(earliestFailed, run.closeTime?.getTime() ?? since.getTime() + RECONCILE_OVERLAP_MS);
         logger.warn({ err, workflowId: run.workflowId, runId: run.runId }, 'reconciler: could not repair an ended run; the next round tries again');
       }
     }
-    // Only a round that repaired every run moves the cursor: otherwise the same window is read again.
-    if (failed === 0) since = new Date(startedAt - RECONCILE_OVERLAP_MS);
+    since = new Date(Math.min(startedAt, earliestFailed) - RECONCILE_OVERLAP_MS);
     return result;
   }
 
   let last: Promise<unknown> = Promise.resolve();
+  let running = false;
+  const chain = (): Promise<ReconcileResult> => {
+    const next = last.catch(() => undefined).then(async () => {
+      running = true;
+      try {
+        return await round();
+      } finally {
+        running = false;
+      }
+    });
+    last = next;
+    return next;
+  };
   return {
     /** One round, after any round already under way (so it sees every close made before the call). */
-    reconcile(): Promise<ReconcileResult> {
-      const next = last.catch(() => undefined).then(round);
-      last = next;
-      return next;
+    reconcile: chain,
+    /** A round unless one is under way (the periodic one: slow rounds must not pile up). */
+    reconcileIfIdle(): Promise<ReconcileResult> | undefined {
+      return running ? undefined : chain();
     },
-    /** Waits for the round under way, if any. */
-    async idle(): Promise<void> {
+    /** Ends the round under way at its next run, and waits for it. */
+    async stop(): Promise<void> {
+      stopping = true;
       await last.catch(() => undefined);
     },
   };

@@ -303,6 +303,22 @@ export function createDeliveryStore(db: Db) {
       return result.numUpdatedRows > 0n;
     },
 
+    /**
+     * Undoes `closeEnded` when a resend started a newer run meanwhile: the delivery is pending
+     * again, unless that run has recorded an attempt since `seen`, whose outcome then stands.
+     */
+    async reopenEnded(id: string, seen: Pick<Delivery, 'attemptCount' | 'lastAttemptAt'>): Promise<void> {
+      await db
+        .updateTable('deliveries')
+        .set({ status: DeliveryStatus.pending, failure_reason: null, updated_at: new Date() })
+        .where('id', '=', id)
+        .where('status', '=', DeliveryStatus.failed)
+        .where('failure_reason', '=', FailureReason.workflowEnded)
+        .where('attempt_count', '=', seen.attemptCount)
+        .where(sql<boolean>`last_attempt_at is not distinct from ${seen.lastAttemptAt}::timestamptz`)
+        .execute();
+    },
+
     async setStatus(id: string, outcome: DeliveryOutcome): Promise<void> {
       await db
         .updateTable('deliveries')

@@ -119,10 +119,22 @@ export function createEndpointStore(db: Db, box: SecretBox) {
     /**
      * Adds a new current secret. Every secret still live gets `expiresAt = now + grace` (or keeps
      * an earlier expiry), so old ones keep signing until their grace ends (PRODUCT.md §4).
+     * `check` sees the live secrets first, under the endpoint's row lock, and may refuse by throwing.
      */
-    async rotateSecret(endpointId: string, secret: string, graceMs: number, now = new Date()): Promise<{ previousExpiresAt: Date }> {
+    async rotateSecret(endpointId: string, secret: string, graceMs: number, now = new Date(), check?: (live: string[]) => void): Promise<{ previousExpiresAt: Date }> {
       const expiresAt = new Date(now.getTime() + graceMs);
       await db.transaction().execute(async (tx) => {
+        // Rotations of one endpoint take turns, so `check` sees the secrets the rotation changes.
+        await tx.selectFrom('endpoints').select('id').where('id', '=', endpointId).forUpdate().execute();
+        if (check) {
+          const live = await tx
+            .selectFrom('endpoint_secrets')
+            .select('secret_ciphertext')
+            .where('endpoint_id', '=', endpointId)
+            .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+            .execute();
+          check(live.map((r) => box.open(r.secret_ciphertext)));
+        }
         await tx
           .updateTable('endpoint_secrets')
           .set({ expires_at: expiresAt })

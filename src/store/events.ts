@@ -105,6 +105,12 @@ export function createEventStore(db: Db) {
 
     byIdempotencyKey,
 
+    /** An event by id alone (the reconciler knows an event only from its fan-out's workflow id). */
+    async byId(id: string): Promise<WebhookEvent | undefined> {
+      const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toEvent(row);
+    },
+
     async get(appId: string, id: string): Promise<WebhookEvent | undefined> {
       const row = await db.selectFrom('events').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
       return row && toEvent(row);
@@ -163,8 +169,10 @@ export function createEventStore(db: Db) {
 
     /**
      * One fan-out window in one statement: the event's subscribed endpoints after `after` (by id,
-     * disabled ones included, created no later than a second after the event), and the event
-     * marked dispatched, since its fan-out is running.
+     * disabled ones included), and the event marked dispatched, since its fan-out is running. A
+     * fan-out that runs late (a sweep after an outage, a restart by the reconciler) also reaches
+     * endpoints created since the event: the rows' times come from process clocks (`idTime`), and
+     * leaving out an endpoint by a comparison across clocks could lose the event for it.
      * `type` is the event's own type (the fan-out carries it), from which the matching keys come.
      */
     async fanOutWindow(q: { eventId: string; type: string; after: string | null; limit: number }): Promise<{ appId: string; endpoints: { id: string; status: EndpointStatus }[] }> {
@@ -172,16 +180,10 @@ export function createEventStore(db: Db) {
       const textArray = (column: 'channels' | 'endpoint_ids') => sql<string[] | null>`case when ${sql.ref(`ev.${column}`)} is null then null else array(select jsonb_array_elements_text(${sql.ref(`ev.${column}`)})) end`;
       const from = db
         .with('mark', (w) => w.updateTable('events').set({ dispatched_at: sql`now()` }).where('id', '=', q.eventId).where('dispatched_at', 'is', null))
-        .with('ev', (w) => w.selectFrom('events').select(['app_id', 'channels', 'endpoint_ids', 'created_at']).where('id', '=', q.eventId))
+        .with('ev', (w) => w.selectFrom('events').select(['app_id', 'channels', 'endpoint_ids']).where('id', '=', q.eventId))
         .selectFrom(['endpoints', 'ev']);
       const rows = await matchSubscriptions(from, { appId: sql<string>`ev.app_id`, keys: sql.val(subscriptionKeys(q.type)), channels: textArray('channels'), endpointIds: textArray('endpoint_ids') })
         .select(['endpoints.id', 'endpoints.status', 'ev.app_id'])
-        // Endpoints created after the event do not get it, however late its fan-out runs (a
-        // sweep after an outage, or a fan-out started again by the reconciler). Both times come
-        // from the clocks of the processes that made the rows (`idTime`), and an event's commit
-        // can follow its id by a moment: the second's slack keeps an endpoint that existed when
-        // the event committed from being left out for that.
-        .where(sql<boolean>`endpoints.created_at <= ev.created_at + interval '1 second'`)
         .where('endpoints.id', '>', q.after ?? '')
         .orderBy('endpoints.id', 'asc')
         .limit(q.limit)

@@ -111,6 +111,12 @@ export function deliveryWorkflowId(eventId: string, endpointId: string): string 
   return `delivery/${eventId}/${endpointId}`;
 }
 
+/** The pair a `deliveryWorkflowId` names, or undefined for any other id. */
+export function parseDeliveryWorkflowId(workflowId: string): { eventId: string; endpointId: string } | undefined {
+  const [kind, eventId, endpointId, ...rest] = workflowId.split('/');
+  return kind === 'delivery' && eventId && endpointId && rest.length === 0 ? { eventId, endpointId } : undefined;
+}
+
 /** The workflow input for a stored delivery (a resend, or a test send, starts its run from it). */
 export function deliveryInput(d: Pick<Delivery, 'id' | 'appId' | 'eventId' | 'endpointId' | 'eventType' | 'test'>): DeliveryInput {
   return { deliveryId: d.id, appId: d.appId, eventId: d.eventId, endpointId: d.endpointId, eventType: d.eventType, ...(d.test && { test: true }) };

@@ -35,6 +35,12 @@ export function fanOutWorkflowId(eventId: string): string {
   return `fanout/${eventId}`;
 }
 
+/** The event a `fanOutWorkflowId` names, or undefined for any other id. */
+export function parseFanOutWorkflowId(workflowId: string): string | undefined {
+  const [kind, eventId, ...rest] = workflowId.split('/');
+  return kind === 'fanout' && eventId && rest.length === 0 ? eventId : undefined;
+}
+
 // A local activity: the window is resolved inside the run's first workflow task, with no
 // activity task round trip (4 history events and one task-queue hop fewer per run).
 const { resolveEndpoints } = proxyLocalActivities<Activities>({

@@ -190,16 +190,17 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
         throw ApiError.validation(`The secret is not a valid ${endpoint.signatureScheme} secret`, [{ path: 'secret', message: 'invalid for this scheme' }]);
       }
       const graceS = body.grace_period_s ?? DEFAULT_GRACE_PERIOD_S;
-      const live = await store.endpoints.unexpiredSecrets(endpoint.id);
-      // The same secret live twice would sign every delivery twice with it (grace 0 ends the others at once).
-      if (graceS > 0 && live.includes(secret)) {
-        throw new ApiError(409, ErrorType.conflict, 'secret_in_use', 'The endpoint already signs with this secret; to switch back to it at once, rotate with grace_period_s 0');
-      }
-      // Every live secret signs every delivery: a bound on them bounds the signature header.
-      if (graceS > 0 && live.length >= MAX_LIVE_SECRETS) {
-        throw new ApiError(409, ErrorType.conflict, 'too_many_secrets', `The endpoint already signs with ${live.length} secrets; rotate with grace_period_s 0, or once older ones have expired`);
-      }
-      const { previousExpiresAt } = await store.endpoints.rotateSecret(endpoint.id, secret, graceS * 1000);
+      const { previousExpiresAt } = await store.endpoints.rotateSecret(endpoint.id, secret, graceS * 1000, new Date(), (live) => {
+        // With a grace period the others keep signing (grace 0 ends them at once), so:
+        // the same secret live twice would sign every delivery twice with it;
+        if (graceS > 0 && live.includes(secret)) {
+          throw new ApiError(409, ErrorType.conflict, 'secret_in_use', 'The endpoint already signs with this secret; to switch back to it at once, rotate with grace_period_s 0');
+        }
+        // and every live secret signs every delivery: a bound on them bounds the signature header.
+        if (graceS > 0 && live.length >= MAX_LIVE_SECRETS) {
+          throw new ApiError(409, ErrorType.conflict, 'too_many_secrets', `The endpoint already signs with ${live.length} secrets; rotate with grace_period_s 0, or once older ones have expired`);
+        }
+      });
       return { secret, previous_secret_expires_at: previousExpiresAt.toISOString() };
     },
   );
