@@ -67,6 +67,17 @@ export interface ResolveQuery {
 }
 
 export function createEndpointStore(db: Db, box: SecretBox) {
+  /** The endpoint's secrets that have not expired at `now`, decrypted; `q` may be a transaction. */
+  async function liveSecrets(q: Db, endpointId: string, now: Date): Promise<string[]> {
+    const rows = await q
+      .selectFrom('endpoint_secrets')
+      .select('secret_ciphertext')
+      .where('endpoint_id', '=', endpointId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .execute();
+    return rows.map((r) => box.open(r.secret_ciphertext));
+  }
+
   function sealHeaders(headers: Record<string, string> | null): { ciphertext: string | null; names: string[] } {
     if (!headers || Object.keys(headers).length === 0) return { ciphertext: null, names: [] };
     return { ciphertext: box.seal(JSON.stringify(headers)), names: Object.keys(headers).sort() };
@@ -126,15 +137,7 @@ export function createEndpointStore(db: Db, box: SecretBox) {
       await db.transaction().execute(async (tx) => {
         // Rotations of one endpoint take turns, so `check` sees the secrets the rotation changes.
         await tx.selectFrom('endpoints').select('id').where('id', '=', endpointId).forUpdate().execute();
-        if (check) {
-          const live = await tx
-            .selectFrom('endpoint_secrets')
-            .select('secret_ciphertext')
-            .where('endpoint_id', '=', endpointId)
-            .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-            .execute();
-          check(live.map((r) => box.open(r.secret_ciphertext)));
-        }
+        if (check) check(await liveSecrets(tx, endpointId, now));
         await tx
           .updateTable('endpoint_secrets')
           .set({ expires_at: expiresAt })
@@ -204,13 +207,7 @@ export function createEndpointStore(db: Db, box: SecretBox) {
 
     /** The endpoint's unexpired secrets, decrypted: for checks that need them, never for responses. */
     async unexpiredSecrets(endpointId: string, now = new Date()): Promise<string[]> {
-      const rows = await db
-        .selectFrom('endpoint_secrets')
-        .select('secret_ciphertext')
-        .where('endpoint_id', '=', endpointId)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-        .execute();
-      return rows.map((r) => box.open(r.secret_ciphertext));
+      return liveSecrets(db, endpointId, now);
     },
 
     /** The subset of `ids` that are endpoints of the application. */
