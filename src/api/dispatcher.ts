@@ -5,8 +5,7 @@
  * workflow never started. Workflow ids are deterministic and starts refuse duplicates, so a
  * start that races a sweep is harmless (ARCHITECTURE.md invariant 1).
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type WorkflowClient } from '@temporalio/client';
-import { IdPrefix, newId } from '../domain/ids';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type WorkflowClient } from '@temporalio/client';
 import type { Delivery } from '../domain/model';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
@@ -14,9 +13,9 @@ import { deliveryResender } from '../temporal';
 import { delivery, deliveryInput, deliveryWorkflowId, type DeliveryInput } from '../workflows/delivery';
 import { endpointHealth, wakeEndpointHealth } from '../workflows/endpoint-health';
 import { fanOut, fanOutWorkflowId } from '../workflows/fan-out';
-import { recover, recoverProgressQuery, recoverWorkflowId, type RecoverInput, type RecoverProgress } from '../workflows/recover';
 import { createReconciler, type Reconciler } from './reconciler';
-import { deliverySearchAttributes, HooklineApp, HooklineEndpoint, HooklineEvent, HooklineEventType } from '../workflows/search-attributes';
+import { recoveryStarter } from './recoveries';
+import { deliverySearchAttributes, HooklineApp, HooklineEvent, HooklineEventType } from '../workflows/search-attributes';
 
 /** The slice of the Temporal workflow client the dispatcher uses; tests wrap it to inject failures. */
 export type WorkflowStarter = Pick<WorkflowClient, 'start' | 'signalWithStart' | 'getHandle' | 'list'>;
@@ -274,41 +273,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       }
     },
 
-    /** Starts a recovery of the endpoint's failed and skipped deliveries in the window. */
-    async recover(r: { appId: string; endpointId: string; since: Date; until: Date; perS: number }): Promise<RecoverProgress> {
-      const recoveryId = newId(IdPrefix.recovery);
-      const input: RecoverInput = { recoveryId, appId: r.appId, endpointId: r.endpointId, sinceMs: r.since.getTime(), untilMs: r.until.getTime(), perS: r.perS };
-      await workflows.start(recover, {
-        workflowId: recoverWorkflowId(recoveryId),
-        taskQueue,
-        args: [input],
-        // The request, readable without a worker once the recovery has ended (memo survives continue-as-new).
-        memo: { recovery: input },
-        typedSearchAttributes: [
-          { key: HooklineApp, value: r.appId },
-          { key: HooklineEndpoint, value: r.endpointId },
-        ],
-      });
-      return { ...input, status: 'running', resent: 0, after: null };
-    },
-
-    /** A recovery of this endpoint with its progress, or undefined if there is none by that id. */
-    async recovery(endpointId: string, recoveryId: string): Promise<RecoverProgress | undefined> {
-      const handle = workflows.getHandle<typeof recover>(recoverWorkflowId(recoveryId));
-      let described;
-      try {
-        described = await handle.describe();
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return undefined;
-        throw err;
-      }
-      const request = described.memo?.recovery as RecoverInput | undefined;
-      if (request?.endpointId !== endpointId) return undefined;
-      // A running recovery answers its query; an ended one needs no worker: its result, or how it ended.
-      if (described.status.name === 'RUNNING') return handle.query(recoverProgressQuery);
-      const ended = described.status.name === 'COMPLETED' ? await handle.result() : { resent: request.resent ?? 0, status: 'stopped' as const };
-      return { ...request, status: ended.status, resent: ended.resent, after: null };
-    },
+    ...recoveryStarter(workflows, taskQueue),
   };
 }
 export type Dispatcher = ReturnType<typeof createDispatcher>;
