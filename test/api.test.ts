@@ -110,7 +110,10 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const ep = await createEndpoint(t.api, app.id);
     // Concurrent posts share one group commit: the database's clock would give them one created_at.
     const events = await Promise.all(Array.from({ length: 20 }, () => sendEvent(t.api, app.id, { endpoint_ids: [ep.id] })));
-    const deliveries = (await waitUntil(() => t.api.get(`/v1/apps/${app.id}/deliveries?limit=100`), (res) => res.body.data.length === 20, 20_000, 'twenty deliveries')).body.data as { id: string; created_at: string }[];
+    const deliveries = (await waitUntil(() => t.api.get(`/v1/apps/${app.id}/deliveries?limit=100`), (res) => res.body.data.length === 20, 20_000, 'twenty deliveries')).body.data as { id: string; created_at: string; updated_at: string }[];
+    // A new row's updated_at is its created_at, never earlier.
+    expect(ep.updated_at).toBe(ep.created_at);
+    for (const d of deliveries) expect(Date.parse(d.updated_at)).toBeGreaterThanOrEqual(Date.parse(d.created_at));
     const ids = async (path: string) => ((await t.api.get(path)).body.data as { id: string }[]).map((x) => x.id);
     const items = [...events.map((e) => ({ id: e.id, created_at: String(e.created_at), list: 'events' })), ...deliveries.map((d) => ({ ...d, list: 'deliveries' }))];
     for (const item of items) {
@@ -299,6 +302,9 @@ describe.each(storeKinds)('API on %s', (kind) => {
       ['unpaired surrogate in a description', 'POST', '/v1/event-types', { name: 'lone.surrogate', description: 'x\udc00' }, 400, 'invalid_value'],
       ['a __proto__ header name', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'https://example.com', headers: JSON.parse('{"__proto__":"x"}') }, 400, 'validation_failed'],
       ['a __proto__ metadata key', 'POST', '/v1/apps', { name: 'x', metadata: JSON.parse('{"__proto__":"x"}') }, 400, 'validation_failed'],
+      // Kept as written, a repeated key would mean different things to the schema and to receivers.
+      ['a repeated key in data', 'POST', `/v1/apps/${app.id}/events`, '{"type":"a.b","data":{"amount":-1,"amount":5}}', 400, 'duplicate_key'],
+      ['a repeated key deep in previous_data', 'POST', `/v1/apps/${app.id}/events`, '{"type":"a.b","data":{},"previous_data":{"l":[{"k":1,"k":2}]}}', 400, 'duplicate_key'],
       ['a signature header with the standard scheme', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'https://example.com', signature_header: 'Acme-Signature' }, 400, 'validation_failed'],
     ];
     await t.api.request('PATCH', `/v1/apps/${app.id}`, { uid: 'dup' });

@@ -98,7 +98,7 @@ export function createHooklineClient(options: HooklineClientOptions) {
     if (c.idempotencyKey) headers['idempotency-key'] = c.idempotencyKey;
     // A PUT by uid that names its secret is idempotent: a repeat finds the endpoint the first one
     // created. Without one, the generated secret is only in the first answer: not retried.
-    const repeatable = c.method === 'GET' || c.idempotencyKey !== undefined || (c.method === 'PUT' && (c.body as { secret?: string } | undefined)?.secret !== undefined);
+    const repeatable = c.method === 'GET' || Boolean(c.idempotencyKey) || (c.method === 'PUT' && (c.body as { secret?: string } | undefined)?.secret !== undefined);
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
@@ -167,7 +167,7 @@ export function createHooklineClient(options: HooklineClientOptions) {
     events: {
       /** Retried safely: the idempotency key (yours, or a random one) makes a repeat return the first event. */
       send: (appId: string, event: z.input<typeof CreateEventBody>, opts: { idempotencyKey?: string } = {}) =>
-        call<WebhookEvent>({ method: 'POST', path: `${app(appId)}/events`, body: event, idempotencyKey: opts.idempotencyKey ?? randomUUID() }),
+        call<WebhookEvent>({ method: 'POST', path: `${app(appId)}/events`, body: event, idempotencyKey: opts.idempotencyKey || randomUUID() }),
       get: (appId: string, id: string) => call<WebhookEvent>({ method: 'GET', path: `${app(appId)}/events/${encodeURIComponent(id)}` }),
       list: (appId: string, query?: ListOptions) => call<Page<WebhookEvent>>({ method: 'GET', path: `${app(appId)}/events`, query }),
       deliveries: (appId: string, id: string, query?: ListOptions) => call<Page<Delivery>>({ method: 'GET', path: `${app(appId)}/events/${encodeURIComponent(id)}/deliveries`, query }),

@@ -40,9 +40,21 @@ describe('compileSchema', () => {
     ['a keyword of the wrong type', { type: 'objec' }, /meta-schema/],
     ['a reference nothing defines', { $ref: '#/$defs/missing' }, /cannot be compiled/],
     ['a remote reference (never fetched)', { $ref: 'https://example.com/schema.json' }, /cannot be compiled/],
+    ['a pattern with lookahead (RE2 has none)', { type: 'string', pattern: '^(?=a)' }, /cannot be compiled/],
+    ['a pattern with a backreference', { type: 'string', pattern: '(a)\\1' }, /cannot be compiled/],
   ])('refuses %s', (_name, schema, message) => {
     expect(() => compileSchema(schema)).toThrow(SchemaProblem);
     expect(() => compileSchema(schema)).toThrow(message);
+  });
+
+  it('runs pattern and patternProperties on RE2: a pattern that backtracks exponentially in JavaScript answers at once', () => {
+    // In JavaScript's engine this input takes minutes against ^(a+)+$; RE2 is linear.
+    const check = compileSchema({ type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' } }, patternProperties: { '^x-[a-z]+$': { type: 'number' } } });
+    expect(check({ s: `${'a'.repeat(5_000)}!` })).toEqual([{ path: '/s', message: 'must match pattern "^(a+)+$"' }]);
+    expect(check({ s: 'aaa' })).toEqual([]);
+    // A search, as RegExp.prototype.test: unanchored patterns match anywhere.
+    expect(compileSchema({ type: 'string', pattern: 'b+' })('abbc')).toEqual([]);
+    expect(check({ s: 'a', 'x-count': 'one' })).toEqual([{ path: '/x-count', message: 'must be number' }]);
   });
 
   it('says where a schema breaks its meta-schema', () => {

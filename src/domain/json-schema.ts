@@ -7,13 +7,20 @@
  *   ignored, as schemas exported from other tools carry their own (`example`, `x-…`).
  * - References resolve inside the schema only: nothing is ever fetched.
  *
- * Schemas come from the admin key, so they are trusted as configuration is (Ajv's model: a
- * schema's `pattern` runs as a regular expression); their depth is capped at the API's edge.
+ * - `pattern` and `patternProperties` run on RE2 (re2js), in time linear in the data: event data
+ *   comes from application keys, and with JavaScript's backtracking engine a pattern such as
+ *   `^(a+)+$` let 30 characters hold the event loop for seconds (ReDoS). RE2 has no lookaround
+ *   and no backreferences: a schema that uses them is refused when it is stored.
+ *
+ * Schemas come from the admin key, so they are trusted as configuration is; their depth is capped
+ * at the API's edge.
  */
 import Ajv, { type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { RegExpEngine } from 'ajv/dist/types';
 import Ajv2019 from 'ajv/dist/2019';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import { RE2JS } from 're2js';
 
 export interface SchemaIssue {
   /** JSON Pointer to the offending value (`""` is the whole document). */
@@ -56,9 +63,22 @@ function draftOf(schema: AnySchemaObject): Draft | undefined {
   return (Object.keys(AJV_BY_DRAFT) as Draft[]).find((d) => d === canonical);
 }
 
+/**
+ * Ajv's regular-expression engine, on RE2: `test` searches, as `RegExp.prototype.test` does.
+ * `toString` must name the pattern: Ajv keys its cache of compiled patterns by it, and with the
+ * default `[object Object]` every pattern would get the first one compiled.
+ */
+const re2: RegExpEngine = Object.assign(
+  (pattern: string, flags: string) => {
+    const re = RE2JS.compile(pattern);
+    return { test: (s: string) => re.matcher(s).find(), toString: () => `/${pattern}/${flags}` };
+  },
+  { code: 're2js' },
+);
+
 function newAjv(draft: Draft, options: { allErrors: boolean; validateSchema: boolean }): Ajv {
   // logger: false, or every compile of an unknown `format` would print a warning.
-  const ajv = new AJV_BY_DRAFT[draft]({ strict: false, logger: false, addUsedSchema: false, validateFormats: true, ...options });
+  const ajv = new AJV_BY_DRAFT[draft]({ strict: false, logger: false, addUsedSchema: false, validateFormats: true, code: { regExp: re2 }, ...options });
   addFormats(ajv);
   return ajv;
 }

@@ -90,3 +90,44 @@ export function topLevelMembers(text: string, keys: readonly string[]): Map<stri
   }
   return found;
 }
+
+interface Frame {
+  object: boolean;
+  keys: Set<string>;
+  /** The key whose value is being read (objects), or the item's index (arrays). */
+  at: string | number;
+  expectKey: boolean;
+}
+
+/**
+ * The path (`a.b.0.c`) of the first key that an object in `text` repeats, or null. `JSON.parse`
+ * keeps the last one, while receivers' parsers disagree (some keep the first, some refuse the
+ * document): kept as written, such data would mean different things to the schema check and to
+ * its receivers. Iterative, so nesting depth costs no stack.
+ */
+export function firstRepeatedKey(text: string): string | null {
+  const stack: Frame[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const top = stack[stack.length - 1];
+    if (c === QUOTE) {
+      const end = endOfString(text, i);
+      if (top?.object && top.expectKey) {
+        const key = JSON.parse(text.slice(i, end)) as string;
+        if (top.keys.has(key)) return [...stack.slice(0, -1).map((f) => f.at), key].join('.');
+        top.keys.add(key);
+        top.at = key;
+        top.expectKey = false;
+      }
+      i = end - 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      stack.push({ object: c === 0x7b, keys: new Set(), at: c === 0x7b ? '' : 0, expectKey: c === 0x7b });
+    } else if (c === 0x7d || c === 0x5d) {
+      stack.pop();
+    } else if (c === COMMA && top) {
+      if (top.object) top.expectKey = true;
+      else top.at = (top.at as number) + 1;
+    }
+  }
+  return null;
+}

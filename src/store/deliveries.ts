@@ -79,6 +79,7 @@ export function createDeliveryStore(db: Db) {
             return {
               id,
               created_at: idTime(id),
+              updated_at: idTime(id),
               app_id: event.appId,
               event_id: event.id,
               endpoint_id: ep.id,

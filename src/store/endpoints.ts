@@ -103,8 +103,9 @@ export function createEndpointStore(db: Db, box: SecretBox) {
           .insertInto('endpoints')
           .values({
             id,
-            // The id's time, as for events: the fan-out compares the two (endpoints created after an event do not get it).
+            // The id's time, as for events and deliveries (the list filters read it); updated_at starts equal.
             created_at: idTime(id),
+            updated_at: idTime(id),
             app_id: appId,
             uid: input.uid,
             url: input.url,

@@ -58,7 +58,7 @@ export function createOperatorEvents(db: Db, box: SecretBox) {
           const id = newId(IdPrefix.endpoint);
           await tx
             .insertInto('endpoints')
-            .values({ id, created_at: idTime(id), app_id: app.id, uid: OPERATOR_ENDPOINT_UID, url: target.url, description: 'Operator webhook', event_types: '["*"]', signature_scheme: 'standard', signature_header: null, headers_ciphertext: null, header_names: '[]', timeout_ms: 10_000, rate_limit_per_s: null, retry_schedule: null, metadata: '{}' })
+            .values({ id, created_at: idTime(id), updated_at: idTime(id), app_id: app.id, uid: OPERATOR_ENDPOINT_UID, url: target.url, description: 'Operator webhook', event_types: '["*"]', signature_scheme: 'standard', signature_header: null, headers_ciphertext: null, header_names: '[]', timeout_ms: 10_000, rate_limit_per_s: null, retry_schedule: null, metadata: '{}' })
             .execute();
           await tx.insertInto('endpoint_secrets').values({ endpoint_id: id, secret_ciphertext: box.seal(target.secret) }).execute();
         }

@@ -1,6 +1,6 @@
 import { Router, type Response } from 'express';
 import { IdPrefix, namesId } from '../../domain/ids';
-import { topLevelMembers } from '../../domain/json-text';
+import { firstRepeatedKey, topLevelMembers } from '../../domain/json-text';
 import type { WebhookEvent } from '../../domain/model';
 import { ApiError, ErrorType, schemaIssueDetails } from '../errors';
 import { rawBody } from '../raw-json';
@@ -67,6 +67,18 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
         if (first) return replayed(first, res);
         throw refusal;
       };
+      // Kept as written, a repeated key would mean one thing to the schema check (the last value)
+      // and maybe another to a receiver (some parsers keep the first).
+      for (const [field, text] of [['data', texts.data], ['previous_data', texts.previousData]] as const) {
+        const repeated = text === null ? null : firstRepeatedKey(text);
+        if (repeated !== null) {
+          return refuseUnlessReplay(
+            new ApiError(400, ErrorType.invalidRequest, 'duplicate_key', `Event ${field} repeats the key at ${field}.${repeated}; receivers' JSON parsers disagree on which value counts`, [
+              { path: `${field}.${repeated}`, message: 'repeated key' },
+            ]),
+          );
+        }
+      }
       // Every issue for a small payload; the first only for a large one (collecting them all costs).
       const issues = await eventSchemas.issues(body.type, body.data, { allIssues: size <= ALL_ISSUES_MAX_BYTES });
       if (issues.length > 0) {
