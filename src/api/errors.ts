@@ -61,10 +61,20 @@ export function zodDetails(error: z.ZodError): { path: string; message: string }
   });
 }
 
-/** JSON Schema issues as `details`, in zodDetails' form: `data.items.0` for the pointer `/items/0` under `data`. */
+/**
+ * JSON Schema issues as `details`, in zodDetails' form: `data.items.0` for the pointer `/items/0`
+ * under `data`. A key that is not a plain name (a dot, a space, a slash…) is written in brackets,
+ * `data["x.y"]`, so it cannot be read as a nested path.
+ */
 export function schemaIssueDetails(root: string, issues: { path: string; message: string }[]): { path: string; message: string }[] {
   const segments = (pointer: string) => (pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')));
-  return issues.map((i) => ({ path: [root, ...segments(i.path)].join('.'), message: i.message }));
+  return issues.map((i) => ({ path: detailPath(root, segments(i.path)), message: i.message }));
+}
+
+/** `root` followed by keys and indexes: `.name` for a plain name or an index, `["x.y"]` otherwise. */
+export function detailPath(root: string, segments: readonly (string | number)[]): string {
+  const step = (s: string | number) => (typeof s === 'number' || /^[A-Za-z0-9_$-]+$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`);
+  return root + segments.map(step).join('');
 }
 
 /** Errors that express's own middleware (body parser) raises carry a `type` and a `status`. */

@@ -100,12 +100,12 @@ interface Frame {
 }
 
 /**
- * The path (`a.b.0.c`) of the first key that an object in `text` repeats, or null. `JSON.parse`
+ * The path (keys and indexes) of the first key that an object in `text` repeats, or null. `JSON.parse`
  * keeps the last one, while receivers' parsers disagree (some keep the first, some refuse the
  * document): kept as written, such data would mean different things to the schema check and to
  * its receivers. Iterative, so nesting depth costs no stack.
  */
-export function firstRepeatedKey(text: string): string | null {
+export function firstRepeatedKey(text: string): (string | number)[] | null {
   const stack: Frame[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -114,7 +114,7 @@ export function firstRepeatedKey(text: string): string | null {
       const end = endOfString(text, i);
       if (top?.object && top.expectKey) {
         const key = JSON.parse(text.slice(i, end)) as string;
-        if (top.keys.has(key)) return [...stack.slice(0, -1).map((f) => f.at), key].join('.');
+        if (top.keys.has(key)) return [...stack.slice(0, -1).map((f) => f.at), key];
         top.keys.add(key);
         top.at = key;
         top.expectKey = false;

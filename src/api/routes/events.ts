@@ -2,7 +2,7 @@ import { Router, type Response } from 'express';
 import { IdPrefix, namesId } from '../../domain/ids';
 import { firstRepeatedKey, topLevelMembers } from '../../domain/json-text';
 import type { WebhookEvent } from '../../domain/model';
-import { ApiError, ErrorType, schemaIssueDetails } from '../errors';
+import { ApiError, detailPath, ErrorType, schemaIssueDetails } from '../errors';
 import { rawBody } from '../raw-json';
 import { AppParams, CreateEventBody, EventListQuery, EventParams, EventResponse, IdempotencyHeaders, pageOf } from '../schemas';
 import { eventJson, page } from '../serialize';
@@ -72,10 +72,9 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
       for (const [field, text] of [['data', texts.data], ['previous_data', texts.previousData]] as const) {
         const repeated = text === null ? null : firstRepeatedKey(text);
         if (repeated !== null) {
+          const path = detailPath(field, repeated);
           return refuseUnlessReplay(
-            new ApiError(400, ErrorType.invalidRequest, 'duplicate_key', `Event ${field} repeats the key at ${field}.${repeated}; receivers' JSON parsers disagree on which value counts`, [
-              { path: `${field}.${repeated}`, message: 'repeated key' },
-            ]),
+            new ApiError(400, ErrorType.invalidRequest, 'duplicate_key', `Event ${field} repeats the key at ${path}; receivers' JSON parsers disagree on which value counts`, [{ path, message: 'repeated key' }]),
           );
         }
       }
