@@ -71,6 +71,8 @@ interface Shared {
   client: Client;
   connections: TemporalConnections;
   metrics: Metrics;
+  /** The store and Temporal answer: the API's `/readyz`, and the metrics port's with the worker's state. */
+  probes: Probes;
   stops: Stops;
 }
 
@@ -124,7 +126,7 @@ async function startWorkerRole({ config, store, client, connections, metrics, st
   return { run, running: () => worker.getState() === 'RUNNING' };
 }
 
-async function startApiRole({ config, logger, store, client, connections, metrics, stops }: Shared, adminKey: string, opts: StartOptions): Promise<{ api: ApiServer; dispatcher: Dispatcher }> {
+async function startApiRole({ config, logger, store, client, metrics, probes, stops }: Shared, adminKey: string, opts: StartOptions): Promise<{ api: ApiServer; dispatcher: Dispatcher }> {
   const wrap = opts.wrapWorkflows ?? ((w: WorkflowStarter) => w);
   const dispatcher = createDispatcher({
     workflows: wrap(client.workflow),
@@ -145,7 +147,7 @@ async function startApiRole({ config, logger, store, client, connections, metric
     rateLimit: config.apiRateLimit,
     maxInFlight: config.apiMaxInFlight,
     ...(loopDelay && { late: loopDelay.late }),
-    readiness: { temporal: async () => void (await connections.client.healthService.check({})) },
+    readiness: probes,
     logger,
     metrics,
   });
@@ -189,20 +191,17 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
     }
     const client = new Client({ connection: connections.client, namespace: config.temporal.namespace });
     const metrics = createMetrics();
-    const shared: Shared = { config, logger, store, client, connections, metrics, stops };
+    const probes: Probes = { store: () => store.ping(), temporal: async () => void (await connections.client.healthService.check({})) };
+    const shared: Shared = { config, logger, store, client, connections, metrics, probes, stops };
 
     const workerRole = config.role !== 'api' ? await startWorkerRole(shared, opts) : undefined;
     const apiRole = config.role !== 'worker' ? await startApiRole(shared, admin.value, opts) : undefined;
-    const probes: Probes = {
-      store: () => store.ping(),
-      temporal: async () => void (await connections.client.healthService.check({})),
-      ...(workerRole && {
-        worker: async () => {
-          if (!workerRole.running()) throw new Error('the worker is not running');
-        },
-      }),
+    const workerProbe = workerRole && {
+      worker: async () => {
+        if (!workerRole.running()) throw new Error('the worker is not running');
+      },
     };
-    const metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(metrics, config.apiHost, config.metricsPort, probes);
+    const metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(metrics, config.apiHost, config.metricsPort, { ...probes, ...workerProbe });
     if (metricsServer) stops.push(() => metricsServer.close());
     return {
       apiUrl: apiRole?.api.url,

@@ -19,6 +19,7 @@ import { limitInFlight } from './load-shed';
 import { measureRequests } from './measure';
 import { errorHandler, routeNotFound } from './errors';
 import { ApiRegistry } from './openapi';
+import type { Probes } from '../readiness';
 import { keepRawBody } from './raw-json';
 import { refuseUnpairedSurrogates } from './text-check';
 import { appsRouter } from './routes/apps';
@@ -26,7 +27,7 @@ import type { RouteContext } from './routes/context';
 import { deliveriesRouter } from './routes/deliveries';
 import { endpointsRouter } from './routes/endpoints';
 import { eventsRouter } from './routes/events';
-import { healthRouter, type Readiness } from './routes/health';
+import { healthRouter } from './routes/health';
 import { recoveriesRouter } from './routes/recoveries';
 import { eventTypesRouter } from './routes/event-types';
 import { testSendsRouter } from './routes/test-sends';
@@ -42,7 +43,8 @@ export interface ApiDeps {
   maxInFlight: number;
   /** While true (the event loop is behind), the API sheds every /v1 request with 503. */
   late?: () => boolean;
-  readiness: Readiness;
+  /** What `/readyz` checks: the store and Temporal. */
+  readiness: Probes;
   logger: Logger;
   metrics: Metrics;
 }

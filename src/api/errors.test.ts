@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { schemaIssueDetails } from './errors';
+import { schemaIssueDetails, zodDetails } from './errors';
+import { z } from './zod';
+
+describe('zodDetails', () => {
+  it('writes request paths as event-data paths are written, and names each unknown key', () => {
+    const schema = z.object({ metadata: z.record(z.string(), z.string()), list: z.array(z.number()) }).strict();
+    const result = schema.safeParse({ metadata: { 'a.b': 1 }, list: [1, 'x'], extra: true });
+    expect(result.success).toBe(false);
+    expect(zodDetails(result.error!).map((d) => d.path).sort()).toEqual(['extra', 'list.1', 'metadata["a.b"]']);
+  });
+});
 
 describe('schemaIssueDetails', () => {
   it.each([

@@ -54,10 +54,10 @@ export const ErrorBody = z
 
 export function zodDetails(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.flatMap((i) => {
-    const path = i.path.map(String);
+    const path = i.path.map((s) => (typeof s === 'number' ? s : String(s)));
     // One detail per unknown key, at its own path, so a client sees which field or parameter to drop.
-    if (i.code === 'unrecognized_keys') return i.keys.map((key) => ({ path: [...path, key].join('.'), message: 'not a known field or parameter' }));
-    return [{ path: path.join('.'), message: i.message }];
+    if (i.code === 'unrecognized_keys') return i.keys.map((key) => ({ path: detailPath('', [...path, key]), message: 'not a known field or parameter' }));
+    return [{ path: detailPath('', path), message: i.message }];
   });
 }
 
@@ -71,10 +71,15 @@ export function schemaIssueDetails(root: string, issues: { path: string; message
   return issues.map((i) => ({ path: detailPath(root, segments(i.path)), message: i.message }));
 }
 
-/** `root` followed by keys and indexes: `.name` for a plain name or an index, `["x.y"]` otherwise. */
+/**
+ * `root` followed by keys and indexes: `.name` for a plain name or an index, `["x.y"]` otherwise,
+ * so a key holding a dot cannot be read as nesting. Request fields (zod) and event data (schema
+ * issues, repeated keys) are written the same way; an empty root starts with the first key.
+ */
 export function detailPath(root: string, segments: readonly (string | number)[]): string {
   const step = (s: string | number) => (typeof s === 'number' || /^[A-Za-z0-9_$-]+$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`);
-  return root + segments.map(step).join('');
+  const path = root + segments.map(step).join('');
+  return root === '' && path.startsWith('.') ? path.slice(1) : path;
 }
 
 /** Errors that express's own middleware (body parser) raises carry a `type` and a `status`. */

@@ -108,11 +108,13 @@ export function createReconciler(deps: ReconcilerDeps) {
     const startedAt = now();
     const result: ReconcileResult = { fanOutsRestarted: 0, deliveriesClosed: 0 };
     const query = endedRunsQuery(deps.taskQueue, [fanOut.name, delivery.name], since);
-    // The earliest close this round could not repair: the next round reads from there.
+    // The earliest close this round could not repair: the next round reads from there. A round
+    // cut short by `stop` leaves the cursor where it was.
+    const unmoved = since.getTime() + RECONCILE_OVERLAP_MS;
     let earliestFailed = Infinity;
     for await (const run of workflows.list({ query })) {
       if (stopping) {
-        earliestFailed = Math.min(earliestFailed, since.getTime() + RECONCILE_OVERLAP_MS);
+        earliestFailed = Math.min(earliestFailed, unmoved);
         break;
       }
       try {
@@ -120,7 +122,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         if (run.type === delivery.name && (await repairDelivery(run))) result.deliveriesClosed++;
       } catch (err) {
         // One run that cannot be repaired now does not hold back the others; the next round retries it.
-        earliestFailed = Math.min(earliestFailed, run.closeTime?.getTime() ?? since.getTime() + RECONCILE_OVERLAP_MS);
+        earliestFailed = Math.min(earliestFailed, run.closeTime?.getTime() ?? unmoved);
         logger.warn({ err, workflowId: run.workflowId, runId: run.runId }, 'reconciler: could not repair an ended run; the next round tries again');
       }
     }

@@ -42,7 +42,6 @@ export const RetryScheduleSchema = z
   .transform((v) => v as RetrySchedule)
   .openapi('RetrySchedule', { description: 'A preset (standard, short, steady, patient, brief) or a list of durations such as ["30s", "5m", "2h"] or milliseconds.' });
 
-
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
   // Ids, or event-type names (up to 256 characters).

@@ -64,7 +64,8 @@ function endOfValue(text: string, i: number): number {
 
 /** JSON text without the whitespace between its tokens; strings are kept as they are. */
 export function compactJson(text: string): string {
-  return text.replace(/"[^"\\]*(?:\\.[^"\\]*)*"|[ \t\n\r\ufeff]+/g, (m) => (m.charCodeAt(0) === QUOTE ? m : ''));
+  // `$1` keeps a string and empties whitespace (its group is unset): no callback per token.
+  return text.replace(/("[^"\\]*(?:\\.[^"\\]*)*")|[ \t\n\r\ufeff]+/g, '$1');
 }
 
 /**

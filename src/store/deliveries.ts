@@ -58,6 +58,14 @@ export interface DeliveryFilter extends PageRequest, CreatedRange {
   eventType?: string | undefined;
 }
 
+/**
+ * No attempt has been recorded since `seen` was read. Every record writes `last_attempt_at`, from
+ * the attempt's own start time, so the pair also tells a repeat of the same number apart.
+ */
+function noAttemptSince(seen: Pick<Delivery, 'attemptCount' | 'lastAttemptAt'>) {
+  return sql<boolean>`attempt_count = ${seen.attemptCount} and last_attempt_at is not distinct from ${seen.lastAttemptAt}::timestamptz`;
+}
+
 export function createDeliveryStore(db: Db) {
   return {
     /**
@@ -276,8 +284,7 @@ export function createDeliveryStore(db: Db) {
         .updateTable('deliveries')
         .set({ status: DeliveryStatus.pending, next_attempt_at: null, failure_reason: null, updated_at: new Date() })
         .where('id', '=', id)
-        .where('attempt_count', '=', seen.attemptCount)
-        .where(sql<boolean>`last_attempt_at is not distinct from ${seen.lastAttemptAt}::timestamptz`)
+        .where(noAttemptSince(seen))
         .execute();
     },
 
@@ -298,8 +305,7 @@ export function createDeliveryStore(db: Db) {
         .where('id', '=', id)
         .where('status', '=', DeliveryStatus.pending)
         .where('awaiting_start', '=', false)
-        .where('attempt_count', '=', seen.attemptCount)
-        .where(sql<boolean>`last_attempt_at is not distinct from ${seen.lastAttemptAt}::timestamptz`)
+        .where(noAttemptSince(seen))
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
@@ -315,8 +321,7 @@ export function createDeliveryStore(db: Db) {
         .where('id', '=', id)
         .where('status', '=', DeliveryStatus.failed)
         .where('failure_reason', '=', FailureReason.workflowEnded)
-        .where('attempt_count', '=', seen.attemptCount)
-        .where(sql<boolean>`last_attempt_at is not distinct from ${seen.lastAttemptAt}::timestamptz`)
+        .where(noAttemptSince(seen))
         .execute();
     },
 
