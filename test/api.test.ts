@@ -217,8 +217,9 @@ describe.each(storeKinds)('API on %s', (kind) => {
   it('serves Prometheus metrics at /metrics, with route patterns and no tenant ids in the labels', async () => {
     const app = await createApp(t.api);
     await sendEvent(t.api, app.id, { endpoint_ids: null });
-    await sendEvent(t.api, app.id, { endpoint_ids: null }, { 'idempotency-key': 'metrics-1' });
-    await sendEvent(t.api, app.id, { endpoint_ids: null }, { 'idempotency-key': 'metrics-1' });
+    const keyed = { endpoint_ids: null, data: { invoice: 'in_metrics' } };
+    await sendEvent(t.api, app.id, keyed, { 'idempotency-key': 'metrics-1' });
+    await sendEvent(t.api, app.id, keyed, { 'idempotency-key': 'metrics-1' });
     const res = await fetch(`${t.api.url}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
@@ -372,7 +373,12 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect(doc.paths['/v1/apps']!.post!.requestBody!.required).toBe(true);
     expect(doc.paths['/v1/apps/{app}/endpoints/{endpoint}/test']!.post!.requestBody!.required).toBe(false);
     expect(Object.keys(doc.paths['/v1/apps/{app}/endpoints/by-uid/{uid}']!.put!.responses)).toEqual(expect.arrayContaining(['200', '201']));
-    expect(Object.keys(doc.paths['/v1/apps']!.post!.responses).sort()).toEqual(['201', '400', '401', '403', '404', '413', '415', '429', '503']);
+    expect(Object.keys(doc.paths['/v1/apps']!.post!.responses).sort()).toEqual(['201', '400', '401', '403', '404', '409', '413', '415', '429', '503']);
+    // A route's own conflicts and limits, besides the errors every route can answer.
+    expect(Object.keys(doc.paths['/v1/apps/{app}/events']!.post!.responses)).toContain('422');
+    expect(Object.keys(doc.paths['/v1/apps/{app}/endpoints']!.post!.responses)).toEqual(expect.arrayContaining(['409', '422']));
+    expect(Object.keys(doc.paths['/v1/apps/{app}/endpoints/{endpoint}/secret/rotate']!.post!.responses)).toContain('409');
+    expect(Object.keys(doc.paths['/v1/apps/{app}/events']!.get!.responses)).not.toContain('409');
   });
 });
 

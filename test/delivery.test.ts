@@ -171,19 +171,32 @@ describe.each(storeKinds)('delivery on %s', (kind) => {
     expect(r.requests).toHaveLength(1);
   });
 
-  it('an Idempotency-Key repeat returns the first event and delivers once', async () => {
+  it('an Idempotency-Key repeat returns the first event and delivers once; the key with another event is a 422', async () => {
     const app = await createApp(t.api);
     const r = await receiver();
-    await createEndpoint(t.api, app.id, { url: r.url });
-    const first = await sendEvent(t.api, app.id, {}, { 'idempotency-key': 'order-42' });
-    const repeat = await t.api.post(`/v1/apps/${app.id}/events`, { type: 'other.type', data: { different: true } }, { 'idempotency-key': 'order-42' });
-    expect(repeat.status).toBe(202);
-    expect(repeat.body.id).toBe(first.id);
+    const ep = await createEndpoint(t.api, app.id, { url: r.url });
+    const url = `${app.id}/events`;
+    const key = { 'idempotency-key': 'order-42' };
+    const first = await t.api.request('POST', `/v1/apps/${url}`, '{"type":"invoice.paid","data":{"invoice":"in_1","amount":4200},"endpoint_ids":["' + ep.id + '","' + ep.id + '"]}', key);
+    expect(first.status).toBe(202);
+    // The same event, serialized again: other whitespace, key order and endpoint id repeats.
+    const repeat = await t.api.request('POST', `/v1/apps/${url}`, '{ "endpoint_ids": ["' + ep.id + '"], "data": { "amount": 4200, "invoice": "in_1" }, "type": "invoice.paid" }', key);
+    expect(repeat.status, JSON.stringify(repeat.body)).toBe(202);
+    expect(repeat.body.id).toBe(first.body.id);
     expect(repeat.headers.get('idempotent-replayed')).toBe('true');
+
+    const other = await t.api.post(`/v1/apps/${url}`, { type: 'other.type', data: { invoice: 'in_1', amount: 4201 }, endpoint_ids: [ep.id] }, key);
+    expect(other.status).toBe(422);
+    expect(other.body.error).toMatchObject({ type: 'invalid_request_error', code: 'idempotency_key_reused', details: [{ path: 'type' }, { path: 'data' }] });
+    expect(other.body.error.message).toContain(first.body.id);
+    const untargeted = await t.api.post(`/v1/apps/${url}`, { type: 'invoice.paid', data: { invoice: 'in_1', amount: 4200 } }, key);
+    expect(untargeted.status).toBe(422);
+    expect(untargeted.body.error.details).toEqual([expect.objectContaining({ path: 'endpoint_ids' })]);
+
     await r.waitFor(1);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(r.requests).toHaveLength(1);
-    const events = await t.api.get(`/v1/apps/${app.id}/events`);
+    const events = await t.api.get(`/v1/apps/${url}`);
     expect(events.body.data).toHaveLength(1);
   });
 });

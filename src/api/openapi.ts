@@ -32,6 +32,8 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
   alsoStatus?: { status: number; description: string };
   /** false: no key needed; 'admin': the admin key only. */
   auth?: boolean | 'admin';
+  /** Error statuses the handler itself answers besides 400 and 404 (a conflict, a limit, Temporal unavailable); documented only. */
+  errors?: readonly number[];
 }
 
 export interface Input<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, H extends AnyObject = z.ZodObject<Record<string, never>>> {
@@ -114,8 +116,8 @@ function requestBody(req: Request): unknown {
 function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, R extends z.ZodType, H extends AnyObject>(spec: RouteSpec<P, Q, B, R, H>, status: number): RouteConfig {
   // What a route can answer besides its own status: on /v1, 429 (the key's rate limit) and 503
   // (load shedding) come before the route; 413 and 415 only where there is a body; 403 on admin routes.
-  const codes = [400, 404, ...(spec.auth !== false ? [401, 429, 503] : []), ...(spec.body ? [413, 415] : []), ...(spec.auth === 'admin' ? [403] : [])];
-  const errors = Object.fromEntries(codes.map((code) => [code, { description: 'Error', content: { 'application/json': { schema: ErrorBody } } }]));
+  const codes = new Set([400, 404, ...(spec.auth !== false ? [401, 429, 503] : []), ...(spec.body ? [413, 415] : []), ...(spec.auth === 'admin' ? [403] : []), ...(spec.errors ?? [])]);
+  const errors = Object.fromEntries([...codes].sort().map((code) => [code, { description: 'Error', content: { 'application/json': { schema: ErrorBody } } }]));
   return {
     method: spec.method,
     path: spec.path.replace(/:([A-Za-z_]+)/g, '{$1}'),

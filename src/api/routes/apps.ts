@@ -12,7 +12,7 @@ export function appsRouter({ store, api }: RouteContext): Router {
   const router = Router();
   const tag = 'Applications';
 
-  api.route(router, { method: 'post', path: '/v1/apps', summary: 'Create an application', tag, auth: 'admin', body: CreateAppBody, response: AppResponse, status: 201 }, async ({ body }) => {
+  api.route(router, { method: 'post', path: '/v1/apps', summary: 'Create an application', tag, errors: [409], auth: 'admin', body: CreateAppBody, response: AppResponse, status: 201 }, async ({ body }) => {
     const app = await store.apps.create({
       name: body.name,
       uid: body.uid ?? null,
@@ -32,7 +32,7 @@ export function appsRouter({ store, api }: RouteContext): Router {
     appJson(await findApp(store, params.app)),
   );
 
-  api.route(router, { method: 'patch', path: '/v1/apps/:app', summary: 'Update an application', tag, params: AppParams, body: UpdateAppBody, response: AppResponse }, async ({ params, body, res }) => {
+  api.route(router, { method: 'patch', path: '/v1/apps/:app', summary: 'Update an application', tag, errors: [403, 409], params: AppParams, body: UpdateAppBody, response: AppResponse }, async ({ params, body, res }) => {
     const app = await findApp(store, params.app);
     // uids are unique across applications: a key that could set one could learn other tenants'
     // uids from the 409, or take one a producer is about to use.

@@ -59,6 +59,7 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
       path: '/v1/apps/:app/deliveries/:delivery/resend',
       summary: 'Attempt now: a waiting delivery skips its wait; a finished one makes one manual attempt',
       tag,
+      errors: [409],
       params: DeliveryParams,
       response: DeliveryResponse,
       status: 202,

@@ -114,7 +114,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
 
   api.route(
     router,
-    { method: 'post', path: '/v1/apps/:app/endpoints', summary: 'Create an endpoint; the response carries its secret, once', tag, params: AppParams, body: CreateEndpointBody, response: EndpointResponse, status: 201 },
+    { method: 'post', path: '/v1/apps/:app/endpoints', summary: 'Create an endpoint; the response carries its secret, once', tag, errors: [409, 422], params: AppParams, body: CreateEndpointBody, response: EndpointResponse, status: 201 },
     async ({ params, body }) => create((await findApp(store, params.app)).id, body.uid ?? null, body),
   );
 
@@ -125,6 +125,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
       path: '/v1/apps/:app/endpoints/by-uid/:uid',
       summary: 'Create (201, with the secret, once) or update (200) the endpoint with this uid. On update, fields left out keep their values, and a `secret` must be one the endpoint signs with now (rotate to change it).',
       tag,
+      errors: [409, 422],
       params: EndpointUidParams,
       body: PutEndpointBody,
       response: EndpointResponse,
@@ -165,7 +166,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
 
   api.route(
     router,
-    { method: 'patch', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Update an endpoint', tag, params: EndpointParams, body: UpdateEndpointBody, response: EndpointResponse },
+    { method: 'patch', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Update an endpoint', tag, errors: [409], params: EndpointParams, body: UpdateEndpointBody, response: EndpointResponse },
     async ({ params, body }) => {
       const { app, endpoint: current } = await findEndpoint(store, params);
       return update(app.id, current, body);
@@ -179,6 +180,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
       path: '/v1/apps/:app/endpoints/:endpoint/secret/rotate',
       summary: 'Rotate the signing secret; the old one keeps signing until its grace period ends. The response carries the new secret, once.',
       tag,
+      errors: [409],
       params: EndpointParams,
       body: RotateSecretBody,
       response: RotateSecretResponse,

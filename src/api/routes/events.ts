@@ -1,4 +1,5 @@
 import { Router, type Response } from 'express';
+import { idempotencyMismatch, type EventRequest } from '../../domain/idempotency';
 import { IdPrefix, namesId } from '../../domain/ids';
 import { firstRepeatedKey, topLevelMembers } from '../../domain/json-text';
 import type { WebhookEvent } from '../../domain/model';
@@ -24,8 +25,21 @@ function payloadTexts(raw: string | undefined, body: { data: unknown; previous_d
 }
 
 export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSchemas }: RouteContext): Router {
-  /** The answer to an Idempotency-Key repeat: the first event, marked as replayed. */
-  const replayed = (event: WebhookEvent, res: Response) => {
+  /**
+   * The answer to an Idempotency-Key repeat: the first event, marked as replayed. The same key
+   * with another event is refused (`domain/idempotency.ts`).
+   */
+  const replayed = (event: WebhookEvent, request: EventRequest, res: Response) => {
+    const differs = idempotencyMismatch(event, request);
+    if (differs.length > 0) {
+      throw new ApiError(
+        422,
+        ErrorType.invalidRequest,
+        'idempotency_key_reused',
+        `This Idempotency-Key was used for event ${event.id}, whose ${differs.join(', ')} ${differs.length === 1 ? 'differs' : 'differ'}; use a new key for a new event`,
+        differs.map((path) => ({ path, message: 'differs from the first request with this key' })),
+      );
+    }
     metrics.eventsAccepted.inc({ result: 'replayed' });
     res.set('idempotent-replayed', 'true');
     return eventJson(event);
@@ -40,8 +54,9 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
     {
       method: 'post',
       path: '/v1/apps/:app/events',
-      summary: 'Send an event to every subscribed endpoint. 202 means it is committed; an Idempotency-Key repeat returns the first event.',
+      summary: 'Send an event to every subscribed endpoint. 202 means it is committed; an Idempotency-Key repeat returns the first event, and the key with another event is a 422.',
       tag,
+      errors: [422],
       params: AppParams,
       headers: IdempotencyHeaders,
       body: CreateEventBody,
@@ -53,6 +68,8 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
       // An `app_…` id needs no lookup: the insert's foreign key says whether the application exists.
       const appId = namesId(IdPrefix.app, params.app) ? params.app : (await findApp(store, params.app)).id;
       const texts = payloadTexts(rawBody(req), body);
+      const endpointIds = body.endpoint_ids ? [...new Set(body.endpoint_ids)] : null;
+      const request: EventRequest = { type: body.type, dataJson: texts.data, previousDataJson: texts.previousData, channels: body.channels ?? null, endpointIds };
       const size = Buffer.byteLength(texts.data) + (texts.previousData === null ? 0 : Buffer.byteLength(texts.previousData));
       if (size > maxPayloadBytes) {
         throw new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', `Event ${texts.previousData === null ? 'data is' : 'data and previous_data are'} ${size} bytes; the limit is ${maxPayloadBytes}`);
@@ -64,7 +81,7 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
        */
       const refuseUnlessReplay = async (refusal: ApiError) => {
         const first = idempotencyKey === null ? undefined : await store.events.byIdempotencyKey(appId, idempotencyKey);
-        if (first) return replayed(first, res);
+        if (first) return replayed(first, request, res);
         throw refusal;
       };
       // Kept as written, a repeated key would mean one thing to the schema check (the last value)
@@ -85,7 +102,6 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
           new ApiError(400, ErrorType.invalidRequest, 'data_invalid', `Event data does not satisfy the schema of event type "${body.type}"`, schemaIssueDetails('data', issues)),
         );
       }
-      const endpointIds = body.endpoint_ids ? [...new Set(body.endpoint_ids)] : null;
       if (endpointIds) {
         const known = new Set(await store.endpoints.existingIds(appId, endpointIds));
         const unknown = endpointIds.filter((id) => !known.has(id));
@@ -93,17 +109,10 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
           return refuseUnlessReplay(new ApiError(400, ErrorType.invalidRequest, 'unknown_endpoint', `No endpoint with id ${unknown.map((id) => `"${id}"`).join(', ')} in this application`));
         }
       }
-      const inserted = await store.events.insert(appId, {
-        type: body.type,
-        dataJson: texts.data,
-        previousDataJson: texts.previousData,
-        channels: body.channels ?? null,
-        endpointIds,
-        idempotencyKey,
-      });
+      const inserted = await store.events.insert(appId, { ...request, idempotencyKey });
       if (!inserted) throw ApiError.notFound('application', params.app);
       const { event, created } = inserted;
-      if (!created) return replayed(event, res);
+      if (!created) return replayed(event, request, res);
       metrics.eventsAccepted.inc({ result: 'created' });
       // Committed already dispatched when nobody subscribes: then there is nothing to start.
       if (event.dispatchedAt === null) dispatcher.dispatch(event);

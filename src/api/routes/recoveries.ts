@@ -32,6 +32,7 @@ export function recoveriesRouter({ store, dispatcher, api }: RouteContext): Rout
       path: '/v1/apps/:app/endpoints/:endpoint/recover',
       summary: 'Resend every failed or skipped delivery of the endpoint created in [since, until), rate-limited, as a workflow',
       tag,
+      errors: [409],
       params: EndpointParams,
       body: RecoverBody,
       response: RecoveryResponse,

@@ -23,6 +23,7 @@ export function testSendsRouter({ store, dispatcher, api }: RouteContext): Route
       path: '/v1/apps/:app/endpoints/:endpoint/test',
       summary: "Deliver an event type's example payload to this endpoint now (one `test` attempt, no retries)",
       tag: 'Endpoints',
+      errors: [409],
       params: EndpointParams,
       body: TestSendBody,
       response: DeliveryResponse,

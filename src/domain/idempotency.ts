@@ -1,0 +1,47 @@
+import { isDeepStrictEqual } from 'node:util';
+
+/**
+ * Whether a request under an `Idempotency-Key` repeats the event that key first created. A repeat
+ * gets the first event back (PRODUCT.md §2); the same key with another event is a producer bug
+ * (a key reused across events, or derived from too little), and answering it with the first
+ * event would silently drop the second. Stripe refuses such a request, and the IETF
+ * Idempotency-Key draft answers it 422.
+ */
+export interface EventRequest {
+  type: string;
+  /** JSON text as stored: whitespace between tokens dropped (`compactJson`). */
+  dataJson: string;
+  previousDataJson: string | null;
+  channels: string[] | null;
+  endpointIds: string[] | null;
+}
+
+/** The request fields, by their API names, in which `request` differs from `first`. */
+export function idempotencyMismatch(first: EventRequest, request: EventRequest): string[] {
+  const fields: string[] = [];
+  if (first.type !== request.type) fields.push('type');
+  if (!sameJson(first.dataJson, request.dataJson)) fields.push('data');
+  if (!sameJson(first.previousDataJson, request.previousDataJson)) fields.push('previous_data');
+  if (!sameSet(first.channels, request.channels)) fields.push('channels');
+  if (!sameSet(first.endpointIds, request.endpointIds)) fields.push('endpoint_ids');
+  return fields;
+}
+
+/**
+ * Equal text, or equal values: a client that serializes the same object again may order its keys
+ * differently. (Equal values then compare as parsed, so two integers past 2^53 that round to the
+ * same double count as the same; a retry sends the same text anyway.)
+ */
+function sameJson(a: string | null, b: string | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  return isDeepStrictEqual(JSON.parse(a), JSON.parse(b));
+}
+
+/** Channels and endpoint ids are sets: their order and repeats do not change which endpoints get the event. */
+function sameSet(a: readonly string[] | null, b: readonly string[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  const left = new Set(a);
+  const right = new Set(b);
+  return left.size === right.size && [...left].every((item) => right.has(item));
+}
