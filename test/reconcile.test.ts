@@ -76,8 +76,9 @@ describe.each(storeKinds)('reconciler on %s', (kind) => {
 
   // An API-only process (split roles need PostgreSQL): nothing polls the task queue, so the
   // fan-out waits, as with no worker up.
-  it.runIf(kind === 'postgres')('starts again a fan-out terminated after a sweep had found it running, and leaves a canceled one alone', async () => {
-    const env = await testEnv(kind, { HOOKLINE_DISPATCH_GRACE_MS: '0' });
+  it.runIf(kind === 'postgres')('starts again a fan-out terminated after a sweep had found it running; a canceled one stops after its window', async () => {
+    // Windows of one endpoint, and two endpoints: a cancel leaves the second window unstarted.
+    const env = await testEnv(kind, { HOOKLINE_DISPATCH_GRACE_MS: '0', HOOKLINE_FAN_OUT_WINDOW: '1' });
     const api = await startWithEnv({ ...env, HOOKLINE_ROLE: 'api' });
     let appId: string;
     let terminated: string;
@@ -85,7 +86,8 @@ describe.each(storeKinds)('reconciler on %s', (kind) => {
     try {
       const app = await createApp(api.api);
       appId = app.id;
-      await createEndpoint(api.api, app.id, { url: `${r.url}/fanout` });
+      await createEndpoint(api.api, app.id, { url: `${r.url}/fanout-a` });
+      await createEndpoint(api.api, app.id, { url: `${r.url}/fanout-b` });
       terminated = (await sendEvent(api.api, app.id)).id;
       canceled = (await sendEvent(api.api, app.id)).id;
       const handles = [terminated, canceled].map((id) => api.hookline.client.workflow.getHandle(fanOutWorkflowId(id)));
@@ -101,16 +103,18 @@ describe.each(storeKinds)('reconciler on %s', (kind) => {
 
     const t = await startWithEnv(env);
     try {
-      // The cancel takes effect once a worker runs the fan-out's cancellation.
+      // The cancel takes effect once a worker has run the fan-out's first window.
       const cancelHandle = t.hookline.client.workflow.getHandle(fanOutWorkflowId(canceled));
       await waitUntil(() => cancelHandle.describe().then((d) => d.status.name), (s) => s === 'CANCELLED', 15_000, 'the canceled fan-out');
       await waitUntil(() => t.hookline.dispatcher!.reconcile(), (res) => res.fanOutsRestarted === 1, 15_000, 'the reconciler restarting the terminated one');
-      await waitUntil(() => deliveriesOf(t.api, appId, terminated), (ds) => ds[0]?.status === 'succeeded', 30_000, 'delivered after the restart');
-      expect(r.requests.filter((q) => q.headers['webhook-id'] === terminated)).toHaveLength(1);
+      await waitUntil(() => deliveriesOf(t.api, appId, terminated), (ds) => ds.length === 2 && ds.every((d) => d.status === 'succeeded'), 30_000, 'delivered after the restart');
+      expect(r.requests.filter((q) => q.headers['webhook-id'] === terminated)).toHaveLength(2);
+      // The canceled event: its first window's delivery, and nothing more.
+      const [only] = await waitUntil(() => deliveriesOf(t.api, appId, canceled), (ds) => ds[0]?.status === 'succeeded', 15_000, 'the first window of the canceled fan-out');
       // Nothing more to repair: the restarted chain completed, and the canceled one stays as it is.
       expect((await t.hookline.dispatcher!.reconcile()).fanOutsRestarted).toBe(0);
-      expect(await deliveriesOf(t.api, appId, canceled)).toHaveLength(0);
-      expect(r.requests.filter((q) => q.headers['webhook-id'] === canceled)).toHaveLength(0);
+      expect((await deliveriesOf(t.api, appId, canceled)).map((d) => d.id)).toEqual([only!.id]);
+      expect(r.requests.filter((q) => q.headers['webhook-id'] === canceled)).toHaveLength(1);
     } finally {
       await t.stop();
     }

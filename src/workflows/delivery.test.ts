@@ -26,6 +26,8 @@ describe('delivery and fanOut workflows', () => {
   const scripts = new Map<string, Script>();
   const calls = new Map<string, SendInput[]>();
   const windows: { after: string | null; limit: number }[] = [];
+  /** Per event: a window's resolution waits for this promise (a test holds a window open). */
+  const windowGates = new Map<string, Promise<void>>();
 
   const activities: Activities = {
     async sendWebhook(input) {
@@ -45,6 +47,7 @@ describe('delivery and fanOut workflows', () => {
     },
     async resolveEndpoints({ eventId, after, limit }) {
       windows.push({ after, limit });
+      await windowGates.get(eventId);
       const all = Array.from({ length: 7 }, (_, i) => `ep_${i}`);
       const start = after === null ? 0 : all.indexOf(after) + 1;
       const page = all.slice(start, start + limit);
@@ -310,5 +313,26 @@ describe('delivery and fanOut workflows', () => {
       const child = env.client.workflow.getHandle(`delivery/${eventId}/ep_${i}`);
       expect(await child.result()).toEqual({ status: 'succeeded', attempts: 1 });
     }
+  });
+
+  it('a canceled fan-out finishes its window, starts no other, and ends canceled', async () => {
+    const eventId = `evt_${randomUUID()}`;
+    let open!: () => void;
+    windowGates.set(eventId, new Promise<void>((resolve) => (open = resolve)));
+    const before = windows.length;
+    const handle = await env.client.workflow.start(fanOut, { taskQueue, workflowId: `fanout/${eventId}`, args: [{ appId: 'app_1', eventId, eventType: 'a.b', windowSize: 3 }] });
+    for (let tries = 0; windows.length === before; tries++) {
+      if (tries > 100) throw new Error('the window never started');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await handle.cancel();
+    open();
+    await expect(handle.result()).rejects.toMatchObject({ cause: { name: 'CancelledFailure' } });
+    expect(windows.length - before).toBe(1);
+    // The window's children started (their rows are committed) and run on; the next window's never did.
+    for (let i = 0; i < 3; i++) {
+      expect(await env.client.workflow.getHandle(`delivery/${eventId}/ep_${i}`).result()).toEqual({ status: 'succeeded', attempts: 1 });
+    }
+    await expect(env.client.workflow.getHandle(`delivery/${eventId}/ep_3`).describe()).rejects.toThrow(/not found/i);
   });
 });

@@ -6,8 +6,15 @@
  * cursor, so no history grows with the number of endpoints (invariant 4). A run must wait until
  * every child has started: the server drops child starts still pending when the parent closes.
  * Children that finish before that still record their completion in the run (≤ 1 per child).
+ *
+ * Cancelling a fan-out (Request Cancellation in the Web UI) is how an operator stops the rest of
+ * an event: it takes effect between windows. A window runs to its end whatever comes, because its
+ * activity commits the window's delivery rows, and a row whose child never started would read
+ * `pending` with nothing to finish it. The cancel reaches no child either: deliveries already
+ * started run on. The first window always runs, so a canceled event is always marked dispatched
+ * and no sweep starts it again.
  */
-import { continueAsNew, ParentClosePolicy, proxyLocalActivities, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { CancellationScope, CancelledFailure, continueAsNew, ParentClosePolicy, proxyLocalActivities, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { delivery, deliveryWorkflowId, type DeliveryInput } from './delivery';
@@ -49,6 +56,19 @@ const { resolveEndpoints } = proxyLocalActivities<Activities>({
 });
 
 export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
+  const page = await CancellationScope.nonCancellable(() => runWindow(input));
+  const started = (input.started ?? 0) + page.deliveries.length;
+  if (page.nextAfter !== null) {
+    if (CancellationScope.current().consideredCancelled) {
+      throw new CancelledFailure(`fan-out canceled after ${started} deliveries; the event's endpoints after ${page.nextAfter} get none`);
+    }
+    return continueAsNew<typeof fanOut>({ ...input, after: page.nextAfter, started });
+  }
+  return { deliveries: started };
+}
+
+/** Resolves one window (the activity commits its delivery rows) and starts a child for each. */
+async function runWindow(input: FanOutInput) {
   const windowSize = input.windowSize ?? DEFAULT_FAN_OUT_WINDOW;
   const page = await resolveEndpoints({ eventId: input.eventId, eventType: input.eventType, after: input.after ?? null, limit: windowSize });
   await Promise.all(
@@ -69,9 +89,5 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
       }
     }),
   );
-  const started = (input.started ?? 0) + page.deliveries.length;
-  if (page.nextAfter !== null) {
-    return continueAsNew<typeof fanOut>({ ...input, after: page.nextAfter, started });
-  }
-  return { deliveries: started };
+  return page;
 }
