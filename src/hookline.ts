@@ -91,7 +91,7 @@ async function temporalFor(config: Config, stops: Stops): Promise<{ address: str
   return { address: devServer.address, devServer };
 }
 
-async function startWorkerRole({ config, store, client, connections, metrics, stops }: Shared, opts: StartOptions): Promise<{ run: Promise<void>; running: () => boolean }> {
+async function startWorkerRole({ config, logger, store, client, connections, metrics, stops }: Shared, opts: StartOptions): Promise<{ run: Promise<void>; running: () => boolean }> {
   const http = createHttpSender({
     allowInsecure: config.allowInsecureUrls,
     allowSubnets: config.allowSubnets,
@@ -107,7 +107,7 @@ async function startWorkerRole({ config, store, client, connections, metrics, st
     userAgent: USER_AGENT,
     reportFailure: endpointFailureReporter(client, config.temporal.taskQueue),
     stopDelivery: deliveryStopper(client),
-    resend: deliveryResender(store, client.workflow, config.temporal.taskQueue),
+    resend: deliveryResender(store, client.workflow, config.temporal.taskQueue, logger),
     metrics,
   });
   const worker = await createHooklineWorker({

@@ -9,6 +9,8 @@ import type { Store } from './store';
 import { deliveryResender } from './temporal';
 import type { DeliveryInput } from './workflows/delivery';
 
+const quiet = { warn: () => undefined };
+
 describe('deliveryResender', () => {
   let store: Store;
   useMemoryStore((opened) => (store = opened));
@@ -24,7 +26,7 @@ describe('deliveryResender', () => {
 
   async function record(deliveryId: string, endpointId: string, attemptNumber: number, ok: boolean) {
     await store.deliveries.recordAttempt(
-      { deliveryId, endpointId, attemptNumber, trigger: attemptNumber === 1 ? 'scheduled' : 'manual', url: 'https://example.com/r', startedAt: new Date(), durationMs: 3, responseStatus: ok ? 200 : 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: ok, errorCode: null, errorMessage: null, nextAttemptAt: null },
+      { deliveryId, endpointId, attemptNumber, trigger: attemptNumber === 1 ? 'scheduled' : 'manual', url: 'https://example.com/r', startedAt: new Date(), durationMs: 3, responseStatus: ok ? 200 : 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: ok, errorCode: null, errorMessage: null, nextAttemptAt: null, endpointStatusVersion: 0 },
       { status: ok ? 'succeeded' : 'failed', nextAttemptAt: null, failureReason: ok ? null : 'schedule_exhausted' },
     );
   }
@@ -47,7 +49,7 @@ describe('deliveryResender', () => {
   it('tells Temporal first (a revive with the next number), then marks the delivery pending', async () => {
     const d = await failedDelivery();
     const t = temporal();
-    await deliveryResender(store, t.workflows, 'q')(d);
+    await deliveryResender(store, t.workflows, 'q', quiet)(d);
     expect(t.seen).toEqual([{ status: 'failed', input: expect.objectContaining({ revive: { attemptNumber: 2 } }) }]);
     expect(await store.deliveries.byId(d.id)).toMatchObject({ status: 'pending', failureReason: null });
   });
@@ -57,14 +59,24 @@ describe('deliveryResender', () => {
     const t = temporal(async () => {
       throw new Error('unavailable');
     });
-    await expect(deliveryResender(store, t.workflows, 'q')(d)).rejects.toThrow('unavailable');
+    await expect(deliveryResender(store, t.workflows, 'q', quiet)(d)).rejects.toThrow('unavailable');
     expect(await store.deliveries.byId(d.id)).toMatchObject({ status: 'failed', failureReason: 'schedule_exhausted' });
+  });
+
+  it('answers a resend Temporal took as done even if the mark fails, and logs it', async () => {
+    const d = await failedDelivery();
+    const t = temporal();
+    const warnings: unknown[] = [];
+    const broken = { ...store, deliveries: { ...store.deliveries, markResent: () => Promise.reject(new Error('store down')) } };
+    await deliveryResender(broken, t.workflows, 'q', { warn: (obj: unknown) => void warnings.push(obj) })(d);
+    expect(t.seen).toHaveLength(1);
+    expect(warnings).toEqual([expect.objectContaining({ deliveryId: d.id })]);
   });
 
   it('does not overwrite the outcome of a revived attempt that was recorded before the mark', async () => {
     const d = await failedDelivery();
     const t = temporal((row) => record(row.id, row.endpointId, 2, true));
-    await deliveryResender(store, t.workflows, 'q')(d);
+    await deliveryResender(store, t.workflows, 'q', quiet)(d);
     expect(await store.deliveries.byId(d.id)).toMatchObject({ status: 'succeeded', attemptCount: 2 });
   });
 
@@ -75,14 +87,14 @@ describe('deliveryResender', () => {
       await new Promise((r) => setTimeout(r, 5));
       await record(row.id, row.endpointId, 1, true);
     });
-    await deliveryResender(store, t.workflows, 'q')(d);
+    await deliveryResender(store, t.workflows, 'q', quiet)(d);
     expect(await store.deliveries.byId(d.id)).toMatchObject({ status: 'succeeded', attemptCount: 1 });
   });
 
   it('starts a pending delivery that has no attempt yet as a whole delivery, not a one-attempt revive', async () => {
     const d = await failedDelivery();
     const t = temporal();
-    await deliveryResender(store, t.workflows, 'q')({ ...d, status: 'pending', attemptCount: 0 });
+    await deliveryResender(store, t.workflows, 'q', quiet)({ ...d, status: 'pending', attemptCount: 0 });
     expect(t.seen[0]!.input.revive).toBeUndefined();
   });
 
@@ -97,13 +109,13 @@ describe('deliveryResender', () => {
     const testSend = (await store.deliveries.byId(created!.id))!;
     expect(testSend.test).toBe(true);
     const t = temporal();
-    await deliveryResender(store, t.workflows, 'q')(testSend);
-    await deliveryResender(store, t.workflows, 'q')({ ...testSend, status: 'failed', attemptCount: 1 });
+    await deliveryResender(store, t.workflows, 'q', quiet)(testSend);
+    await deliveryResender(store, t.workflows, 'q', quiet)({ ...testSend, status: 'failed', attemptCount: 1 });
     expect(t.seen.map((s) => [s.input.test, s.input.revive?.attemptNumber])).toEqual([
       [true, undefined],
       [true, 2],
     ]);
-    await deliveryResender(store, t.workflows, 'q')(d);
+    await deliveryResender(store, t.workflows, 'q', quiet)(d);
     expect(t.seen[2]!.input.test).toBeUndefined();
   });
 });

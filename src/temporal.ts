@@ -10,6 +10,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { WorkflowNotFoundError, type WorkflowClient } from '@temporalio/client';
 import { DeliveryStatus, type Delivery } from './domain/model';
+import type { Logger } from './logger';
 import type { Store } from './store';
 import { delivery, deliveryWorkflowId, endpointDisabledSignal, resendDeliveryOptions } from './workflows/delivery';
 import { endpointHealth, wakeEndpointHealth } from './workflows/endpoint-health';
@@ -237,12 +238,17 @@ export function endpointFailureReporter(client: Client, taskQueue: string, inter
  * the row `pending` before the signal would leave it pending for good if this process died in
  * between. The mark applies only if no attempt was recorded since `d` was read, because the
  * resend's attempt may already have recorded its outcome, which must win. If Temporal refuses,
- * the store is untouched.
+ * the store is untouched. Once Temporal has taken the resend, it has happened: a failed mark is
+ * logged, not thrown, since a caller told "try again" would resend twice. The row then reads as it
+ * was until the resend's attempt records its outcome.
  */
-export function deliveryResender(store: Store, workflows: Pick<WorkflowClient, 'signalWithStart'>, taskQueue: string) {
+export function deliveryResender(store: Store, workflows: Pick<WorkflowClient, 'signalWithStart'>, taskQueue: string, logger: Pick<Logger, 'warn'>) {
   return async (d: Delivery): Promise<void> => {
     await workflows.signalWithStart(delivery, resendDeliveryOptions(d, taskQueue));
-    if (d.status !== DeliveryStatus.pending) await store.deliveries.markResent(d.id, d);
+    if (d.status === DeliveryStatus.pending) return;
+    await store.deliveries.markResent(d.id, d).catch((err: unknown) => {
+      logger.warn({ err, deliveryId: d.id }, 'resend sent, but the delivery could not be marked pending; its attempt records the outcome');
+    });
   };
 }
 

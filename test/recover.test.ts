@@ -69,8 +69,13 @@ describe.each(storeKinds)('recovery on %s', (kind) => {
       const started = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since, rate_per_s: 1 });
       const path = `/v1/apps/${app.id}/endpoints/${ep.id}/recoveries/${started.body.id}`;
       expect((await t.api.get(path)).body.status).toBe('running');
+      await waitUntil(() => t.api.get(path).then((r) => r.body), (b) => b.resent >= 1, 10_000, 'the first resend');
       await t.hookline.client.workflow.getHandle(recoverWorkflowId(started.body.id)).terminate('operator stopped it');
-      expect((await t.api.get(path)).body).toMatchObject({ id: started.body.id, status: 'stopped' });
+      // Read without a worker: the count its pages kept in the memo.
+      const stopped = (await t.api.get(path)).body;
+      expect(stopped).toMatchObject({ id: started.body.id, status: 'stopped' });
+      expect(stopped.resent).toBeGreaterThanOrEqual(1);
+      expect(stopped.resent).toBeLessThan(3);
     } finally {
       await down.close();
     }

@@ -3,7 +3,7 @@
  * store; `stopDisabledDeliveries` ends the retry waits that a disable made pointless.
  */
 import { Context } from '@temporalio/activity';
-import { evaluatePolicy, nextCheckDelayMs, statsWindowMs, type HealthVerdict } from '../domain/health-policy';
+import { evaluatePolicy, nextCheckDelayMs, statsWindowMs, verdictFromRecent, type AttemptStats, type DisablePolicy, type HealthVerdict, type RecentAttempts } from '../domain/health-policy';
 import { DisableCause, type Metrics } from '../metrics';
 import type { Store } from '../store';
 
@@ -20,19 +20,26 @@ export function createHealthCheck(store: Store, metrics: Metrics, now: () => Dat
     const subject = await store.health.subject(endpointId);
     if (!subject) return { verdict: 'gone', reason: 'endpoint deleted', nextCheckMs: 0 };
     if (subject.status === 'disabled') return { verdict: 'disabled', reason: 'already disabled', nextCheckMs: 0 };
+    const { policy } = subject;
     const at = now();
-    const windowStart = new Date(at.getTime() - statsWindowMs(subject.policy));
+    const windowStart = new Date(at.getTime() - statsWindowMs(policy));
     const since = subject.resetAt && subject.resetAt > windowStart ? subject.resetAt : windowStart;
     // The streak only matters to `consecutive`, which needs no more of it than its threshold.
-    const streak = { since: subject.resetAt, cap: subject.policy.type === 'consecutive' ? subject.policy.threshold : 0 };
-    const stats = await store.health.stats(endpointId, since, streak);
-    const { verdict, reason } = evaluatePolicy(subject.policy, stats, at);
+    const streak = { since: subject.resetAt, cap: policy.type === 'consecutive' ? policy.threshold : 0 };
+    const recent = await store.health.recent(endpointId, since, { lastSuccess: policy.type === 'failure_rate', streak });
+    const { verdict, reason, nextCheckMs } = verdictFromRecent(policy, recent, at) ?? (await fromWindow(store, endpointId, since, policy, recent, at));
     if (verdict === 'disable') {
       if (await store.health.disable(endpointId, reason, at)) metrics.endpointsDisabled.inc({ cause: DisableCause.policy });
       return { verdict: 'disabled', reason, nextCheckMs: 0 };
     }
-    return { verdict, reason, nextCheckMs: verdict === 'watching' ? nextCheckDelayMs(subject.policy, stats, at) : 0 };
+    return { verdict, reason, nextCheckMs: verdict === 'watching' ? nextCheckMs : 0 };
   };
+}
+
+/** The policy on the whole window's counts: failure_rate, when the newest attempts cannot decide. */
+async function fromWindow(store: Store, endpointId: string, since: Date, policy: DisablePolicy, recent: RecentAttempts, at: Date) {
+  const stats: AttemptStats = { ...(await store.health.windowStats(endpointId, since)), consecutiveFailures: recent.consecutiveFailures };
+  return { ...evaluatePolicy(policy, stats, at), nextCheckMs: nextCheckDelayMs(policy, stats, at) };
 }
 
 export interface StopDeps {

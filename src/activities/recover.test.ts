@@ -20,7 +20,7 @@ describe('recoverPage', () => {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const { deliveryId } = await storedDelivery(store, app.id, ep.id, { dataJson: JSON.stringify({ i }) });
-      await store.deliveries.setStatus(deliveryId, { status: i < failed ? 'failed' : 'succeeded', nextAttemptAt: null, failureReason: i < failed ? 'schedule_exhausted' : null });
+      await store.deliveries.endPending(deliveryId, { status: i < failed ? 'failed' : 'succeeded', nextAttemptAt: null, failureReason: i < failed ? 'schedule_exhausted' : null });
       ids.push(deliveryId);
     }
     return { endpointId: ep.id, ids };

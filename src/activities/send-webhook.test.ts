@@ -55,7 +55,7 @@ describe('sendWebhook and the stored delivery', () => {
     const d = (await store.deliveries.byId(deliveryId))!;
     const at = new Date();
     await store.deliveries.recordAttempt(
-      { deliveryId, endpointId: d.endpointId, attemptNumber: 1, trigger: 'scheduled', url: 'https://example.com/hook', startedAt: at, durationMs: 5, responseStatus: 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: false, errorCode: null, errorMessage: null, nextAttemptAt: new Date(at.getTime() + 60_000) },
+      { deliveryId, endpointId: d.endpointId, attemptNumber: 1, trigger: 'scheduled', url: 'https://example.com/hook', startedAt: at, durationMs: 5, responseStatus: 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: false, errorCode: null, errorMessage: null, nextAttemptAt: new Date(at.getTime() + 60_000), endpointStatusVersion: 0 },
       { status: 'pending', nextAttemptAt: new Date(at.getTime() + 60_000), failureReason: null },
     );
     expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'failed', failureReason: 'endpoint_disabled', nextAttemptAt: null, attemptCount: 1 });

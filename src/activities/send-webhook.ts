@@ -101,7 +101,7 @@ export function createSendWebhook(deps: SendDeps) {
       if (recorded) return conclude(deps, ctx, input, recorded.responseStatus, decideAgain(ctx, input, recorded, now()));
     }
     if (ctx.endpoint.status === 'disabled') {
-      await deps.store.deliveries.setStatus(ctx.deliveryId, { status: DeliveryStatus.failed, nextAttemptAt: null, failureReason: FailureReason.endpointDisabled });
+      await deps.store.deliveries.endPending(ctx.deliveryId, { status: DeliveryStatus.failed, nextAttemptAt: null, failureReason: FailureReason.endpointDisabled });
       return finished('disabled');
     }
     // Disabling the endpoint ended this delivery, and its retries stop there even if the endpoint
@@ -138,6 +138,7 @@ export function createSendWebhook(deps: SendDeps) {
         errorCode: outcome.errorCode,
         errorMessage: response.errorMessage,
         nextAttemptAt,
+        endpointStatusVersion: ctx.endpoint.statusVersion,
       },
       { status: outcome.status, nextAttemptAt, failureReason: outcome.failureReason },
     );

@@ -252,7 +252,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     },
 
     /** Resend (see `deliveryResender`); throws if Temporal refuses, with the store as it was. */
-    resend: deliveryResender(store, workflows, taskQueue),
+    resend: deliveryResender(store, workflows, taskQueue, logger),
 
     /**
      * Starts a test send's delivery: one `test` attempt, no retries. If the start fails, no

@@ -5,7 +5,7 @@
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { IdPrefix, newId } from '../domain/ids';
-import { recover, recoverProgressQuery, recoverWorkflowId, type RecoverInput, type RecoverProgress } from '../workflows/recover';
+import { recover, recoverProgressQuery, recoverWorkflowId, RESENT_MEMO, type RecoverInput, type RecoverProgress } from '../workflows/recover';
 import { HooklineApp, HooklineEndpoint } from '../workflows/search-attributes';
 import type { WorkflowStarter } from './dispatcher';
 
@@ -43,7 +43,9 @@ export function recoveryStarter(workflows: WorkflowStarter, taskQueue: string) {
       if (request?.endpointId !== endpointId) return undefined;
       // A running recovery answers its query; an ended one needs no worker: its result, or how it ended.
       if (described.status.name === 'RUNNING') return handle.query(recoverProgressQuery);
-      const ended = described.status.name === 'COMPLETED' ? await handle.result() : { resent: request.resent ?? 0, status: 'stopped' as const };
+      // A stopped run's count is the last its pages wrote to the memo.
+      const resent = described.memo?.[RESENT_MEMO];
+      const ended = described.status.name === 'COMPLETED' ? await handle.result() : { resent: typeof resent === 'number' ? resent : 0, status: 'stopped' as const };
       return { ...request, status: ended.status, resent: ended.resent, after: null };
     },
   };

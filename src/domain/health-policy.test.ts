@@ -9,7 +9,9 @@ import {
   MAX_CHECK_MS,
   MIN_CHECK_MS,
   nextCheckDelayMs,
+  type RecentAttempts,
   statsWindowMs,
+  verdictFromRecent,
 } from './health-policy';
 
 const s = 1000;
@@ -139,6 +141,57 @@ describe('when to look again', () => {
 
   it('follows a custom window', () => {
     expect(delay(run(3, 'fail', 10 * m, 1 * m), { type: 'failure_rate', window_s: 3600 })).toBe(44 * m);
+  });
+});
+
+/** What the store's `recent` would read for the activity: the newest attempt and success in the window, the streak up to the threshold. */
+function recentOf(attempts: readonly Attempt[], policy: DisablePolicy): RecentAttempts {
+  const inWindow = [...attempts].filter(([ago]) => ago < statsWindowMs(policy)).sort((a, b) => a[0] - b[0]); // newest first
+  const at = (ago: number) => new Date(now.getTime() - ago);
+  const success = inWindow.find(([, outcome]) => outcome === 'ok');
+  const streak = statsOf(attempts, policy).consecutiveFailures;
+  return {
+    latest: inWindow[0] ? { at: at(inWindow[0][0]), succeeded: inWindow[0][1] === 'ok' } : null,
+    lastSuccessAt: policy.type === 'failure_rate' && success ? at(success[0]) : null,
+    consecutiveFailures: policy.type === 'consecutive' ? Math.min(streak, policy.threshold) : 0,
+  };
+}
+
+describe('verdictFromRecent: the newest attempts decide most checks', () => {
+  it.each<[string, Attempt[], DisablePolicy, 'disable' | 'healthy' | 'watching' | undefined, number]>([
+    ['no attempts', [], DEFAULT_DISABLE_POLICY, 'healthy', 0],
+    ['the newest attempt succeeded, after a day of traffic', [...run(500, 'ok', 23 * h, 2 * m), [1.5 * m, 'fail'], [1 * m, 'ok']], DEFAULT_DISABLE_POLICY, 'healthy', 0],
+    ['a success an hour ago: no disable for another 20 h 36 m (checked within the hour)', [[1 * h, 'ok'], [30 * m, 'fail']], DEFAULT_DISABLE_POLICY, 'watching', MAX_CHECK_MS],
+    ['a 1 h window, a success 10 m ago: look again at 54 m', [[10 * m, 'ok'], [5 * m, 'fail']], { type: 'failure_rate', window_s: 3600 }, 'watching', 44 * m],
+    ['no success for 90% of the window: the counts decide', [[22 * h, 'ok'], ...run(30, 'fail', 21.5 * h, 1 * m)], DEFAULT_DISABLE_POLICY, undefined, 0],
+    ['no success in the window at all: the counts decide', run(30, 'fail', 23 * h, 1 * m), DEFAULT_DISABLE_POLICY, undefined, 0],
+    ['consecutive: the streak decides', run(5, 'fail', 40 * m, 1 * m), { type: 'consecutive', threshold: 5 }, 'disable', MIN_CHECK_MS],
+    ['consecutive: short of it', run(4, 'fail', 40 * m, 1 * m), { type: 'consecutive', threshold: 5 }, 'watching', MIN_CHECK_MS],
+  ])('%s', (_name, attempts, policy, expected, nextCheckMs) => {
+    const result = verdictFromRecent(policy, recentOf(attempts, policy), now);
+    expect(result?.verdict).toBe(expected);
+    if (result?.verdict === 'watching') expect(result.nextCheckMs).toBe(nextCheckMs);
+  });
+
+  it('agrees with evaluatePolicy on the whole window whenever it answers, and looks again no later', () => {
+    // A seeded generator, so a failure reproduces.
+    let seed = 42;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const policies: DisablePolicy[] = [DEFAULT_DISABLE_POLICY, { type: 'failure_rate', threshold: 0.5, window_s: 3600, min_attempts: 3 }, { type: 'consecutive', threshold: 3 }, { type: 'consecutive', threshold: 1 }];
+    let decided = 0;
+    for (let i = 0; i < 2_000; i++) {
+      const policy = policies[i % policies.length]!;
+      const span = statsWindowMs(policy) * (0.2 + 1.3 * random());
+      const failRate = random();
+      const attempts = Array.from({ length: Math.floor(random() * 40) }, (): Attempt => [Math.floor(random() * span), random() < failRate ? 'fail' : 'ok']);
+      const quick = verdictFromRecent(policy, recentOf(attempts, policy), now);
+      if (quick === undefined) continue;
+      decided++;
+      const full = evaluatePolicy(policy, statsOf(attempts, policy), now);
+      expect(quick.verdict, JSON.stringify({ policy, attempts })).toBe(full.verdict);
+      if (full.verdict === 'watching') expect(quick.nextCheckMs).toBeLessThanOrEqual(nextCheckDelayMs(policy, statsOf(attempts, policy), now));
+    }
+    expect(decided).toBeGreaterThan(1_000);
   });
 });
 

@@ -124,6 +124,19 @@ export interface AttemptStats {
   consecutiveFailures: number;
 }
 
+/**
+ * The newest attempts in the window, which most checks need and nothing more: read from the
+ * newest end of the endpoint's attempts, so their cost does not grow with its traffic.
+ */
+export interface RecentAttempts {
+  /** The newest attempt in the window. */
+  latest: { at: Date; succeeded: boolean } | null;
+  /** The newest success in the window (read for failure_rate only; else null). */
+  lastSuccessAt: Date | null;
+  /** As in `AttemptStats` (counted for consecutive only; else 0). */
+  consecutiveFailures: number;
+}
+
 export const HealthVerdicts = { disable: 'disable', healthy: 'healthy', watching: 'watching' } as const;
 export type HealthVerdict = (typeof HealthVerdicts)[keyof typeof HealthVerdicts];
 
@@ -165,6 +178,37 @@ function nothingToWatch(stats: AttemptStats): boolean {
   return stats.lastSuccessAt !== null && stats.lastSuccessAt > stats.lastFailureAt;
 }
 
+function consecutiveVerdict(threshold: number, failures: number): PolicyEvaluation {
+  const streak = `${failures} consecutive failed attempts`;
+  return failures >= threshold ? { verdict: 'disable', reason: `${streak} (policy: disable at ${threshold})` } : { verdict: 'watching', reason: `${streak}; disables at ${threshold}` };
+}
+
+/**
+ * The verdict the newest attempts decide alone, with when to look again; undefined when only the
+ * window's counts can decide (`evaluatePolicy` on `AttemptStats`). It agrees with
+ * `evaluatePolicy` whenever it answers (a randomized test holds it to that), and answers every
+ * check but one of failure_rate on an endpoint with no success for 90% of the window, so a busy
+ * endpoint that fails now and then costs no scan of its successes (PRODUCT.md §5):
+ * - the newest attempt succeeded, or there is none: healthy;
+ * - consecutive: the streak decides;
+ * - failure_rate: a success within the last 90% of the window rules out a disable, since the run
+ *   of failures must cover that much (see `failingSince`); look again when it no longer could.
+ */
+export function verdictFromRecent(policy: DisablePolicy, recent: RecentAttempts, now: Date): (PolicyEvaluation & { nextCheckMs: number }) | undefined {
+  const { latest } = recent;
+  if (latest === null) return { verdict: 'healthy', reason: 'no failed attempts in the window', nextCheckMs: 0 };
+  if (latest.succeeded) return { verdict: 'healthy', reason: `the latest attempt succeeded (${latest.at.toISOString()})`, nextCheckMs: 0 };
+  if (policy.type === 'consecutive') return { ...consecutiveVerdict(policy.threshold, recent.consecutiveFailures), nextCheckMs: MIN_CHECK_MS };
+  const needed = SPREAD_FRACTION * statsWindowMs(policy);
+  const success = recent.lastSuccessAt;
+  if (success === null || now.getTime() - success.getTime() >= needed) return undefined;
+  return {
+    verdict: 'watching',
+    reason: `an attempt succeeded ${formatDuration(now.getTime() - success.getTime())} ago (${success.toISOString()}); disables only after ${formatDuration(needed)} without a success`,
+    nextCheckMs: Math.min(MAX_CHECK_MS, Math.max(MIN_CHECK_MS, Math.ceil(success.getTime() + needed - now.getTime()))),
+  };
+}
+
 /**
  * 'disable' turns the endpoint off; 'healthy' ends the health workflow (the next failure starts a
  * new one); 'watching' means look again after `nextCheckDelayMs`.
@@ -174,12 +218,7 @@ export function evaluatePolicy(policy: DisablePolicy, stats: AttemptStats, now: 
     const reason = stats.failures === 0 ? 'no failed attempts in the window' : `the latest attempt succeeded (${stats.lastSuccessAt?.toISOString()})`;
     return { verdict: 'healthy', reason };
   }
-  if (policy.type === 'consecutive') {
-    const streak = `${stats.consecutiveFailures} consecutive failed attempts`;
-    return stats.consecutiveFailures >= policy.threshold
-      ? { verdict: 'disable', reason: `${streak} (policy: disable at ${policy.threshold})` }
-      : { verdict: 'watching', reason: `${streak}; disables at ${policy.threshold}` };
-  }
+  if (policy.type === 'consecutive') return consecutiveVerdict(policy.threshold, stats.consecutiveFailures);
   const threshold = policy.threshold ?? FAILURE_RATE_DEFAULTS.threshold;
   const minAttempts = policy.min_attempts ?? FAILURE_RATE_DEFAULTS.min_attempts;
   const windowMs = statsWindowMs(policy);

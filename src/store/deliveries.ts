@@ -43,7 +43,12 @@ function toAttempt(row: Selectable<AttemptsTable>): Attempt {
   };
 }
 
-export type AttemptRecord = Omit<Attempt, 'id'> & { endpointId: string; succeeded: boolean };
+export type AttemptRecord = Omit<Attempt, 'id'> & {
+  endpointId: string;
+  succeeded: boolean;
+  /** The endpoint's `status_version` when the attempt read it: a disable since then ended the delivery. */
+  endpointStatusVersion: number;
+};
 
 export interface DeliveryOutcome {
   status: DeliveryStatus;
@@ -190,6 +195,11 @@ export function createDeliveryStore(db: Db) {
     /**
      * Records one attempt and the delivery's new state in one statement. The attempt id is
      * derived from (delivery, number) and upserted, so a re-run activity cannot double-count.
+     *
+     * A record older than what is stored changes nothing: an attempt that outlived its local
+     * activity's timeout can finish after the workflow's next try of it (or its next attempt) has
+     * recorded, and must not put back a state the workflow has moved past (a succeeded delivery
+     * would read pending for good). "Older" is by the attempts' start times.
      */
     async recordAttempt(attempt: AttemptRecord, outcome: DeliveryOutcome): Promise<void> {
       const id = attemptId(attempt.deliveryId, attempt.attemptNumber);
@@ -214,14 +224,17 @@ export function createDeliveryStore(db: Db) {
           q
             .insertInto('attempts')
             .values({ id, delivery_id: attempt.deliveryId, attempt_number: attempt.attemptNumber, ...values })
-            .onConflict((oc) => oc.column('id').doUpdateSet(values))
+            .onConflict((oc) => oc.column('id').doUpdateSet(values).where('attempts.started_at', '<=', attempt.startedAt))
             .returning('id'),
         )
         .updateTable('deliveries')
         .set((eb) => {
           // A disable that landed while this attempt was sending ended the delivery: an attempt
-          // that would leave it pending must not revive it (its retries stop there).
-          const keep = sql<boolean>`(deliveries.status = ${DeliveryStatus.failed} and deliveries.failure_reason = ${FailureReason.endpointDisabled} and ${outcome.status}::text = ${DeliveryStatus.pending})`;
+          // that would leave it pending must not revive it (its retries stop there). Only a
+          // disable since the attempt read the endpoint: one before it (the endpoint enabled again
+          // since, and a resend) is history, and the resend's retries go on.
+          const keep = sql<boolean>`(deliveries.status = ${DeliveryStatus.failed} and deliveries.failure_reason = ${FailureReason.endpointDisabled} and ${outcome.status}::text = ${DeliveryStatus.pending}
+            and (select status_version from endpoints where id = deliveries.endpoint_id) <> ${attempt.endpointStatusVersion})`;
           return {
             status: sql<string>`case when ${keep} then deliveries.status else ${outcome.status}::text end`,
             attempt_count: eb.fn('greatest', [eb.ref('attempt_count'), eb.val(attempt.attemptNumber)]),
@@ -232,6 +245,7 @@ export function createDeliveryStore(db: Db) {
           };
         })
         .where('id', '=', attempt.deliveryId)
+        .where((eb) => eb.or([eb('last_attempt_at', 'is', null), eb('last_attempt_at', '<=', attempt.startedAt)]))
         .execute();
     },
 
@@ -325,11 +339,16 @@ export function createDeliveryStore(db: Db) {
         .execute();
     },
 
-    async setStatus(id: string, outcome: DeliveryOutcome): Promise<void> {
+    /**
+     * Ends a pending delivery whose endpoint an attempt found disabled. Only a pending one: a
+     * delivery whose success was recorded (by a try whose result the workflow lost) stays so.
+     */
+    async endPending(id: string, outcome: DeliveryOutcome): Promise<void> {
       await db
         .updateTable('deliveries')
         .set({ status: outcome.status, next_attempt_at: outcome.nextAttemptAt, failure_reason: outcome.failureReason, updated_at: new Date() })
         .where('id', '=', id)
+        .where('status', '=', DeliveryStatus.pending)
         .execute();
     },
   };

@@ -50,8 +50,9 @@ export function createEventStore(db: Db) {
    * One statement for a whole batch of events (see `groupCommit`), and nothing else: the rows
    * travel as one JSON parameter. Per row it decides "anyone subscribed?" with the fan-out's own
    * rule and skips rows whose application does not exist (no foreign-key error to fail the
-   * batch). Each item gets its inserted row, or null: an idempotency repeat or a missing
-   * application, which `insert` tells apart on its own.
+   * batch). Each item gets its inserted row, or null: an idempotency repeat, a missing
+   * application or an id already inserted (any unique conflict is skipped), which `insert` tells
+   * apart on its own.
    */
   async function insertBatch(items: readonly InsertItem[]): Promise<(EventRow | null)[]> {
     const rows = items.map(({ id, appId, input }) => ({
@@ -74,7 +75,7 @@ export function createEventStore(db: Db) {
         case when exists (${subscribed}) then null else now() end, a.payload_format
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id text, created_at timestamptz, app_id text, type text, payload text, previous_payload text, channels text[], endpoint_ids text[], idempotency_key text, keys text[])
       join applications a on a.id = v.app_id
-      on conflict (app_id, idempotency_key) where idempotency_key is not null do nothing
+      on conflict do nothing
       returning *`.execute(db);
     const byId = new Map(inserted.rows.map((row) => [row.id, row]));
     return items.map((item) => byId.get(item.id) ?? null);
@@ -96,8 +97,13 @@ export function createEventStore(db: Db) {
      * the application does not exist.
      */
     async insert(appId: string, input: NewEvent): Promise<{ event: WebhookEvent; created: boolean } | undefined> {
-      const row = await insertGrouped({ id: newId(IdPrefix.event), appId, input });
+      const id = newId(IdPrefix.event);
+      const row = await insertGrouped({ id, appId, input });
       if (row) return { event: toEvent(row), created: true };
+      // Its id taken: a batch that committed but whose answer was lost (a dropped connection) is
+      // retried item by item, and each item then finds its own row. It was created all the same.
+      const mine = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+      if (mine) return { event: toEvent(mine), created: true };
       if (input.idempotencyKey === null) return undefined;
       const first = await byIdempotencyKey(appId, input.idempotencyKey);
       return first && { event: first, created: false };

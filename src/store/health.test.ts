@@ -10,7 +10,7 @@ const DAY = 86_400_000;
 const now = new Date('2026-11-20T12:00:00Z');
 const daysAgo = (d: number) => new Date(now.getTime() - d * DAY);
 
-describe('health.stats', () => {
+describe('health.recent and health.windowStats', () => {
   let store: Store;
   useMemoryStore((opened) => (store = opened));
 
@@ -21,7 +21,7 @@ describe('health.stats', () => {
     for (const a of attempts) {
       const { deliveryId } = await storedDelivery(store, app.id, ep.id);
       await store.deliveries.recordAttempt(
-        { deliveryId, endpointId: ep.id, attemptNumber: 1, trigger: 'scheduled', url: ep.url, startedAt: a.at, durationMs: 5, responseStatus: a.ok ? 200 : 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: a.ok, errorCode: null, errorMessage: null, nextAttemptAt: null },
+        { deliveryId, endpointId: ep.id, attemptNumber: 1, trigger: 'scheduled', url: ep.url, startedAt: a.at, durationMs: 5, responseStatus: a.ok ? 200 : 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: a.ok, errorCode: null, errorMessage: null, nextAttemptAt: null, endpointStatusVersion: 0 },
         { status: a.ok ? 'succeeded' : 'failed', nextAttemptAt: null, failureReason: null },
       );
     }
@@ -40,8 +40,19 @@ describe('health.stats', () => {
     ['the latest attempt succeeded', [fail(2), fail(0.5), ok(0.1)], null, 10, 0, 2],
   ] as const)('%s', async (_name, attempts, resetAt, cap, consecutive, inWindow) => {
     const endpointId = await endpointWith([...attempts]);
-    const stats = await store.health.stats(endpointId, daysAgo(1), { since: resetAt, cap });
-    expect(stats.consecutiveFailures).toBe(consecutive);
-    expect(stats.attempts).toBe(inWindow);
+    const recent = await store.health.recent(endpointId, daysAgo(1), { lastSuccess: false, streak: { since: resetAt, cap } });
+    expect(recent.consecutiveFailures).toBe(consecutive);
+    expect((await store.health.windowStats(endpointId, daysAgo(1))).attempts).toBe(inWindow);
+  });
+
+  it('reads the newest attempt and the newest success in the window', async () => {
+    const endpointId = await endpointWith([ok(3), fail(0.9), ok(0.5), fail(0.2), fail(0.1)]);
+    const recent = await store.health.recent(endpointId, daysAgo(1), { lastSuccess: true, streak: { since: null, cap: 0 } });
+    expect(recent).toEqual({ latest: { at: daysAgo(0.1), succeeded: false }, lastSuccessAt: daysAgo(0.5), consecutiveFailures: 0 });
+    // Only when asked for, and only in the window.
+    expect((await store.health.recent(endpointId, daysAgo(1), { lastSuccess: false, streak: { since: null, cap: 0 } })).lastSuccessAt).toBeNull();
+    expect((await store.health.recent(endpointId, daysAgo(0.4), { lastSuccess: true, streak: { since: null, cap: 0 } })).lastSuccessAt).toBeNull();
+    expect((await store.health.recent(endpointId, daysAgo(0.05), { lastSuccess: true, streak: { since: null, cap: 0 } })).latest).toBeNull();
+    expect(await store.health.windowStats(endpointId, daysAgo(1))).toEqual({ attempts: 4, failures: 3, firstFailureAt: daysAgo(0.9), lastFailureAt: daysAgo(0.1), lastSuccessAt: daysAgo(0.5) });
   });
 });

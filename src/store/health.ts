@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import { FailureReason } from '../domain/attempt-outcome';
-import { DEFAULT_DISABLE_POLICY, type AttemptStats, type DisablePolicy } from '../domain/health-policy';
+import { DEFAULT_DISABLE_POLICY, type AttemptStats, type DisablePolicy, type RecentAttempts } from '../domain/health-policy';
 import type { Db } from './db';
 import { OperationalEventType, type OperatorEvents } from './operator';
 
@@ -31,32 +31,52 @@ export function createHealthStore(db: Db, operator: OperatorEvents) {
     },
 
     /**
-     * Statistics of the endpoint's attempts since `since`, one indexed range scan; and the streak
-     * of failed attempts, which is not cut at `since`: the newest `streak.cap` attempts since
-     * `streak.since` (the health reset, or ever), counted up to the first success.
+     * The newest attempts since `since` (`RecentAttempts`): the newest one; with `lastSuccess`,
+     * the newest success; and the streak of failed attempts, which is not cut at `since`: the
+     * newest `streak.cap` attempts since `streak.since` (the health reset, or ever), counted up to
+     * the first success. Each reads from the newest end of the endpoint's index, so the cost
+     * follows the recent failures, not the endpoint's traffic.
      */
-    async stats(endpointId: string, since: Date, streak: { since: Date | null; cap: number }): Promise<AttemptStats> {
-      const { rows } = await sql<{ attempts: number; failures: number; first_failure: Date | null; last_failure: Date | null; last_success: Date | null; consecutive: number }>`
-        with recent as (
+    async recent(endpointId: string, since: Date, opts: { lastSuccess: boolean; streak: { since: Date | null; cap: number } }): Promise<RecentAttempts> {
+      const { rows } = await sql<{ latest_at: Date | string | null; latest_ok: boolean | null; last_success: Date | string | null; consecutive: number }>`
+        with latest as (
           select started_at, succeeded from attempts where endpoint_id = ${endpointId} and started_at >= ${since}
-        ), last_ok as (select max(started_at) as at from recent where succeeded),
-        streak as (
+          order by started_at desc limit 1
+        ), streak as (
           select array(
             select succeeded from attempts
-            where endpoint_id = ${endpointId} and started_at >= coalesce(${streak.since}::timestamptz, '-infinity'::timestamptz)
-            order by started_at desc limit ${streak.cap}
+            where endpoint_id = ${endpointId} and started_at >= coalesce(${opts.streak.since}::timestamptz, '-infinity'::timestamptz)
+            order by started_at desc limit ${opts.streak.cap}
           ) as outcomes
         )
+        select (select started_at from latest) as latest_at,
+               (select succeeded from latest) as latest_ok,
+               (select started_at from attempts where ${opts.lastSuccess} and endpoint_id = ${endpointId} and started_at >= ${since} and succeeded
+                order by started_at desc limit 1) as last_success,
+               (select coalesce(array_position(outcomes, true) - 1, cardinality(outcomes)) from streak)::int as consecutive`.execute(db);
+      const r = rows[0]!;
+      return {
+        latest: r.latest_at === null ? null : { at: new Date(r.latest_at), succeeded: r.latest_ok === true },
+        lastSuccessAt: r.last_success === null ? null : new Date(r.last_success),
+        consecutiveFailures: r.consecutive,
+      };
+    },
+
+    /**
+     * Counts and times of the endpoint's attempts since `since`: one range scan of the window,
+     * which failure_rate needs only once the newest attempts cannot decide (`verdictFromRecent`).
+     */
+    async windowStats(endpointId: string, since: Date): Promise<Omit<AttemptStats, 'consecutiveFailures'>> {
+      const { rows } = await sql<{ attempts: number; failures: number; first_failure: Date | null; last_failure: Date | null; last_success: Date | null }>`
         select count(*)::int as attempts,
                (count(*) filter (where not succeeded))::int as failures,
                min(started_at) filter (where not succeeded) as first_failure,
                max(started_at) filter (where not succeeded) as last_failure,
-               (select at from last_ok) as last_success,
-               (select coalesce(array_position(outcomes, true) - 1, cardinality(outcomes)) from streak)::int as consecutive
-        from recent`.execute(db);
+               max(started_at) filter (where succeeded) as last_success
+        from attempts where endpoint_id = ${endpointId} and started_at >= ${since}`.execute(db);
       const r = rows[0]!;
       const date = (v: Date | string | null) => (v === null ? null : new Date(v));
-      return { attempts: r.attempts, failures: r.failures, firstFailureAt: date(r.first_failure), lastFailureAt: date(r.last_failure), lastSuccessAt: date(r.last_success), consecutiveFailures: r.consecutive };
+      return { attempts: r.attempts, failures: r.failures, firstFailureAt: date(r.first_failure), lastFailureAt: date(r.last_failure), lastSuccessAt: date(r.last_success) };
     },
 
     /**

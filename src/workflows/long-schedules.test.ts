@@ -96,7 +96,7 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
         await env.client.workflow.signalWithStart(endpointHealth, wakeEndpointHealth(endpointId, taskQueue));
       },
       stopDelivery: deliveryStopper(env.client),
-      resend: deliveryResender(store, env.client.workflow, taskQueue),
+      resend: deliveryResender(store, env.client.workflow, taskQueue, { warn: () => undefined }),
       metrics: createMetrics(),
     });
     const clock: ActivityInboundCallsInterceptor = {
@@ -135,7 +135,7 @@ describe.runIf(available)('long schedules on the time-skipping test server', () 
     for (let i = 0; i < 100; i++) {
       failed.push(await storedDelivery(store, app.id, endpoint.id));
     }
-    for (const f of failed) await store.deliveries.setStatus(f.deliveryId, { status: 'failed', nextAttemptAt: null, failureReason: 'schedule_exhausted' });
+    for (const f of failed) await store.deliveries.endPending(f.deliveryId, { status: 'failed', nextAttemptAt: null, failureReason: 'schedule_exhausted' });
 
     // One resend per page: 101 full pages, then an empty one, so the first run ends after 100.
     const recoveryId = `rcv_${randomUUID()}`;

@@ -7,7 +7,7 @@
  * timers), resumable (the cursor and counts travel through continue-as-new, and a retried page
  * resumes from its heartbeat), and reports progress through the `progress` query.
  */
-import { continueAsNew, defineQuery, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, patched, proxyActivities, setHandler, sleep, upsertMemo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 export interface RecoverInput {
@@ -43,6 +43,9 @@ export function recoverWorkflowId(recoveryId: string): string {
 
 export const DEFAULT_RECOVER_PER_S = 20;
 
+/** The memo key under which a running recovery keeps its count of resent deliveries. */
+export const RESENT_MEMO = 'resent';
+
 /** Pages per run before continuing as new: each page costs about a dozen history events. */
 const PAGES_PER_RUN = 100;
 
@@ -66,6 +69,9 @@ export async function recover(input: RecoverInput): Promise<RecoverResult> {
       progress.status = result.endpointGone ? 'stopped' : 'completed';
       return { resent: progress.resent, status: progress.status };
     }
+    // The count, where the API can read it without a worker once the run has ended (an
+    // operator terminated it). patched(): runs recorded before this step still replay.
+    if (patched('recover-progress-memo')) upsertMemo({ [RESENT_MEMO]: progress.resent });
     await sleep(1_000, { summary: `recover: ${progress.resent} resent so far` });
   }
   return continueAsNew<typeof recover>({ ...input, after: progress.after, resent: progress.resent });
