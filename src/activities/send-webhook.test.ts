@@ -72,6 +72,42 @@ describe('sendWebhook and the stored delivery', () => {
     expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'succeeded' });
   });
 
+  it('a try of an attempt that already succeeded (its result lost to the workflow) concludes succeeded without a POST, even with the endpoint disabled since', async () => {
+    const app = await storedApp(store);
+    const ep = await storedEndpoint(store, app.id);
+    const { deliveryId } = await storedDelivery(store, app.id, ep.id);
+    const before = posts.length;
+    expect(await send({ deliveryId, attemptNumber: 1, retryIndex: 0 })).toMatchObject({ outcome: 'succeeded' });
+    expect(posts.length - before).toBe(1);
+    expect(await store.health.disable(ep.id, 'the policy')).toBe(true);
+    // The workflow's task was refused (the disable's signal came during the attempt): it asks again.
+    expect(await send({ deliveryId, attemptNumber: 1, retryIndex: 0 })).toMatchObject({ outcome: 'succeeded', statusCode: 200, nextDelayMs: null });
+    expect(posts.length - before).toBe(1);
+    expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+    // A revive of the succeeded delivery (the next number) is a new send; here the endpoint is disabled.
+    expect(await send({ deliveryId, attemptNumber: 2, trigger: 'manual', retry: false })).toMatchObject({ outcome: 'disabled' });
+    expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('a scheduled try of an attempt recorded as failed (its result lost to the workflow) concludes from the record; a resend reusing the number sends', async () => {
+    const app = await storedApp(store);
+    const ep = await storedEndpoint(store, app.id);
+    const { deliveryId } = await storedDelivery(store, app.id, ep.id);
+    const startedAt = new Date(Date.now() - 1_000);
+    const retryAt = new Date(startedAt.getTime() + 3_600_000);
+    await store.deliveries.recordAttempt(
+      { deliveryId, endpointId: ep.id, attemptNumber: 1, trigger: 'scheduled', url: ep.url, startedAt, durationMs: 5, responseStatus: 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: false, errorCode: null, errorMessage: null, nextAttemptAt: retryAt, endpointStatusVersion: 0 },
+      { status: 'pending', nextAttemptAt: retryAt, failureReason: null },
+    );
+    const before = posts.length;
+    const again = await send({ deliveryId, attemptNumber: 1, retryIndex: 0 });
+    expect(again).toMatchObject({ outcome: 'failed', statusCode: 500 });
+    expect(again.nextDelayMs).toBeGreaterThan(3_590_000);
+    expect(posts.length - before).toBe(0);
+    expect(await send({ deliveryId, attemptNumber: 1, retryIndex: 0, trigger: 'manual' })).toMatchObject({ outcome: 'succeeded' });
+    expect(posts.length - before).toBe(1);
+  });
+
   it('a try that failed after its POST was recorded (in a follow-up) is concluded again without a second POST; a resend still sends', async () => {
     const app = await storedApp(store, { retrySchedule: ['1h', '2h'] });
     const ep = await storedEndpoint(store, app.id);

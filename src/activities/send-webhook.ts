@@ -93,7 +93,14 @@ export function createSendWebhook(deps: SendDeps) {
     const ctx = await deps.store.loadSendContext(input.deliveryId, now());
     // The delivery, its event or its endpoint was deleted: nothing left to send or record.
     if (!ctx) return finished('gone');
-    if (input.afterFailedTry) {
+    // This attempt number is recorded already: the try that recorded it lost its result to the
+    // workflow (a worker lost, a workflow task timed out, or refused because a signal came
+    // meanwhile, such as the endpoint's disable), and the workflow asks again. A scheduled or test
+    // attempt is concluded from its record, as below: it is not sent twice, and a delivered
+    // message does not read as failed because its endpoint is disabled now. A manual one reusing
+    // the number (a resend that came during the attempt) asks for a new send.
+    const recordedAlready = input.trigger !== 'manual' && ctx.delivery.attemptCount >= input.attemptNumber;
+    if (input.afterFailedTry || recordedAlready) {
       // The previous try sent and recorded this attempt, then failed in a follow-up (waking the
       // health workflow, an operational event): finish the follow-ups; never send it again. Only
       // after such a failure is the record read, so the usual attempt pays nothing for it.

@@ -76,7 +76,7 @@ export const EndpointStatsResponse = z
     succeeded: z.number().int(),
     failed: z.number().int(),
     success_rate: z.number().nullable().openapi({ description: 'succeeded / attempts; null without attempts' }),
-    latency_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }).openapi({ description: 'Time the endpoint took to answer, over the attempts of the window' }),
+    latency_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }).openapi({ description: 'Time the endpoint took to answer, in whole ms, over the attempts of the window it answered (timeouts and connection errors left out); null when none' }),
   })
   .openapi('EndpointStats');
 

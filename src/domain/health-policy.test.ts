@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type AttemptStats,
+  CONSECUTIVE_CHECK_MS,
   DEFAULT_DISABLE_POLICY,
   type DisablePolicy,
   disablePolicyProblem,
@@ -135,8 +136,8 @@ describe('when to look again', () => {
     expect(delay(attempts)).toBe(expected);
   });
 
-  it('is a fixed minute for consecutive', () => {
-    expect(delay(run(2, 'fail', 5 * m, 1 * m), { type: 'consecutive', threshold: 5 })).toBe(MIN_CHECK_MS);
+  it('is a fixed 10 minutes for consecutive: each failure wakes the workflow anyway', () => {
+    expect(delay(run(2, 'fail', 5 * m, 1 * m), { type: 'consecutive', threshold: 5 })).toBe(CONSECUTIVE_CHECK_MS);
   });
 
   it('follows a custom window', () => {
@@ -165,8 +166,8 @@ describe('verdictFromRecent: the newest attempts decide most checks', () => {
     ['a 1 h window, a success 10 m ago: look again at 54 m', [[10 * m, 'ok'], [5 * m, 'fail']], { type: 'failure_rate', window_s: 3600 }, 'watching', 44 * m],
     ['no success for 90% of the window: the counts decide', [[22 * h, 'ok'], ...run(30, 'fail', 21.5 * h, 1 * m)], DEFAULT_DISABLE_POLICY, undefined, 0],
     ['no success in the window at all: the counts decide', run(30, 'fail', 23 * h, 1 * m), DEFAULT_DISABLE_POLICY, undefined, 0],
-    ['consecutive: the streak decides', run(5, 'fail', 40 * m, 1 * m), { type: 'consecutive', threshold: 5 }, 'disable', MIN_CHECK_MS],
-    ['consecutive: short of it', run(4, 'fail', 40 * m, 1 * m), { type: 'consecutive', threshold: 5 }, 'watching', MIN_CHECK_MS],
+    ['consecutive: the streak decides', run(5, 'fail', 40 * m, 1 * m), { type: 'consecutive', threshold: 5 }, 'disable', CONSECUTIVE_CHECK_MS],
+    ['consecutive: short of it', run(4, 'fail', 40 * m, 1 * m), { type: 'consecutive', threshold: 5 }, 'watching', CONSECUTIVE_CHECK_MS],
   ])('%s', (_name, attempts, policy, expected, nextCheckMs) => {
     const result = verdictFromRecent(policy, recentOf(attempts, policy), now);
     expect(result?.verdict).toBe(expected);

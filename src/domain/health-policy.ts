@@ -42,6 +42,13 @@ export const MAX_CONSECUTIVE = 1000;
  */
 export const SPREAD_FRACTION = 0.9;
 export const MIN_CHECK_MS = 1 * M;
+/**
+ * consecutive's timer. Its verdict changes only with a new attempt, and every failure wakes the
+ * workflow with a signal; the timer covers a signal lost with a process that died, and an
+ * endpoint that fell idle while failing is then checked a few times an hour, not every minute,
+ * until its failures leave the window.
+ */
+export const CONSECUTIVE_CHECK_MS = 10 * M;
 export const MAX_CHECK_MS = 1 * H;
 
 const FIELDS: Record<DisablePolicyType, readonly string[]> = {
@@ -198,7 +205,7 @@ export function verdictFromRecent(policy: DisablePolicy, recent: RecentAttempts,
   const { latest } = recent;
   if (latest === null) return { verdict: 'healthy', reason: 'no failed attempts in the window', nextCheckMs: 0 };
   if (latest.succeeded) return { verdict: 'healthy', reason: `the latest attempt succeeded (${latest.at.toISOString()})`, nextCheckMs: 0 };
-  if (policy.type === 'consecutive') return { ...consecutiveVerdict(policy.threshold, recent.consecutiveFailures), nextCheckMs: MIN_CHECK_MS };
+  if (policy.type === 'consecutive') return { ...consecutiveVerdict(policy.threshold, recent.consecutiveFailures), nextCheckMs: CONSECUTIVE_CHECK_MS };
   const needed = SPREAD_FRACTION * statsWindowMs(policy);
   const success = recent.lastSuccessAt;
   if (success === null || now.getTime() - success.getTime() >= needed) return undefined;
@@ -248,8 +255,7 @@ export function evaluatePolicy(policy: DisablePolicy, stats: AttemptStats, now: 
 
 /**
  * How long the health workflow sleeps before evaluating again, meaningful when the verdict is
- * 'watching'. consecutive: MIN_CHECK_MS, since the next failure may be the one that reaches the
- * threshold. failure_rate: until the spread condition could first hold, which is 0.9 × window
+ * 'watching'. consecutive: CONSECUTIVE_CHECK_MS (each failure wakes it anyway). failure_rate: until the spread condition could first hold, which is 0.9 × window
  * after the start of the current run of failures. That run began at the first failure, or after
  * the last success if one followed it, so max(firstFailureAt, lastSuccessAt) is the earliest
  * start (checking early is harmless, late is not). The result is clamped to
@@ -257,7 +263,7 @@ export function evaluatePolicy(policy: DisablePolicy, stats: AttemptStats, now: 
  * the ceiling makes a recovery end the workflow within the hour.
  */
 export function nextCheckDelayMs(policy: DisablePolicy, stats: AttemptStats, now: Date): number {
-  if (policy.type === 'consecutive') return MIN_CHECK_MS;
+  if (policy.type === 'consecutive') return CONSECUTIVE_CHECK_MS;
   if (stats.firstFailureAt === null) return MAX_CHECK_MS;
   const runStart = Math.max(stats.firstFailureAt.getTime(), stats.lastSuccessAt?.getTime() ?? -Infinity);
   const spreadAt = runStart + SPREAD_FRACTION * statsWindowMs(policy);

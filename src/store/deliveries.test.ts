@@ -101,3 +101,23 @@ describe('recording attempts', () => {
     expect(await store.deliveries.byId(e.deliveryId)).toMatchObject({ status: 'failed', failureReason: 'endpoint_disabled' });
   });
 });
+
+describe('attemptStats', () => {
+  let store: Store;
+  useMemoryStore((s) => (store = s));
+
+  it('takes latency percentiles in whole ms over the attempts the endpoint answered', async () => {
+    const app = await storedApp(store);
+    const ep = await storedEndpoint(store, app.id);
+    const attempts: [number, number | null][] = [[10, 200], [21, 500], [1_000, null], [33, null]];
+    for (const [durationMs, responseStatus] of attempts) {
+      const { deliveryId } = await storedDelivery(store, app.id, ep.id);
+      await store.deliveries.recordAttempt(
+        { deliveryId, endpointId: ep.id, attemptNumber: 1, trigger: 'scheduled', url: ep.url, startedAt: new Date(), durationMs, responseStatus, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: responseStatus === 200, errorCode: responseStatus === null ? 'timeout' : null, errorMessage: null, nextAttemptAt: null, endpointStatusVersion: 0 },
+        { status: responseStatus === 200 ? 'succeeded' : 'failed', nextAttemptAt: null, failureReason: null },
+      );
+    }
+    // p50 of 10 and 21 is 15.5, p95 is 20.45: rounded. The timeout and the refused connection count as attempts only.
+    expect(await store.deliveries.attemptStats(ep.id, new Date(Date.now() - 60_000))).toEqual({ attempts: 4, succeeded: 1, p50Ms: 16, p95Ms: 20 });
+  });
+});

@@ -175,13 +175,16 @@ export function createDeliveryStore(db: Db) {
       return (await query.execute()).map(toDelivery);
     },
 
-    /** The endpoint's attempts since `since`: counts and latency percentiles, one indexed range scan. */
+    /**
+     * The endpoint's attempts since `since`: counts, and latency percentiles (whole ms) over the
+     * attempts it answered: a timeout or a refused connection says nothing of its response time.
+     */
     async attemptStats(endpointId: string, since: Date): Promise<{ attempts: number; succeeded: number; p50Ms: number | null; p95Ms: number | null }> {
       const { rows } = await sql<{ attempts: number; succeeded: number; p50: number | null; p95: number | null }>`
         select count(*)::int as attempts,
                (count(*) filter (where succeeded))::int as succeeded,
-               percentile_cont(0.5) within group (order by duration_ms) as p50,
-               percentile_cont(0.95) within group (order by duration_ms) as p95
+               round(percentile_cont(0.5) within group (order by duration_ms) filter (where response_status is not null)) as p50,
+               round(percentile_cont(0.95) within group (order by duration_ms) filter (where response_status is not null)) as p95
         from attempts where endpoint_id = ${endpointId} and started_at >= ${since}`.execute(db);
       const r = rows[0]!;
       return { attempts: r.attempts, succeeded: r.succeeded, p50Ms: r.p50 === null ? null : Number(r.p50), p95Ms: r.p95 === null ? null : Number(r.p95) };

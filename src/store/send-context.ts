@@ -13,7 +13,7 @@ import type { SecretBox } from './secret-box';
 export interface SendContext {
   deliveryId: string;
   /** The delivery as the store has it: disabling its endpoint may have ended it. */
-  delivery: { status: DeliveryStatus; failureReason: string | null };
+  delivery: { status: DeliveryStatus; failureReason: string | null; attemptCount: number };
   appId: string;
   event: StoredEventPayload;
   endpoint: {
@@ -52,6 +52,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
         'd.id as delivery_id',
         'd.status as delivery_status',
         'd.failure_reason',
+        'd.attempt_count',
         'd.app_id',
         'e.id as event_id',
         'e.type as event_type',
@@ -84,7 +85,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
     const live = liveSecrets(stored, scheme, now).map((sealed) => box.open(sealed));
     return {
       deliveryId: row.delivery_id,
-      delivery: { status: row.delivery_status as DeliveryStatus, failureReason: row.failure_reason },
+      delivery: { status: row.delivery_status as DeliveryStatus, failureReason: row.failure_reason, attemptCount: row.attempt_count },
       appId: row.app_id,
       event: {
         id: row.event_id,
