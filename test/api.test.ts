@@ -250,6 +250,7 @@ describe.each(storeKinds)('API on %s', (kind) => {
       ['body is not an object', 'POST', '/v1/apps', [1, 2], 400, 'validation_failed'],
       ['missing name', 'POST', '/v1/apps', {}, 400, 'validation_failed'],
       ['unknown field', 'POST', '/v1/apps', { name: 'x', colour: 'red' }, 400, 'validation_failed'],
+      ["an endpoint_id filter on an endpoint's own deliveries", 'GET', `/v1/apps/${app.id}/endpoints/${ep.id}/deliveries?endpoint_id=${otherEp.id}`, undefined, 400, 'validation_failed'],
       ['wrong field type', 'POST', '/v1/apps', { name: 42 }, 400, 'validation_failed'],
       ['unknown preset', 'POST', '/v1/apps', { name: 'x', retry_schedule: 'hourly' }, 400, 'validation_failed'],
       ['empty schedule', 'POST', '/v1/apps', { name: 'x', retry_schedule: [] }, 400, 'validation_failed'],
@@ -379,6 +380,13 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect(Object.keys(doc.paths['/v1/apps/{app}/endpoints']!.post!.responses)).toEqual(expect.arrayContaining(['409', '422']));
     expect(Object.keys(doc.paths['/v1/apps/{app}/endpoints/{endpoint}/secret/rotate']!.post!.responses)).toContain('409');
     expect(Object.keys(doc.paths['/v1/apps/{app}/events']!.get!.responses)).not.toContain('409');
+    // A route without a body still refuses one (413, 415); GET ignores it.
+    expect(Object.keys(doc.paths['/v1/apps/{app}/endpoints/{endpoint}/enable']!.post!.responses)).toEqual(expect.arrayContaining(['413', '415']));
+    expect(Object.keys(doc.paths['/v1/apps/{app}/events/{event}']!.get!.responses)).not.toContain('415');
+    expect(doc.paths['/v1/apps/{app}/events']!.post!.responses['202']).toHaveProperty('headers.idempotent-replayed');
+    expect(doc.paths['/v1/apps/{app}/events']!.post!.responses['429']).toHaveProperty('headers.retry-after');
+    // The endpoint's own deliveries take no endpoint_id filter (it would be ignored).
+    expect(JSON.stringify(doc.paths['/v1/apps/{app}/endpoints/{endpoint}/deliveries']!.get)).not.toContain('endpoint_id');
   });
 });
 

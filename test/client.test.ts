@@ -40,6 +40,7 @@ describe('the producer client', () => {
     await hookline.deliveries.resend(app.id, delivery!.id);
     await r.waitFor(2, 20_000);
     expect((await hookline.endpoints.stats(app.id, ep.id)).attempts).toBeGreaterThanOrEqual(1);
+    expect((await hookline.endpoints.deliveries(app.id, ep.id)).data.map((d) => d.endpoint_id)).toContain(ep.id);
   });
 
   it('creates or updates an endpoint by uid, and manages application keys', async () => {

@@ -50,7 +50,10 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
     const example = { order: 'ord_example', amount: 100 };
     const noExample = await t.api.post('/v1/event-types', { name: 'schema.order.paid', schema });
     expect(noExample.status).toBe(400);
-    expect(noExample.body.error).toMatchObject({ code: 'example_invalid', details: [{ path: 'example', message: "must have required property 'order'" }, { path: 'example', message: "must have required property 'amount'" }] });
+    expect(noExample.body.error).toMatchObject({ code: 'example_required', details: [{ path: 'example', message: "must have required property 'order'" }, { path: 'example', message: "must have required property 'amount'" }] });
+    expect(noExample.body.error.message).toMatch(/default example, \{\}/);
+    const badExample = await t.api.post('/v1/event-types', { name: 'schema.order.paid', schema, example: { order: 'x' } });
+    expect(badExample.body.error.code).toBe('example_invalid');
     const broken = await t.api.post('/v1/event-types', { name: 'schema.order.paid', schema: { properties: { amount: { type: 'integr' } } } });
     expect(broken.status).toBe(400);
     expect(broken.body.error.code).toBe('invalid_schema');

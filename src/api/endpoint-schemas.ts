@@ -27,7 +27,7 @@ export const DEFAULT_SIGNATURE_HEADER: Record<SignatureScheme, string | null> = 
   hex: 'X-Hookline-Signature',
 };
 
-const SuppliedSecret = z.string().min(1).max(256).openapi({ description: 'For standard: whsec_ + base64 of 24–64 bytes; for stripe and hex: 16–128 printable characters' });
+const SuppliedSecret = z.string().min(1).max(128).openapi({ description: 'For standard: whsec_ + base64 of 24–64 bytes; for stripe and hex: 16–128 printable characters' });
 const endpointFields = {
   url: z.string().min(1).max(2048),
   uid: uid.nullish(),

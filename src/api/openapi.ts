@@ -34,6 +34,8 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
   auth?: boolean | 'admin';
   /** Error statuses the handler itself answers besides 400 and 404 (a conflict, a limit, Temporal unavailable); documented only. */
   errors?: readonly number[];
+  /** Headers the success response may carry; documented only. */
+  responseHeaders?: Record<string, { description: string; schema: { type: 'string'; enum?: string[] } }>;
 }
 
 export interface Input<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, H extends AnyObject = z.ZodObject<Record<string, never>>> {
@@ -113,11 +115,17 @@ function requestBody(req: Request): unknown {
   return {};
 }
 
+/** 429 (the key's rate limit) and 503 (load shedding, Temporal unavailable) say when to try again. */
+const RETRY_AFTER_CODES = new Set([429, 503]);
+const retryAfter = { 'retry-after': { description: 'Seconds to wait before trying again', schema: { type: 'string' as const } } };
+
 function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, R extends z.ZodType, H extends AnyObject>(spec: RouteSpec<P, Q, B, R, H>, status: number): RouteConfig {
   // What a route can answer besides its own status: on /v1, 429 (the key's rate limit) and 503
   // (load shedding) come before the route; 413 and 415 only where there is a body; 403 on admin routes.
-  const codes = new Set([400, 404, ...(spec.auth !== false ? [401, 429, 503] : []), ...(spec.body ? [413, 415] : []), ...(spec.auth === 'admin' ? [403] : []), ...(spec.errors ?? [])]);
-  const errors = Object.fromEntries([...codes].sort().map((code) => [code, { description: 'Error', content: { 'application/json': { schema: ErrorBody } } }]));
+  // A route without a body still answers one it cannot take (413, 415), except GET, which ignores it.
+  const takesBody = spec.body !== undefined || spec.method !== 'get';
+  const codes = new Set([400, 404, ...(spec.auth !== false ? [401, 429, 503] : []), ...(takesBody ? [413, 415] : []), ...(spec.auth === 'admin' ? [403] : []), ...(spec.errors ?? [])]);
+  const errors = Object.fromEntries([...codes].sort().map((code) => [code, { description: 'Error', ...(RETRY_AFTER_CODES.has(code) && { headers: retryAfter }), content: { 'application/json': { schema: ErrorBody } } }]));
   return {
     method: spec.method,
     path: spec.path.replace(/:([A-Za-z_]+)/g, '{$1}'),
@@ -134,7 +142,7 @@ function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType
     },
     responses: {
       [status]: spec.response
-        ? { description: 'OK', content: { 'application/json': { schema: spec.response } } }
+        ? { description: 'OK', ...(spec.responseHeaders && { headers: spec.responseHeaders }), content: { 'application/json': { schema: spec.response } } }
         : { description: 'No content' },
       ...(spec.alsoStatus && spec.response && { [spec.alsoStatus.status]: { description: spec.alsoStatus.description, content: { 'application/json': { schema: spec.response } } } }),
       ...errors,

@@ -3,7 +3,7 @@
  * timestamps, retry schedules, pages, and the application path parameter.
  */
 import { IdPrefix, isId, uidProblem } from '../domain/ids';
-import { scheduleProblem, type RetrySchedule } from '../domain/schedule';
+import { MAX_SCHEDULE_STEPS, scheduleProblem, type RetrySchedule } from '../domain/schedule';
 import { z } from './zod';
 
 export const MAX_PAGE_SIZE = 250;
@@ -40,7 +40,9 @@ export const RetryScheduleSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .transform((v) => v as RetrySchedule)
-  .openapi('RetrySchedule', { description: 'A preset (standard, short, steady, patient, brief) or a list of durations such as ["30s", "5m", "2h"] or milliseconds.' });
+  .openapi('RetrySchedule', {
+    description: `A preset (standard, short, steady, patient, brief) or a list of up to ${MAX_SCHEDULE_STEPS} delays, each a duration such as "30s", "5m" or "2h", or milliseconds, of at most 7 days.`,
+  });
 
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),

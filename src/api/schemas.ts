@@ -78,7 +78,7 @@ export const CreateEventBody = z
   .object({
     type: z.string().refine(isEventTypeName, 'must be dot-separated segments of letters, digits and "_"'),
     data: jsonDocument,
-    previous_data: jsonDocument.nullish(),
+    previous_data: jsonDocument.nullish().openapi({ type: ['object', 'array', 'null'] }),
     channels: z.array(channel).min(1).max(10).nullish(),
     endpoint_ids: z.array(idOf(IdPrefix.endpoint)).min(1).max(50).nullish(),
   })
@@ -114,14 +114,14 @@ const eventSchema = z
 export const EventTypeParams = z.object({ name: eventTypeName });
 export const EventTypeListQuery = PageQuery.extend({ include_archived: z.enum(['true', 'false']).optional() });
 export const CreateEventTypeBody = z
-  .object({ name: eventTypeName, description: z.string().max(1000).optional(), example: example.optional(), schema: eventSchema.nullish() })
+  .object({ name: eventTypeName, description: z.string().max(1000).optional(), example: example.optional(), schema: eventSchema.nullish().openapi({ type: ['object', 'null'] }) })
   .strict()
   .openapi('CreateEventType');
 export const UpdateEventTypeBody = z
   .object({
     description: z.string().max(1000).optional(),
     example: example.optional(),
-    schema: eventSchema.nullable().optional().openapi({ description: 'A new schema, or null to remove it' }),
+    schema: eventSchema.nullable().optional().openapi({ type: ['object', 'null'], description: 'A new schema, or null to remove it' }),
     archived: z.boolean().optional(),
   })
   .strict()

@@ -160,6 +160,7 @@ export function createHooklineClient(options: HooklineClientOptions) {
       rotateSecret: (appId: string, id: string, body: { secret?: string; grace_period_s?: number } = {}) =>
         call<{ secret: string; previous_secret_expires_at: string }>({ method: 'POST', path: `${endpoint(appId, id)}/secret/rotate`, body }),
       stats: (appId: string, id: string) => call<EndpointStats>({ method: 'GET', path: `${endpoint(appId, id)}/stats` }),
+      deliveries: (appId: string, id: string, query?: ListOptions) => call<Page<Delivery>>({ method: 'GET', path: `${endpoint(appId, id)}/deliveries`, query }),
       test: (appId: string, id: string, eventType?: string) => call<Delivery>({ method: 'POST', path: `${endpoint(appId, id)}/test`, body: eventType === undefined ? {} : { event_type: eventType } }),
       recover: (appId: string, id: string, body: z.input<typeof RecoverBody>) => call<Recovery>({ method: 'POST', path: `${endpoint(appId, id)}/recover`, body }),
       recovery: (appId: string, id: string, recoveryId: string) => call<Recovery>({ method: 'GET', path: `${endpoint(appId, id)}/recoveries/${encodeURIComponent(recoveryId)}` }),

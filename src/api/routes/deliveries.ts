@@ -8,7 +8,7 @@ import { deliveryJson, page } from '../serialize';
 import { checkCursor, createdRange, findApp, findEndpoint, requireActive, type RouteContext } from './context';
 
 /** The three delivery lists take the same query; a path's event or endpoint narrows it further. */
-function filterOf(query: z.output<typeof DeliveryListQuery>): DeliveryFilter {
+function filterOf(query: Omit<z.output<typeof DeliveryListQuery>, 'endpoint_id'> & { endpoint_id?: string | undefined }): DeliveryFilter {
   return { limit: query.limit, cursor: checkCursor(query.cursor, IdPrefix.delivery), status: query.status, endpointId: query.endpoint_id, eventType: query.event_type, ...createdRange(query) };
 }
 
@@ -38,7 +38,7 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
 
   api.route(
     router,
-    { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint/deliveries', summary: "List an endpoint's deliveries", tag, params: EndpointParams, query: DeliveryListQuery, response: list },
+    { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint/deliveries', summary: "List an endpoint's deliveries", tag, params: EndpointParams, query: DeliveryListQuery.omit({ endpoint_id: true }), response: list },
     async ({ params, query }) => {
       const { app } = await findEndpoint(store, params);
       return page(await store.deliveries.list(app.id, { ...filterOf(query), endpointId: params.endpoint }), (d) => deliveryJson(d));

@@ -17,14 +17,20 @@ export function eventTypeJson(t: EventType) {
   return { name: t.name, description: t.description, example: t.example, schema: t.schema, archived: t.archived, created_at: t.createdAt.toISOString(), updated_at: t.updatedAt.toISOString() };
 }
 
-/** Refuses a schema that does not compile, and an example that does not satisfy it. */
-function checkSchema(schema: Json, example: Json): void {
+/**
+ * Refuses a schema that does not compile, and an example that does not satisfy it; `given` says
+ * whether the request carried the example (else it is the default, {}).
+ */
+function checkSchema(schema: Json, example: Json, given = true): void {
   let issues;
   try {
     issues = compileSchema(schema)(example, { allIssues: true });
   } catch (err) {
     if (!(err instanceof SchemaProblem)) throw err;
     throw new ApiError(400, ErrorType.invalidRequest, 'invalid_schema', err.message, schemaIssueDetails('schema', err.issues));
+  }
+  if (issues.length > 0 && !given) {
+    throw new ApiError(400, ErrorType.invalidRequest, 'example_required', 'Give an example that satisfies the schema: test sends deliver it, and the default example, {}, does not', schemaIssueDetails('example', issues));
   }
   if (issues.length > 0) {
     throw new ApiError(400, ErrorType.invalidRequest, 'example_invalid', 'The example does not satisfy the schema; test sends deliver it, so give one that does', schemaIssueDetails('example', issues));
@@ -38,7 +44,7 @@ export function eventTypesRouter({ store, api, eventSchemas }: RouteContext): Ro
   api.route(router, { method: 'post', path: '/v1/event-types', summary: 'Add an event type to the catalog', tag, errors: [409], auth: 'admin', body: CreateEventTypeBody, response: EventTypeResponse, status: 201 }, async ({ body }) => {
     const example = (body.example ?? {}) as Json;
     const schema = (body.schema ?? null) as Json | null;
-    if (schema !== null) checkSchema(schema, example);
+    if (schema !== null) checkSchema(schema, example, body.example !== undefined);
     const created = await store.eventTypes.create({ name: body.name, description: body.description ?? '', example, schema });
     // A name that events used before it was catalogued may be cached as having no schema.
     eventSchemas.forget(created.name);

@@ -57,6 +57,7 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
       summary: 'Send an event to every subscribed endpoint. 202 means it is committed; an Idempotency-Key repeat returns the first event, and the key with another event is a 422.',
       tag,
       errors: [422],
+      responseHeaders: { 'idempotent-replayed': { description: 'true when an Idempotency-Key repeat answers with the first event', schema: { type: 'string', enum: ['true'] } } },
       params: AppParams,
       headers: IdempotencyHeaders,
       body: CreateEventBody,
