@@ -362,7 +362,7 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect(noName.body.error.details).toEqual([expect.objectContaining({ path: 'name' })]);
 
     // A resend to a disabled endpoint is refused like a test send or a recovery (it could only fail).
-    const event = await t.hookline.store.events.insertDispatched(app.id, { type: 'a.b', data: {}, endpointIds: [ep.id] });
+    const event = await t.hookline.store.events.insertTest(app.id, { type: 'a.b', data: {}, endpointIds: [ep.id] });
     const [d] = await t.hookline.store.deliveries.createForEvent({ id: event.id, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'disabled' }]);
     const resend = await t.api.post(`/v1/apps/${app.id}/deliveries/${d!.id}/resend`);
     expect(resend.status).toBe(409);

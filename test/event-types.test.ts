@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from './support/api-client';
-import { createApp, createEndpoint, deliveryOf } from './support/factories';
+import { createApp, createEndpoint, deliveryOf, sendEvent } from './support/factories';
 import type { WorkflowStartOptions } from '@temporalio/client';
 import type { WorkflowStarter } from '../src/api/dispatcher';
 import { ADMIN_KEY, overrideWorkflows, startTestHookline, startWithEnv, storeKinds, testEnv, type TestHookline } from './support/hookline';
@@ -106,6 +106,10 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
     const got = r.requests.filter((q) => q.path === '/shipped');
     expect(got).toHaveLength(1);
     expect(JSON.parse(got[0]!.body)).toMatchObject({ type: 'test.order.shipped', data: { order: 'ord_example' } });
+    // Its event is in the application's list, marked as a test's; the producer's are not.
+    const real = await sendEvent(t.api, app.id, { type: 'order.placed' });
+    const listed = (await t.api.get(`/v1/apps/${app.id}/events`)).body.data as { id: string; test: boolean }[];
+    expect(listed.map((e) => [e.id, e.test])).toEqual([[real.id, false], [done.event_id, true]]);
 
     // Without a type it sends hookline.test; a failed test is not retried.
     r.script({ status: 500 });

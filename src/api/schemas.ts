@@ -139,6 +139,7 @@ export const EventResponse = z
     previous_data: z.unknown().nullable(),
     channels: z.array(z.string()).nullable(),
     endpoint_ids: z.array(z.string()).nullable(),
+    test: z.boolean().openapi({ description: 'Made by a test send (POST …/endpoints/{id}/test), not by the producer' }),
     created_at: timestamp,
   })
   .openapi('Event');

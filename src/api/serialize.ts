@@ -59,6 +59,7 @@ export function eventJson(e: WebhookEvent): z.input<typeof EventResponse> {
     previous_data: e.previousDataJson === null ? null : new RawJson(e.previousDataJson),
     channels: e.channels,
     endpoint_ids: e.endpointIds,
+    test: e.test,
     created_at: iso(e.createdAt),
   };
 }

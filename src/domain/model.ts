@@ -79,6 +79,8 @@ export interface WebhookEvent {
   idempotencyKey: string | null;
   createdAt: Date;
   dispatchedAt: Date | null;
+  /** Made by a test send. */
+  test: boolean;
 }
 
 export interface Delivery {

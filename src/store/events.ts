@@ -30,6 +30,7 @@ function toEvent(row: Selectable<EventsTable>): WebhookEvent {
     idempotencyKey: row.idempotency_key,
     createdAt: row.created_at,
     dispatchedAt: row.dispatched_at,
+    test: row.test,
   };
 }
 
@@ -134,7 +135,8 @@ export function createEventStore(db: Db) {
      * An event that needs no fan-out, committed already dispatched: a test send, whose one
      * delivery the API creates and starts itself.
      */
-    async insertDispatched(appId: string, e: { type: string; data: Json; endpointIds: string[] }): Promise<WebhookEvent> {
+    /** The event of a test send: marked `test`, and committed dispatched, since the route starts its one delivery itself. */
+    async insertTest(appId: string, e: { type: string; data: Json; endpointIds: string[] }): Promise<WebhookEvent> {
       const id = newId(IdPrefix.event);
       const row = await db
         .insertInto('events')
@@ -150,6 +152,7 @@ export function createEventStore(db: Db) {
           idempotency_key: null,
           dispatched_at: new Date(),
           payload_format: sql<string>`(select payload_format from applications where id = ${appId})`,
+          test: true,
         })
         .returningAll()
         .executeTakeFirstOrThrow();

@@ -66,6 +66,8 @@ export interface EventsTable {
   dispatched_at: NullableTimestamp;
   /** The application's format when the event was committed; null on rows from before 0008. */
   payload_format: string | null;
+  /** Made by a test send (`POST …/endpoints/{id}/test`). */
+  test: Generated<boolean>;
 }
 
 export interface DeliveriesTable {

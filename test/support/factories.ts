@@ -25,6 +25,7 @@ export async function sendEvent(api: ApiClient, appId: string, overrides: Record
 export interface DeliveryJson {
   id: string;
   status: string;
+  event_id: string;
   endpoint_id: string;
   attempt_count: number;
   next_attempt_at: string | null;

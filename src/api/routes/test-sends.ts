@@ -39,7 +39,7 @@ export function testSendsRouter({ store, dispatcher, api }: RouteContext): Route
         if (type.archived) throw new ApiError(409, ErrorType.conflict, 'event_type_archived', `The event type "${type.name}" is archived`);
         data = type.example;
       }
-      const event = await store.events.insertDispatched(app.id, { type: body.event_type ?? TEST_EVENT_TYPE, data, endpointIds: [endpoint.id] });
+      const event = await store.events.insertTest(app.id, { type: body.event_type ?? TEST_EVENT_TYPE, data, endpointIds: [endpoint.id] });
       const [created] = await store.deliveries.createForEvent({ id: event.id, appId: app.id, type: event.type }, [{ id: endpoint.id, status: endpoint.status }], { test: true });
       const delivery = (await store.deliveries.byId(created!.id))!;
       try {
