@@ -69,6 +69,12 @@ describe('recording attempts', () => {
     await record(d, 2, 90, true);
     await record(d, 1, 10, false);
     expect(await store.deliveries.byId(d.deliveryId)).toMatchObject({ status: 'succeeded', lastAttemptAt: at(90), attemptCount: 2 });
+    // By number, not by time: attempt 3 on a worker whose clock is behind still counts, and attempt 2 arriving late does not.
+    const skewed = await delivery();
+    await record(skewed, 2, 90, false);
+    await record(skewed, 3, 80, true);
+    await record(skewed, 2, 95, false);
+    expect(await store.deliveries.byId(skewed.deliveryId)).toMatchObject({ status: 'succeeded', lastAttemptAt: at(80), attemptCount: 3 });
     expect((await store.deliveries.attempts(d.deliveryId)).map((a) => a.attemptNumber)).toEqual([2, 1]);
     // In order, each record applies.
     const e = await delivery();

@@ -202,7 +202,8 @@ export function createDeliveryStore(db: Db) {
      * A record older than what is stored changes nothing: an attempt that outlived its local
      * activity's timeout can finish after the workflow's next try of it (or its next attempt) has
      * recorded, and must not put back a state the workflow has moved past (a succeeded delivery
-     * would read pending for good). "Older" is by the attempts' start times.
+     * would read pending for good). "Older" is a lower attempt number, or for the same number an
+     * earlier start time.
      */
     async recordAttempt(attempt: AttemptRecord, outcome: DeliveryOutcome): Promise<void> {
       const id = attemptId(attempt.deliveryId, attempt.attemptNumber);
@@ -248,7 +249,14 @@ export function createDeliveryStore(db: Db) {
           };
         })
         .where('id', '=', attempt.deliveryId)
-        .where((eb) => eb.or([eb('last_attempt_at', 'is', null), eb('last_attempt_at', '<=', attempt.startedAt)]))
+        // A later attempt (a higher number) has recorded, or a later try of this one (by start time).
+        // Numbers first: they do not depend on two workers' clocks agreeing.
+        .where((eb) =>
+          eb.or([
+            eb('attempt_count', '<', attempt.attemptNumber),
+            eb.and([eb('attempt_count', '=', attempt.attemptNumber), eb.or([eb('last_attempt_at', 'is', null), eb('last_attempt_at', '<=', attempt.startedAt)])]),
+          ]),
+        )
         .execute();
     },
 
