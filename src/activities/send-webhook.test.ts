@@ -108,6 +108,27 @@ describe('sendWebhook and the stored delivery', () => {
     expect(posts.length - before).toBe(1);
   });
 
+  it('a recorded failure asked again after a disable ends the delivery instead of waiting for its planned retry; a recorded success asked again as manual is not sent', async () => {
+    const app = await storedApp(store);
+    const ep = await storedEndpoint(store, app.id);
+    const { deliveryId } = await storedDelivery(store, app.id, ep.id);
+    const startedAt = new Date(Date.now() - 1_000);
+    const retryAt = new Date(startedAt.getTime() + 3_600_000);
+    await store.deliveries.recordAttempt(
+      { deliveryId, endpointId: ep.id, attemptNumber: 1, trigger: 'scheduled', url: ep.url, startedAt, durationMs: 5, responseStatus: 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: false, errorCode: null, errorMessage: null, nextAttemptAt: retryAt, endpointStatusVersion: 0 },
+      { status: 'pending', nextAttemptAt: retryAt, failureReason: null },
+    );
+    expect(await store.health.disable(ep.id, 'the policy')).toBe(true);
+    expect(await send({ deliveryId, attemptNumber: 1, retryIndex: 0 })).toMatchObject({ outcome: 'disabled', nextDelayMs: null });
+
+    const other = await storedDelivery(store, app.id, (await storedEndpoint(store, app.id)).id);
+    const before = posts.length;
+    expect(await send({ deliveryId: other.deliveryId, attemptNumber: 1, retryIndex: 0 })).toMatchObject({ outcome: 'succeeded' });
+    // A resend that came while that attempt was completing asks for attempt 1 again, as manual: it was delivered.
+    expect(await send({ deliveryId: other.deliveryId, attemptNumber: 1, retryIndex: 0, trigger: 'manual' })).toMatchObject({ outcome: 'succeeded', statusCode: 200 });
+    expect(posts.length - before).toBe(1);
+  });
+
   it('a try that failed after its POST was recorded (in a follow-up) is concluded again without a second POST; a resend still sends', async () => {
     const app = await storedApp(store, { retrySchedule: ['1h', '2h'] });
     const ep = await storedEndpoint(store, app.id);

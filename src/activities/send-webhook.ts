@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { ActivityFailureType } from '../domain/activity-failures';
 import { decideOutcome, FailureReason } from '../domain/attempt-outcome';
 import { renderBody } from '../domain/envelope';
-import { type Attempt, AttemptErrorCode, type AttemptTrigger, DeliveryStatus } from '../domain/model';
+import { type Attempt, AttemptErrorCode, type AttemptTrigger, DeliveryStatus, EndpointStatus } from '../domain/model';
 import { scheduleDelaysMs } from '../domain/schedule';
 import { signatureHeaders } from '../domain/signing';
 import { checkEndpointUrl, type UrlPolicy } from '../domain/url-rules';
@@ -95,27 +95,31 @@ export function createSendWebhook(deps: SendDeps) {
     if (!ctx) return finished('gone');
     // This attempt number is recorded already: the try that recorded it lost its result to the
     // workflow (a worker lost, a workflow task timed out, or refused because a signal came
-    // meanwhile, such as the endpoint's disable), and the workflow asks again. A scheduled or test
-    // attempt is concluded from its record, as below: it is not sent twice, and a delivered
-    // message does not read as failed because its endpoint is disabled now. A manual one reusing
-    // the number (a resend that came during the attempt) asks for a new send.
-    const recordedAlready = input.trigger !== 'manual' && ctx.delivery.attemptCount >= input.attemptNumber;
+    // meanwhile, such as a resend or the endpoint's disable), and the workflow asks again. It is
+    // concluded from its record, as below: a delivered message is not sent twice, nor read as
+    // failed because its endpoint is disabled now. Except a failed one asked again as `manual`:
+    // a resend that came during the attempt asks for a new send.
+    const recordedAlready =
+      ctx.delivery.attemptCount >= input.attemptNumber && (input.trigger !== 'manual' || ctx.delivery.status === DeliveryStatus.succeeded);
     if (input.afterFailedTry || recordedAlready) {
       // The previous try sent and recorded this attempt, then failed in a follow-up (waking the
       // health workflow, an operational event): finish the follow-ups; never send it again. Only
       // after such a failure is the record read, so the usual attempt pays nothing for it.
       const recorded = (await deps.store.deliveries.attempts(ctx.deliveryId)).find((a) => a.attemptNumber === input.attemptNumber);
-      if (recorded) return conclude(deps, ctx, input, recorded.responseStatus, decideAgain(ctx, input, recorded, now()));
+      // A recorded failure whose endpoint a disable has stopped since ends with the checks below,
+      // not with the retry its record planned.
+      if (recorded) {
+        const decided = decideAgain(ctx, input, recorded, now());
+        if (decided.outcome.succeeded || !stoppedByDisable(ctx, input)) return conclude(deps, ctx, input, recorded.responseStatus, decided);
+      }
     }
-    if (ctx.endpoint.status === 'disabled') {
+    if (ctx.endpoint.status === EndpointStatus.disabled) {
       await deps.store.deliveries.endPending(ctx.deliveryId, { status: DeliveryStatus.failed, nextAttemptAt: null, failureReason: FailureReason.endpointDisabled });
       return finished('disabled');
     }
     // Disabling the endpoint ended this delivery, and its retries stop there even if the endpoint
     // is enabled again before the timer fires: recovery sends it later. A resend marks it pending.
-    if (input.trigger === 'scheduled' && ctx.delivery.status === DeliveryStatus.failed && ctx.delivery.failureReason === FailureReason.endpointDisabled) {
-      return finished('disabled');
-    }
+    if (stoppedByDisable(ctx, input)) return finished('disabled');
     if (ctx.endpoint.rateLimitPerS) {
       const waitMs = await throttle(deps.store, ctx.endpoint.id, ctx.endpoint.rateLimitPerS, input.slotReserved === true);
       // The workflow waits on a durable timer, not this activity, then calls again with the slot.
@@ -151,6 +155,15 @@ export function createSendWebhook(deps: SendDeps) {
     );
     return conclude(deps, ctx, input, response.statusCode, decided);
   };
+}
+
+/**
+ * The endpoint is disabled, or a disable ended this delivery and this is a scheduled try (its
+ * retries stop there, even with the endpoint enabled again): nothing is sent.
+ */
+function stoppedByDisable(ctx: SendContext, input: SendInput): boolean {
+  if (ctx.endpoint.status === EndpointStatus.disabled) return true;
+  return input.trigger === 'scheduled' && ctx.delivery.status === DeliveryStatus.failed && ctx.delivery.failureReason === FailureReason.endpointDisabled;
 }
 
 /** What decides an attempt's outcome, from the response or again from the attempt's record. */

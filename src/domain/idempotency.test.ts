@@ -8,6 +8,9 @@ describe('idempotencyMismatch', () => {
     ['the same request', {}, []],
     ['keys in another order', { dataJson: '{"amount":4200,"id":"in_1"}' }, []],
     ['a number written another way', { dataJson: '{"id":"in_1","amount":4.2e3}' }, []],
+    ['1.0 for 1', { dataJson: '{"id":"in_1","amount":4200.0}' }, []],
+    ['an integer past 2^53 one apart (equal as doubles)', { dataJson: '{"id":"in_1","amount":4200,"n":12345678901234567891}' }, ['data']],
+    ['a decimal past a double\'s precision', { dataJson: '{"id":"in_1","amount":4200,"x":0.1000000000000000001}' }, ['data']],
     ['ids in another order, repeated', { endpointIds: ['ep_b', 'ep_a', 'ep_b'] }, []],
     ['another type', { type: 'invoice.voided' }, ['type']],
     ['another value', { dataJson: '{"id":"in_1","amount":4201}' }, ['data']],
@@ -21,6 +24,13 @@ describe('idempotencyMismatch', () => {
     ['everything', { type: 'x', dataJson: '[]', previousDataJson: '{}', channels: null, endpointIds: null }, ['type', 'data', 'previous_data', 'channels', 'endpoint_ids']],
   ])('%s', (_name, change, expected) => {
     expect(idempotencyMismatch(first, { ...first, ...change })).toEqual(expected);
+  });
+
+  it('keeps every digit: two integers past 2^53 are the same only as written', () => {
+    const big = { ...first, dataJson: '{"n":12345678901234567890,"m":[1,2]}' };
+    expect(idempotencyMismatch(big, { ...big, dataJson: '{"m":[1,2],"n":12345678901234567890}' })).toEqual([]);
+    expect(idempotencyMismatch(big, { ...big, dataJson: '{"n":12345678901234567891,"m":[1,2]}' })).toEqual(['data']);
+    expect(idempotencyMismatch(big, { ...big, dataJson: '{"n":12345678901234567890,"m":[2,1]}' })).toEqual(['data']);
   });
 
   it('reads an array of ids as a set in both directions', () => {

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { numberLiterals } from './json-text';
 
 /**
  * Whether a request under an `Idempotency-Key` repeats the event that key first created. A repeat
@@ -29,13 +30,23 @@ export function idempotencyMismatch(first: EventRequest, request: EventRequest):
 
 /**
  * Equal text, or equal values: a client that serializes the same object again may order its keys
- * differently. (Equal values then compare as parsed, so two integers past 2^53 that round to the
- * same double count as the same; a retry sends the same text anyway.)
+ * or write its numbers differently. Parsed, two numbers past a double's precision compare equal
+ * (12345678901234567890 and …891), while Hookline keeps and delivers every digit: so the number
+ * literals must match too, by value where a double holds them exactly, else as written.
  */
 function sameJson(a: string | null, b: string | null): boolean {
   if (a === b) return true;
   if (a === null || b === null) return false;
-  return isDeepStrictEqual(JSON.parse(a), JSON.parse(b));
+  if (!isDeepStrictEqual(JSON.parse(a), JSON.parse(b))) return false;
+  const numbers = (text: string) => numberLiterals(text).map(exactNumber).sort();
+  return isDeepStrictEqual(numbers(a), numbers(b));
+}
+
+/** A number literal by its value (4.2e3 and 4200 alike) when a double holds it exactly, else as written. */
+function exactNumber(literal: string): string {
+  const digits = literal.replace(/^-/, '').replace(/[eE].*$/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+  const value = Number(literal);
+  return digits.length <= 15 && Number.isFinite(value) ? String(value) : literal.toLowerCase();
 }
 
 /** Channels and endpoint ids are sets: their order and repeats do not change which endpoints get the event. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compactJson, firstRepeatedKey, topLevelMembers } from './json-text';
+import { compactJson, firstRepeatedKey, numberLiterals, topLevelMembers } from './json-text';
 
 describe('topLevelMembers', () => {
   it.each([
@@ -77,5 +77,16 @@ describe('firstRepeatedKey', () => {
   it('agrees with JSON.parse on documents without repeats', () => {
     const doc = JSON.stringify({ a: [{ b: 1, c: [{ d: '"}]' }] }, { b: 2 }], e: { f: { g: null } } });
     expect(firstRepeatedKey(doc)).toBeNull();
+  });
+});
+
+describe('numberLiterals', () => {
+  it.each<[string, string[]]>([
+    ['{"a":1,"b":[2.5e3,-0.1,1E+2]}', ['1', '2.5e3', '-0.1', '1E+2']],
+    ['{"12":"34","x\\"5":6}', ['6']],
+    ['{"n":12345678901234567890}', ['12345678901234567890']],
+    ['[true,null,"7"]', []],
+  ])('%s', (text, expected) => {
+    expect(numberLiterals(text)).toEqual(expected);
   });
 });

@@ -62,6 +62,11 @@ function endOfValue(text: string, i: number): number {
   return i;
 }
 
+/** The number literals of JSON `text`, as written, in document order (strings skipped). */
+export function numberLiterals(text: string): string[] {
+  return text.match(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g)?.filter((token) => token.charCodeAt(0) !== QUOTE) ?? [];
+}
+
 /** JSON text without the whitespace between its tokens; strings are kept as they are. */
 export function compactJson(text: string): string {
   // `$1` keeps a string and empties whitespace (its group is unset): no callback per token.

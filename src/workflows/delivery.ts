@@ -10,8 +10,8 @@
  * a first-try delivery is then one workflow task (7 history events) instead of two plus an
  * activity task (12), and one task-queue hop shorter. What that changes, and why it is safe:
  * - A worker lost mid-attempt makes the workflow task time out; the attempt runs again on
- *   another worker with the same number: concluded from its record if it has one, else sent
- *   (attempt rows are upserts: recorded once).
+ *   another worker with the same number: concluded from its record if it has one (a failed
+ *   manual attempt is sent again), else sent (attempt rows are upserts: recorded once).
  * - A resend that arrives during an attempt that would end the delivery: the server refuses to
  *   complete a workflow with a signal pending, so the task fails and the attempt's result is not
  *   kept. On the next task the signal comes first and the attempt runs again with the same number

@@ -77,7 +77,8 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
       } catch {
         throw new ApiError(503, ErrorType.unavailable, 'temporal_unavailable', 'The resend could not be scheduled; try again');
       }
-      return deliveryJson((await store.deliveries.get(app.id, delivery.id)) ?? delivery);
+      // Temporal has the resend: answer 202 whatever the re-read does (a retry would resend twice).
+      return deliveryJson((await store.deliveries.get(app.id, delivery.id).catch(() => undefined)) ?? delivery);
     },
   );
 
