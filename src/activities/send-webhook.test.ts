@@ -89,7 +89,8 @@ describe('sendWebhook and the stored delivery', () => {
     expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'succeeded' });
   });
 
-  it('a scheduled try of an attempt recorded as failed (its result lost to the workflow) concludes from the record; a resend reusing the number sends', async () => {
+  /** A delivery whose attempt 1 got a 500 a second ago and was recorded, with its retry an hour later. */
+  async function deliveryWithFailedAttempt() {
     const app = await storedApp(store);
     const ep = await storedEndpoint(store, app.id);
     const { deliveryId } = await storedDelivery(store, app.id, ep.id);
@@ -99,6 +100,11 @@ describe('sendWebhook and the stored delivery', () => {
       { deliveryId, endpointId: ep.id, attemptNumber: 1, trigger: 'scheduled', url: ep.url, startedAt, durationMs: 5, responseStatus: 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: false, errorCode: null, errorMessage: null, nextAttemptAt: retryAt, endpointStatusVersion: 0 },
       { status: 'pending', nextAttemptAt: retryAt, failureReason: null },
     );
+    return { app, ep, deliveryId };
+  }
+
+  it('a scheduled try of an attempt recorded as failed (its result lost to the workflow) concludes from the record; a resend reusing the number sends', async () => {
+    const { deliveryId } = await deliveryWithFailedAttempt();
     const before = posts.length;
     const again = await send({ deliveryId, attemptNumber: 1, retryIndex: 0 });
     expect(again).toMatchObject({ outcome: 'failed', statusCode: 500 });
@@ -109,15 +115,7 @@ describe('sendWebhook and the stored delivery', () => {
   });
 
   it('a recorded failure asked again after a disable ends the delivery instead of waiting for its planned retry; a recorded success asked again as manual is not sent', async () => {
-    const app = await storedApp(store);
-    const ep = await storedEndpoint(store, app.id);
-    const { deliveryId } = await storedDelivery(store, app.id, ep.id);
-    const startedAt = new Date(Date.now() - 1_000);
-    const retryAt = new Date(startedAt.getTime() + 3_600_000);
-    await store.deliveries.recordAttempt(
-      { deliveryId, endpointId: ep.id, attemptNumber: 1, trigger: 'scheduled', url: ep.url, startedAt, durationMs: 5, responseStatus: 500, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: false, errorCode: null, errorMessage: null, nextAttemptAt: retryAt, endpointStatusVersion: 0 },
-      { status: 'pending', nextAttemptAt: retryAt, failureReason: null },
-    );
+    const { app, ep, deliveryId } = await deliveryWithFailedAttempt();
     expect(await store.health.disable(ep.id, 'the policy')).toBe(true);
     expect(await send({ deliveryId, attemptNumber: 1, retryIndex: 0 })).toMatchObject({ outcome: 'disabled', nextDelayMs: null });
 

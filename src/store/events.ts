@@ -1,3 +1,4 @@
+import type { EventRequest } from '../domain/idempotency';
 import { sql, type Selectable } from 'kysely';
 import { idTime, newId, IdPrefix } from '../domain/ids';
 import type { EndpointStatus, Json, WebhookEvent } from '../domain/model';
@@ -8,13 +9,8 @@ import { subscriptionKeys } from '../domain/event-types';
 import { groupCommit } from './group-commit';
 import { endpointsMatching, matchSubscriptions } from './subscriptions';
 
-export interface NewEvent {
-  type: string;
-  /** `data` as JSON text, stored and delivered as it is. */
-  dataJson: string;
-  previousDataJson: string | null;
-  channels: string[] | null;
-  endpointIds: string[] | null;
+/** An event to commit: the request's fields (`data` as JSON text, stored and delivered as it is) and its key. */
+export interface NewEvent extends EventRequest {
   idempotencyKey: string | null;
 }
 
