@@ -110,8 +110,10 @@ describe('sendWebhook and the stored delivery', () => {
     expect(again).toMatchObject({ outcome: 'failed', statusCode: 500 });
     expect(again.nextDelayMs).toBeGreaterThan(3_590_000);
     expect(posts.length - before).toBe(0);
-    expect(await send({ deliveryId, attemptNumber: 1, retryIndex: 0, trigger: 'manual' })).toMatchObject({ outcome: 'succeeded' });
+    // A resend that came while it was completing: a new POST, recorded as attempt 2.
+    expect(await send({ deliveryId, attemptNumber: 1, retryIndex: 0, trigger: 'manual' })).toMatchObject({ outcome: 'succeeded', attemptNumber: 2 });
     expect(posts.length - before).toBe(1);
+    expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'succeeded', attemptCount: 2 });
   });
 
   it('a recorded failure asked again after a disable ends the delivery instead of waiting for its planned retry; a recorded success asked again as manual is not sent', async () => {
@@ -163,10 +165,12 @@ describe('sendWebhook and the stored delivery', () => {
     // The recorded retry time stands: the 1 h step with +10% jitter after the 7 ms attempt, less the 5 s since.
     expect(again).toMatchObject({ outcome: 'failed', statusCode: 503, nextDelayMs: 3_960_007 - 5_000, scheduleLength: 2 });
     expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'pending', attemptCount: 1 });
-    // A resend that reuses the number (it came during the try) asks for a new send, as does the next number.
-    await sendBusy({ ...input, trigger: 'manual' });
+    // A resend that reuses the number (it came during the try) asks for a new send: recorded as
+    // attempt 2, which the workflow adopts. A number not recorded yet asks for a send too.
+    expect(await sendBusy({ ...input, trigger: 'manual' })).toMatchObject({ attemptNumber: 2 });
     expect(sent).toHaveLength(2);
-    await sendBusy({ ...input, attemptNumber: 2, retryIndex: 1, afterFailedTry: true });
+    expect((await store.deliveries.attempts(deliveryId)).map((a) => [a.attemptNumber, a.trigger])).toEqual([[2, 'manual'], [1, 'scheduled']]);
+    await sendBusy({ ...input, attemptNumber: 3, retryIndex: 1, afterFailedTry: true });
     expect(sent).toHaveLength(3);
   });
 

@@ -48,6 +48,11 @@ export interface SendResult {
   scheduleLength: number;
   /** The endpoint's status version this attempt read; the workflow weighs disable notices with it. */
   endpointStatusVersion?: number;
+  /**
+   * The number the attempt is recorded under, which the workflow adopts: past the one asked for
+   * when a manual try found that number recorded already (see `sendWebhook`).
+   */
+  attemptNumber?: number;
 }
 
 export interface SendDeps {
@@ -93,26 +98,8 @@ export function createSendWebhook(deps: SendDeps) {
     const ctx = await deps.store.loadSendContext(input.deliveryId, now());
     // The delivery, its event or its endpoint was deleted: nothing left to send or record.
     if (!ctx) return finished('gone');
-    // This attempt number is recorded already: the try that recorded it lost its result to the
-    // workflow (a worker lost, a workflow task timed out, or refused because a signal came
-    // meanwhile, such as a resend or the endpoint's disable), and the workflow asks again. It is
-    // concluded from its record, as below: a delivered message is not sent twice, nor read as
-    // failed because its endpoint is disabled now. Except a failed one asked again as `manual`:
-    // a resend that came during the attempt asks for a new send.
-    const recordedAlready =
-      ctx.delivery.attemptCount >= input.attemptNumber && (input.trigger !== 'manual' || ctx.delivery.status === DeliveryStatus.succeeded);
-    if (input.afterFailedTry || recordedAlready) {
-      // The previous try sent and recorded this attempt, then failed in a follow-up (waking the
-      // health workflow, an operational event): finish the follow-ups; never send it again. Only
-      // after such a failure is the record read, so the usual attempt pays nothing for it.
-      const recorded = (await deps.store.deliveries.attempts(ctx.deliveryId)).find((a) => a.attemptNumber === input.attemptNumber);
-      // A recorded failure whose endpoint a disable has stopped since ends with the checks below,
-      // not with the retry its record planned.
-      if (recorded) {
-        const decided = decideAgain(ctx, input, recorded, now());
-        if (decided.outcome.succeeded || !stoppedByDisable(ctx, input)) return conclude(deps, ctx, input, recorded.responseStatus, decided);
-      }
-    }
+    const concluded = await concludeRecorded(deps, ctx, input, now());
+    if (concluded) return concluded;
     if (ctx.endpoint.status === EndpointStatus.disabled) {
       await deps.store.deliveries.endPending(ctx.deliveryId, { status: DeliveryStatus.failed, nextAttemptAt: null, failureReason: FailureReason.endpointDisabled });
       return finished('disabled');
@@ -125,36 +112,73 @@ export function createSendWebhook(deps: SendDeps) {
       // The workflow waits on a durable timer, not this activity, then calls again with the slot.
       if (waitMs > 0) return { ...finished('throttled'), nextDelayMs: waitMs };
     }
-
-    const startedAt = now();
-    const response = await post(deps, ctx, startedAt);
-    const sent: SentAttempt = { startedAt, durationMs: response.durationMs, statusCode: response.statusCode, errorCode: response.errorCode, retryAfter: response.headers['retry-after'] ?? null };
-    const decided = decide(ctx, input, sent);
-    const { outcome, nextAttemptAt } = decided;
-    deps.metrics.attempts.observe({ outcome: outcome.succeeded ? 'succeeded' : 'failed', trigger: input.trigger }, response.durationMs / 1000);
-    await deps.store.deliveries.recordAttempt(
-      {
-        deliveryId: ctx.deliveryId,
-        endpointId: ctx.endpoint.id,
-        attemptNumber: input.attemptNumber,
-        trigger: input.trigger,
-        url: ctx.endpoint.url,
-        startedAt,
-        durationMs: response.durationMs,
-        responseStatus: response.statusCode,
-        responseHeaders: response.headers,
-        responseBody: response.body,
-        responseBodyTruncated: response.bodyTruncated,
-        succeeded: outcome.succeeded,
-        errorCode: outcome.errorCode,
-        errorMessage: response.errorMessage,
-        nextAttemptAt,
-        endpointStatusVersion: ctx.endpoint.statusVersion,
-      },
-      { status: outcome.status, nextAttemptAt, failureReason: outcome.failureReason },
-    );
-    return conclude(deps, ctx, input, response.statusCode, decided);
+    // A manual try asked for a number already recorded (a resend that came while that attempt
+    // was completing, or a manual try whose result was lost) is a new POST: recorded under the
+    // next number, which the workflow adopts, so every POST has its record.
+    const number = input.trigger === 'manual' && ctx.delivery.attemptCount >= input.attemptNumber ? ctx.delivery.attemptCount + 1 : input.attemptNumber;
+    return numbered(await sendAndRecord(deps, ctx, { ...input, attemptNumber: number }, now()), input, number);
   };
+}
+
+/**
+ * A try of an attempt already recorded, concluded from its record; undefined when it must send.
+ * The try that recorded it lost its result to the workflow (a worker lost, a workflow task timed
+ * out, or refused because a signal came meanwhile, such as a resend or the endpoint's disable),
+ * or failed in a follow-up after recording (`afterFailedTry`), and the workflow asks again: a
+ * delivered message is not sent twice, nor read as failed because its endpoint is disabled now.
+ * A failed attempt asked again as `manual` sends: a resend that came during it asks for a new
+ * POST. Only on these paths is the record read, so the usual attempt pays nothing for it.
+ */
+async function concludeRecorded(deps: SendDeps, ctx: SendContext, input: SendInput, now: Date): Promise<SendResult | undefined> {
+  const { attemptCount, status } = ctx.delivery;
+  const recordedAlready = attemptCount >= input.attemptNumber && (input.trigger !== 'manual' || status === DeliveryStatus.succeeded);
+  if (!input.afterFailedTry && !recordedAlready) return undefined;
+  // The newest record: a renumbered manual attempt (see above) is recorded past the number asked.
+  const number = Math.max(input.attemptNumber, attemptCount);
+  const recorded = (await deps.store.deliveries.attempts(ctx.deliveryId)).find((a) => a.attemptNumber === number);
+  if (!recorded) return undefined;
+  const asRecorded = number === input.attemptNumber ? input : { ...input, attemptNumber: number };
+  const decided = decideAgain(ctx, asRecorded, recorded, now);
+  // A recorded failure whose endpoint a disable has stopped since ends with the checks that follow,
+  // not with the retry its record planned.
+  if (!decided.outcome.succeeded && stoppedByDisable(ctx, input)) return undefined;
+  return numbered(await conclude(deps, ctx, asRecorded, recorded.responseStatus, decided), input, number);
+}
+
+/** The attempt's POST, its record, and its follow-ups. */
+async function sendAndRecord(deps: SendDeps, ctx: SendContext, input: SendInput, startedAt: Date): Promise<SendResult> {
+  const response = await post(deps, ctx, startedAt);
+  const sent: SentAttempt = { startedAt, durationMs: response.durationMs, statusCode: response.statusCode, errorCode: response.errorCode, retryAfter: response.headers['retry-after'] ?? null };
+  const decided = decide(ctx, input, sent);
+  const { outcome, nextAttemptAt } = decided;
+  deps.metrics.attempts.observe({ outcome: outcome.succeeded ? 'succeeded' : 'failed', trigger: input.trigger }, response.durationMs / 1000);
+  await deps.store.deliveries.recordAttempt(
+    {
+      deliveryId: ctx.deliveryId,
+      endpointId: ctx.endpoint.id,
+      attemptNumber: input.attemptNumber,
+      trigger: input.trigger,
+      url: ctx.endpoint.url,
+      startedAt,
+      durationMs: response.durationMs,
+      responseStatus: response.statusCode,
+      responseHeaders: response.headers,
+      responseBody: response.body,
+      responseBodyTruncated: response.bodyTruncated,
+      succeeded: outcome.succeeded,
+      errorCode: outcome.errorCode,
+      errorMessage: response.errorMessage,
+      nextAttemptAt,
+      endpointStatusVersion: ctx.endpoint.statusVersion,
+    },
+    { status: outcome.status, nextAttemptAt, failureReason: outcome.failureReason },
+  );
+  return conclude(deps, ctx, input, response.statusCode, decided);
+}
+
+/** The result, with the number its attempt is recorded under when that is not the one asked for. */
+function numbered(result: SendResult, asked: SendInput, number: number): SendResult {
+  return number === asked.attemptNumber ? result : { ...result, attemptNumber: number };
 }
 
 /**

@@ -105,6 +105,14 @@ describe('delivery and fanOut workflows', () => {
     expect(await (await start(i)).result()).toEqual({ status: 'failed', attempts: 3 });
   });
 
+  it('adopts the attempt number the activity recorded under, and numbers on from it', async () => {
+    const i = input();
+    // The second try was a manual one whose number was taken: the activity recorded it as 4.
+    scripts.set(i.deliveryId, (c) => (c.attemptNumber === 1 ? fail(20) : c.attemptNumber === 2 ? { ...fail(20), attemptNumber: 4 } : fail(null)));
+    expect(await (await start(i)).result()).toEqual({ status: 'failed', attempts: 5 });
+    expect(calls.get(i.deliveryId)!.map((c) => c.attemptNumber)).toEqual([1, 2, 5]);
+  });
+
   it('a resend signal cuts the wait short with a manual attempt', async () => {
     const i = input();
     let n = 0;

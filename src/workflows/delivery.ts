@@ -11,13 +11,14 @@
  * activity task (12), and one task-queue hop shorter. What that changes, and why it is safe:
  * - A worker lost mid-attempt makes the workflow task time out; the attempt runs again on
  *   another worker with the same number: concluded from its record if it has one (a failed
- *   manual attempt is sent again), else sent (attempt rows are upserts: recorded once).
+ *   manual attempt is sent again, as the next number), else sent (attempt rows are upserts).
  * - A resend that arrives during an attempt that would end the delivery: the server refuses to
  *   complete a workflow with a signal pending, so the task fails and the attempt's result is not
  *   kept. On the next task the signal comes first and the attempt runs again with the same number
  *   as `manual`: if it had succeeded, that try concludes from its record without sending;
- *   otherwise the receiver gets the message twice (same `webhook-id`), the store records the
- *   second. A resend during an attempt that does not end the delivery is honoured right after it.
+ *   otherwise the receiver gets the message twice (same `webhook-id`), and the second POST is
+ *   recorded as the next attempt, whose number the workflow adopts from the result. A resend
+ *   during an attempt that does not end the delivery is honoured right after it.
  *   The endpoint's disable signal refuses a completion the same way.
  * - The endpoint timeout (≤ 30 s) can outlast the workflow task timeout; the SDK heartbeats the
  *   task while a local activity runs.
@@ -273,6 +274,8 @@ function resumeOf(state: DeliveryState, loop: Loop): DeliveryResume {
  * result if it has ended, otherwise undefined once the wait before the next attempt is over.
  */
 async function afterAttempt(result: SendResult, state: DeliveryState, loop: Loop): Promise<DeliveryResult | undefined> {
+  // A manual try of a number already recorded was recorded under the next one (sendWebhook).
+  if (result.attemptNumber !== undefined) state.attemptNumber = result.attemptNumber;
   loop.infraFailures = 0;
   loop.afterFailedTry = false;
   loop.slotReserved = false;
