@@ -1,9 +1,10 @@
 import { sql, type Selectable } from 'kysely';
 import { FailureReason } from '../domain/attempt-outcome';
-import { attemptId, idTime, newId, IdPrefix } from '../domain/ids';
-import { DeliveryStatus, type Attempt, type AttemptErrorCode, type AttemptTrigger, type Delivery } from '../domain/model';
+import { idTime, newId, IdPrefix } from '../domain/ids';
+import { DeliveryStatus, type Delivery } from '../domain/model';
+import { createAttemptRecords, type DeliveryOutcome } from './attempts';
 import type { Db } from './db';
-import type { AttemptsTable, DeliveriesTable } from './schema';
+import type { DeliveriesTable } from './schema';
 import { createdIn, toPage, type CreatedRange, type Page, type PageRequest } from './page';
 
 function toDelivery(row: Selectable<DeliveriesTable>): Delivery {
@@ -24,38 +25,6 @@ function toDelivery(row: Selectable<DeliveriesTable>): Delivery {
   };
 }
 
-function toAttempt(row: Selectable<AttemptsTable>): Attempt {
-  return {
-    id: row.id,
-    deliveryId: row.delivery_id,
-    attemptNumber: row.attempt_number,
-    trigger: row.trigger as AttemptTrigger,
-    url: row.url,
-    startedAt: row.started_at,
-    durationMs: row.duration_ms,
-    responseStatus: row.response_status,
-    responseHeaders: row.response_headers,
-    responseBody: row.response_body,
-    responseBodyTruncated: row.response_body_truncated,
-    errorCode: row.error_code as AttemptErrorCode | null,
-    errorMessage: row.error_message,
-    nextAttemptAt: row.next_attempt_at,
-  };
-}
-
-export type AttemptRecord = Omit<Attempt, 'id'> & {
-  endpointId: string;
-  succeeded: boolean;
-  /** The endpoint's `status_version` when the attempt read it: a disable since then ended the delivery. */
-  endpointStatusVersion: number;
-};
-
-export interface DeliveryOutcome {
-  status: DeliveryStatus;
-  nextAttemptAt: Date | null;
-  failureReason: string | null;
-}
-
 export interface DeliveryFilter extends PageRequest, CreatedRange {
   status?: DeliveryStatus | undefined;
   eventId?: string | undefined;
@@ -73,6 +42,8 @@ function noAttemptSince(seen: Pick<Delivery, 'attemptCount' | 'lastAttemptAt'>) 
 
 export function createDeliveryStore(db: Db) {
   return {
+    ...createAttemptRecords(db),
+
     /**
      * Creates the deliveries of one event (idempotent): `pending` for active endpoints, `skipped`
      * for disabled ones, so recovery can send them later. Returns them by endpoint. `test`: a test
@@ -142,20 +113,6 @@ export function createDeliveryStore(db: Db) {
       return toPage((await query.execute()).map(toDelivery), filter.limit);
     },
 
-    /** Whether an attempt before `attemptNumber` was the last of a spent schedule (failed, no next attempt). */
-    async wasExhausted(deliveryId: string, attemptNumber: number): Promise<boolean> {
-      const row = await db
-        .selectFrom('attempts')
-        .select('id')
-        .where('delivery_id', '=', deliveryId)
-        .where('attempt_number', '<', attemptNumber)
-        .where('trigger', '=', 'scheduled')
-        .where('succeeded', '=', false)
-        .where('next_attempt_at', 'is', null)
-        .executeTakeFirst();
-      return row !== undefined;
-    },
-
     /**
      * A recovery's page: the endpoint's failed and skipped deliveries created in [since, until), by
      * id. A test send that never started is not one: its caller was told to try again.
@@ -173,91 +130,6 @@ export function createDeliveryStore(db: Db) {
         .limit(q.limit);
       if (q.after !== null) query = query.where('id', '>', q.after);
       return (await query.execute()).map(toDelivery);
-    },
-
-    /**
-     * The endpoint's attempts since `since`: counts, and latency percentiles (whole ms) over the
-     * attempts it answered: a timeout or a refused connection says nothing of its response time.
-     */
-    async attemptStats(endpointId: string, since: Date): Promise<{ attempts: number; succeeded: number; p50Ms: number | null; p95Ms: number | null }> {
-      const { rows } = await sql<{ attempts: number; succeeded: number; p50: number | null; p95: number | null }>`
-        select count(*)::int as attempts,
-               (count(*) filter (where succeeded))::int as succeeded,
-               round(percentile_cont(0.5) within group (order by duration_ms) filter (where response_status is not null)) as p50,
-               round(percentile_cont(0.95) within group (order by duration_ms) filter (where response_status is not null)) as p95
-        from attempts where endpoint_id = ${endpointId} and started_at >= ${since}`.execute(db);
-      const r = rows[0]!;
-      return { attempts: r.attempts, succeeded: r.succeeded, p50Ms: r.p50 === null ? null : Number(r.p50), p95Ms: r.p95 === null ? null : Number(r.p95) };
-    },
-
-    async attempts(deliveryId: string): Promise<Attempt[]> {
-      const rows = await db.selectFrom('attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('attempt_number', 'desc').execute();
-      return rows.map(toAttempt);
-    },
-
-    /**
-     * Records one attempt and the delivery's new state in one statement. The attempt id is
-     * derived from (delivery, number) and upserted, so a re-run activity cannot double-count.
-     *
-     * A record older than what is stored changes nothing: an attempt that outlived its local
-     * activity's timeout can finish after the workflow's next try of it (or its next attempt) has
-     * recorded, and must not put back a state the workflow has moved past (a succeeded delivery
-     * would read pending for good). "Older" is a lower attempt number, or for the same number an
-     * earlier start time.
-     */
-    async recordAttempt(attempt: AttemptRecord, outcome: DeliveryOutcome): Promise<void> {
-      const id = attemptId(attempt.deliveryId, attempt.attemptNumber);
-      const values = {
-        trigger: attempt.trigger,
-        url: attempt.url,
-        started_at: attempt.startedAt,
-        duration_ms: attempt.durationMs,
-        response_status: attempt.responseStatus,
-        response_headers: JSON.stringify(attempt.responseHeaders),
-        response_body: attempt.responseBody,
-        response_body_truncated: attempt.responseBodyTruncated,
-        error_code: attempt.errorCode,
-        error_message: attempt.errorMessage,
-        next_attempt_at: attempt.nextAttemptAt,
-        endpoint_id: attempt.endpointId,
-        succeeded: attempt.succeeded,
-      };
-      // One statement (a data-modifying CTE), so one round trip, and atomic like a transaction.
-      await db
-        .with('attempt', (q) =>
-          q
-            .insertInto('attempts')
-            .values({ id, delivery_id: attempt.deliveryId, attempt_number: attempt.attemptNumber, ...values })
-            .onConflict((oc) => oc.column('id').doUpdateSet(values).where('attempts.started_at', '<=', attempt.startedAt))
-            .returning('id'),
-        )
-        .updateTable('deliveries')
-        .set((eb) => {
-          // A disable that landed while this attempt was sending ended the delivery: an attempt
-          // that would leave it pending must not revive it (its retries stop there). Only a
-          // disable since the attempt read the endpoint: one before it (the endpoint enabled again
-          // since, and a resend) is history, and the resend's retries go on.
-          const keep = sql<boolean>`(deliveries.status = ${DeliveryStatus.failed} and deliveries.failure_reason = ${FailureReason.endpointDisabled} and ${outcome.status}::text = ${DeliveryStatus.pending}
-            and (select status_version from endpoints where id = deliveries.endpoint_id) <> ${attempt.endpointStatusVersion})`;
-          return {
-            status: sql<string>`case when ${keep} then deliveries.status else ${outcome.status}::text end`,
-            attempt_count: eb.fn('greatest', [eb.ref('attempt_count'), eb.val(attempt.attemptNumber)]),
-            last_attempt_at: attempt.startedAt,
-            next_attempt_at: sql<Date | null>`case when ${keep} then null else ${outcome.nextAttemptAt}::timestamptz end`,
-            failure_reason: sql<string | null>`case when ${keep} then deliveries.failure_reason else ${outcome.failureReason}::text end`,
-            updated_at: new Date(),
-          };
-        })
-        .where('id', '=', attempt.deliveryId)
-        // A later attempt (a higher number) has recorded, or a later try of this one (by start time).
-        // Numbers first: they do not depend on two workers' clocks agreeing.
-        .where((eb) =>
-          eb.or([
-            eb('attempt_count', '<', attempt.attemptNumber),
-            eb.and([eb('attempt_count', '=', attempt.attemptNumber), eb.or([eb('last_attempt_at', 'is', null), eb('last_attempt_at', '<=', attempt.startedAt)])]),
-          ]),
-        )
-        .execute();
     },
 
     /**

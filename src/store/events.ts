@@ -79,6 +79,12 @@ export function createEventStore(db: Db) {
   }
   const insertGrouped = groupCommit(insertBatch, { maxBatch: MAX_EVENTS_PER_STATEMENT });
 
+  /** An event by id alone (the reconciler knows an event only from its fan-out's workflow id). */
+  async function byId(id: string): Promise<WebhookEvent | undefined> {
+    const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toEvent(row);
+  }
+
   /** The event an Idempotency-Key first created in the application. */
   async function byIdempotencyKey(appId: string, key: string): Promise<WebhookEvent | undefined> {
     const row = await db.selectFrom('events').selectAll().where('app_id', '=', appId).where('idempotency_key', '=', key).executeTakeFirst();
@@ -99,8 +105,8 @@ export function createEventStore(db: Db) {
       if (row) return { event: toEvent(row), created: true };
       // Its id taken: a batch that committed but whose answer was lost (a dropped connection) is
       // retried item by item, and each item then finds its own row. It was created all the same.
-      const mine = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
-      if (mine) return { event: toEvent(mine), created: true };
+      const mine = await byId(id);
+      if (mine) return { event: mine, created: true };
       if (input.idempotencyKey === null) return undefined;
       const first = await byIdempotencyKey(appId, input.idempotencyKey);
       return first && { event: first, created: false };
@@ -108,11 +114,7 @@ export function createEventStore(db: Db) {
 
     byIdempotencyKey,
 
-    /** An event by id alone (the reconciler knows an event only from its fan-out's workflow id). */
-    async byId(id: string): Promise<WebhookEvent | undefined> {
-      const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
-      return row && toEvent(row);
-    },
+    byId,
 
     async get(appId: string, id: string): Promise<WebhookEvent | undefined> {
       const row = await db.selectFrom('events').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
