@@ -207,6 +207,11 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/apps', '/v1/apps/{app}/endpoints/{endpoint}', '/v1/apps/{app}/events', '/v1/apps/{app}/deliveries/{delivery}/resend']));
     expect(doc.paths['/v1/apps/{app}/events']).toHaveProperty('post');
     expect(Object.keys(doc.components.schemas.CreateEvent!.properties!)).toEqual(['type', 'data', 'previous_data', 'channels', 'endpoint_ids']);
+    // Every operation has its own operationId, which generated clients name their calls after.
+    const operationIds = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((op) => (op as { operationId?: string }).operationId));
+    expect(operationIds.every((id) => typeof id === 'string' && /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
+    expect(new Set(operationIds).size).toBe(operationIds.length);
+    expect((doc.paths['/v1/apps/{app}/events'] as Record<string, { operationId: string }>).post!.operationId).toBe('createEvent');
     const docs = await fetch(`${t.api.url}/docs`);
     expect(docs.headers.get('content-type')).toMatch(/text\/html/);
     const html = await docs.text();
@@ -280,6 +285,8 @@ describe.each(storeKinds)('API on %s', (kind) => {
       ['foreign cursor', 'GET', `/v1/apps/${app.id}/events?cursor=ep_123`, undefined, 400, 'invalid_cursor'],
       ['bad status filter', 'GET', `/v1/apps/${app.id}/deliveries?status=lost`, undefined, 400, 'validation_failed'],
       ['unknown route', 'GET', '/v1/nothing', undefined, 404, 'route_not_found'],
+      ['a method the path does not take', 'PUT', `/v1/apps/${app.id}`, { name: 'x' }, 405, 'method_not_allowed'],
+      ['DELETE of an event', 'DELETE', `/v1/apps/${app.id}/events/evt_01M838KD3CHFQGT1S3B7N6488A`, undefined, 405, 'method_not_allowed'],
       ['duplicate app uid', 'POST', '/v1/apps', { name: 'x', uid: String(app.uid ?? 'dup') }, 409, 'already_exists'],
       // Values the database cannot hold are the request's fault: 400, never 500.
       ['NUL in a name', 'POST', '/v1/apps', { name: 'a\u0000b' }, 400, 'invalid_value'],
@@ -321,6 +328,9 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const longKey = await t.api.post(`/v1/apps/${app.id}/events`, { type: 'a.b', data: {} }, { 'idempotency-key': 'k'.repeat(257) });
     expect(longKey.status).toBe(400);
     expect(longKey.body.error.message).toMatch(/headers/);
+    // A 405 names the methods the path takes, as the document declares them.
+    const wrongMethod = await t.api.request('PUT', `/v1/apps/${app.id}/endpoints/${ep.id}`, { url: 'https://example.com' });
+    expect(wrongMethod.headers.get('allow')).toBe('DELETE, GET, HEAD, PATCH');
     const asText = await t.api.request('POST', '/v1/apps', 'name=x', { 'content-type': 'text/plain' });
     expect(asText.status).toBe(415);
     expect(asText.body.error.code).toBe('unsupported_media_type');

@@ -20,6 +20,12 @@ export interface PostRequest {
   headers: Record<string, string>;
   body: string;
   timeoutMs: number;
+  /**
+   * Aborts the exchange early: the activity's cancellation, which fires when its local activity
+   * times out. A POST must not start, or go on, after the workflow has given up on its try and
+   * is about to make another.
+   */
+  signal?: AbortSignal;
 }
 
 export interface PostResponse {
@@ -90,12 +96,13 @@ export function createHttpSender(opts: SenderOptions): HttpSender {
     : new Agent({ connect: { timeout: 10_000, lookup, ...tls }, keepAliveTimeout: 10_000 });
   const checkTarget = opts.proxyUrl ? promisify(lookup) : undefined;
   return {
-    async post({ url, headers, body, timeoutMs }) {
+    async post({ url, headers, body, timeoutMs, signal }) {
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
       try {
         if (checkTarget) await checkTarget(new URL(url).hostname.replace(/^\[|\]$/g, ''), {});
-        const res = await request(url, { method: 'POST', headers, body, dispatcher, signal: AbortSignal.timeout(timeoutMs) });
+        const deadline = AbortSignal.timeout(timeoutMs);
+        const res = await request(url, { method: 'POST', headers, body, dispatcher, signal: signal ? AbortSignal.any([deadline, signal]) : deadline });
         const { text, truncated } = await readCapped(res.body);
         return {
           durationMs: elapsed(),

@@ -2,9 +2,10 @@
  * `createActivities(deps)`: the only code that touches the network and the store on Temporal's
  * behalf. Workflows import the `Activities` type only.
  */
+import { Context } from '@temporalio/activity';
 import { createHealthCheck, createStopDisabledDeliveries, type StopDeps } from './health';
 import { createRecoverPage, type RecoverDeps } from './recover';
-import { createSendWebhook, type SendDeps } from './send-webhook';
+import { createSendWebhook, type SendDeps, type SendInput } from './send-webhook';
 
 export type { SendInput, SendResult } from './send-webhook';
 export type { HealthCheckResult } from './health';
@@ -28,6 +29,7 @@ export interface ResolveResult {
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const send = createSendWebhook(deps);
   return {
     /** One window of subscribed endpoints, with their delivery rows created (idempotently). */
     async resolveEndpoints({ eventId, eventType, after, limit }: ResolveInput): Promise<ResolveResult> {
@@ -40,7 +42,8 @@ export function createActivities(deps: ActivityDeps) {
         nextAfter: endpoints.length === limit ? endpoints[endpoints.length - 1]!.id : null,
       };
     },
-    sendWebhook: createSendWebhook(deps),
+    /** Its POST is aborted when the activity is cancelled, as when its local activity times out. */
+    sendWebhook: (input: SendInput) => send(input, Context.current().cancellationSignal),
     checkEndpointHealth: createHealthCheck(deps.store, deps.metrics, deps.now),
     stopDisabledDeliveries: createStopDisabledDeliveries(deps),
     recoverPage: createRecoverPage(deps),

@@ -2,6 +2,7 @@
  * `sendWebhook` on a real (in-memory PGlite) store with a recording HTTP sender: what it does
  * when the store says the delivery must not be sent.
  */
+import { CancelledFailure } from '@temporalio/activity';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../metrics';
 import type { Store } from '../store';
@@ -172,6 +173,31 @@ describe('sendWebhook and the stored delivery', () => {
     expect((await store.deliveries.attempts(deliveryId)).map((a) => [a.attemptNumber, a.trigger])).toEqual([[2, 'manual'], [1, 'scheduled']]);
     await sendBusy({ ...input, attemptNumber: 3, retryIndex: 1, afterFailedTry: true });
     expect(sent).toHaveLength(3);
+  });
+
+  it('a try given up by its cancellation (the local activity timed out) records nothing; the next try of the number sends', async () => {
+    const app = await storedApp(store);
+    const ep = await storedEndpoint(store, app.id);
+    const { deliveryId } = await storedDelivery(store, app.id, ep.id);
+    const signals: (AbortSignal | undefined)[] = [];
+    // Answers as the real sender does when its signal aborts the exchange.
+    const honouring: HttpSender = {
+      async post(req) {
+        signals.push(req.signal);
+        if (req.signal?.aborted) return { durationMs: 0, statusCode: null, headers: {}, body: '', bodyTruncated: false, errorCode: 'timeout', errorMessage: 'aborted' };
+        return { durationMs: 3, statusCode: 200, headers: {}, body: '', bodyTruncated: false, errorCode: null, errorMessage: null };
+      },
+      async close() {},
+    };
+    const sendWith = createSendWebhook({ store, http: honouring, urlPolicy: { allowInsecure: false, allowSubnets: [] }, userAgent: 'Hookline/test', reportFailure: async () => {}, metrics: createMetrics() });
+    const input: SendInput = { deliveryId, attemptNumber: 1, trigger: 'scheduled', retryIndex: 0, jitter: 0, retry: true };
+    const gaveUp = AbortSignal.abort();
+    await expect(sendWith(input, gaveUp)).rejects.toBeInstanceOf(CancelledFailure);
+    expect(signals).toEqual([gaveUp]);
+    expect(await store.deliveries.attempts(deliveryId)).toEqual([]);
+    expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'pending', attemptCount: 0 });
+    expect(await sendWith(input, new AbortController().signal)).toMatchObject({ outcome: 'succeeded' });
+    expect((await store.deliveries.attempts(deliveryId)).map((a) => a.attemptNumber)).toEqual([1]);
   });
 
   it('an event goes out in the format its application had when the event was committed, on every attempt', async () => {

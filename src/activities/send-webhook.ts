@@ -3,7 +3,7 @@
  * delivery workflow; this computes the next delay from the stored schedule, the workflow's jitter
  * and any Retry-After, so `next_attempt_at` in the store is the exact time the timer fires.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { ActivityFailureType } from '../domain/activity-failures';
 import { decideOutcome, FailureReason } from '../domain/attempt-outcome';
 import { renderBody } from '../domain/envelope';
@@ -68,7 +68,7 @@ export interface SendDeps {
 
 const finished = (outcome: SendResult['outcome']): SendResult => ({ outcome, statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 0 });
 
-async function post(deps: SendDeps, ctx: SendContext, startedAt: Date): Promise<PostResponse> {
+async function post(deps: SendDeps, ctx: SendContext, startedAt: Date, signal: AbortSignal | undefined): Promise<PostResponse> {
   const verdict = checkEndpointUrl(ctx.endpoint.url, deps.urlPolicy);
   if (!verdict.ok) {
     return { durationMs: 0, statusCode: null, headers: {}, body: '', bodyTruncated: false, errorCode: AttemptErrorCode.invalidUrl, errorMessage: verdict.reason };
@@ -89,12 +89,17 @@ async function post(deps: SendDeps, ctx: SendContext, startedAt: Date): Promise<
     headers: { ...ctx.endpoint.headers, 'content-type': 'application/json', 'user-agent': deps.userAgent, ...signature },
     body,
     timeoutMs: ctx.endpoint.timeoutMs,
+    signal,
   });
 }
 
 export function createSendWebhook(deps: SendDeps) {
   const now = deps.now ?? (() => new Date());
-  return async function sendWebhook(input: SendInput): Promise<SendResult> {
+  /**
+   * `signal` is the activity's cancellation (`createActivities` passes it): the local activity
+   * timed out and the workflow will try again, so this try must not send, or record, any more.
+   */
+  return async function sendWebhook(input: SendInput, signal?: AbortSignal): Promise<SendResult> {
     const ctx = await deps.store.loadSendContext(input.deliveryId, now());
     // The delivery, its event or its endpoint was deleted: nothing left to send or record.
     if (!ctx) return finished('gone');
@@ -108,7 +113,7 @@ export function createSendWebhook(deps: SendDeps) {
     // is enabled again before the timer fires: recovery sends it later. A resend marks it pending.
     if (stoppedByDisable(ctx, input)) return finished('disabled');
     if (ctx.endpoint.rateLimitPerS) {
-      const waitMs = await throttle(deps.store, ctx.endpoint.id, ctx.endpoint.rateLimitPerS, input.slotReserved === true);
+      const waitMs = await throttle(deps.store, ctx.endpoint.id, ctx.endpoint.rateLimitPerS, input.slotReserved === true, signal);
       // The workflow waits on a durable timer, not this activity, then calls again with the slot.
       if (waitMs > 0) return { ...finished('throttled'), nextDelayMs: waitMs };
     }
@@ -116,7 +121,7 @@ export function createSendWebhook(deps: SendDeps) {
     // was completing, or a manual try whose result was lost) is a new POST: recorded under the
     // next number, which the workflow adopts, so every POST has its record.
     const number = input.trigger === 'manual' && ctx.delivery.attemptCount >= input.attemptNumber ? ctx.delivery.attemptCount + 1 : input.attemptNumber;
-    return numbered(await sendAndRecord(deps, ctx, { ...input, attemptNumber: number }, now()), input, number);
+    return numbered(await sendAndRecord(deps, ctx, { ...input, attemptNumber: number }, now(), signal), input, number);
   };
 }
 
@@ -146,8 +151,11 @@ async function concludeRecorded(deps: SendDeps, ctx: SendContext, input: SendInp
 }
 
 /** The attempt's POST, its record, and its follow-ups. */
-async function sendAndRecord(deps: SendDeps, ctx: SendContext, input: SendInput, startedAt: Date): Promise<SendResult> {
-  const response = await post(deps, ctx, startedAt);
+async function sendAndRecord(deps: SendDeps, ctx: SendContext, input: SendInput, startedAt: Date, signal: AbortSignal | undefined): Promise<SendResult> {
+  const response = await post(deps, ctx, startedAt, signal);
+  // Cut off by the cancellation, not by the endpoint: there is no answer to record, and the
+  // workflow's next try of this number sends it. (An answer that came in is recorded.)
+  if (response.statusCode === null && signal?.aborted) throw new CancelledFailure(`attempt ${input.attemptNumber} was given up before an answer came`);
   const sent: SentAttempt = { startedAt, durationMs: response.durationMs, statusCode: response.statusCode, errorCode: response.errorCode, retryAfter: response.headers['retry-after'] ?? null };
   const decided = decide(ctx, input, sent);
   const { outcome, nextAttemptAt } = decided;
@@ -255,7 +263,7 @@ async function afterManualSuccess(deps: SendDeps, ctx: SendContext, input: SendI
 }
 
 /** Milliseconds to wait before sending to a rate-limited endpoint; 0 means send now. */
-async function throttle(store: Store, endpointId: string, perS: number, slotReserved: boolean): Promise<number> {
+async function throttle(store: Store, endpointId: string, perS: number, slotReserved: boolean, signal: AbortSignal | undefined): Promise<number> {
   if (!slotReserved) {
     const waitMs = await store.health.reserveSlot(endpointId, perS);
     if (waitMs > 5) return waitMs;
@@ -266,6 +274,7 @@ async function throttle(store: Store, endpointId: string, perS: number, slotRese
     const waitMs = await store.health.claimSend(endpointId, perS);
     if (waitMs === 0) return 0;
     if (waitMs > MAX_GATE_WAIT_MS) return waitMs;
+    signal?.throwIfAborted();
     await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
   return Math.ceil(1000 / perS);

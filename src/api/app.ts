@@ -84,7 +84,7 @@ export function createApi(deps: ApiDeps): RequestListener {
   app.use('/v1', express.json({ limit: SMALL_BODY_LIMIT, strict: false }), refuseUnpairedSurrogates);
   app.use(appsRouter(ctx), keysRouter(ctx), endpointsRouter(ctx), recoveriesRouter(ctx), testSendsRouter(ctx), eventTypesRouter(ctx), deliveriesRouter(ctx));
 
-  app.use(routeNotFound);
+  app.use(routeNotFound((path) => api.methodsAt(path)));
   app.use(errorHandler(deps.logger));
   return limitInFlight(app, { maxInFlight: deps.maxInFlight, ...(deps.late && { late: deps.late }), onShed: (reason) => deps.metrics.apiShed.inc({ reason }) });
 }

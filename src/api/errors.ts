@@ -129,6 +129,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-export const routeNotFound: RequestHandler = (req, res) => {
-  sendError(res, new ApiError(404, ErrorType.notFound, 'route_not_found', `No route ${req.method} ${req.path}`));
-};
+/** A path no route has is a 404; a path asked with a method its routes lack is a 405 that lists theirs in `Allow`. */
+export function routeNotFound(methodsAt: (path: string) => string[]): RequestHandler {
+  return (req, res) => {
+    const allowed = methodsAt(req.path);
+    if (allowed.length === 0) return sendError(res, new ApiError(404, ErrorType.notFound, 'route_not_found', `No route ${req.method} ${req.path}`));
+    res.setHeader('allow', allowed.join(', '));
+    sendError(res, new ApiError(405, ErrorType.invalidRequest, 'method_not_allowed', `${req.path} does not take ${req.method}; it takes ${allowed.join(', ')}`));
+  };
+}

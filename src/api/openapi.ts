@@ -18,6 +18,8 @@ const Nothing = z.object({}).strict();
 
 export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, R extends z.ZodType, H extends AnyObject = z.ZodObject<Record<string, never>>> {
   method: Method;
+  /** Unique and stable: a generated client names the call after it (`listDeliveries`). */
+  operationId: string;
   /** Express form, e.g. `/v1/apps/:app`. */
   path: string;
   summary: string;
@@ -50,6 +52,8 @@ export interface Input<P extends AnyObject, Q extends AnyObject, B extends z.Zod
 
 export class ApiRegistry {
   readonly registry = new OpenAPIRegistry();
+  /** Every route's method and path, for the 405 of a known path asked with another method. */
+  private readonly routes: { method: Method; path: RegExp }[] = [];
 
   constructor() {
     this.registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
@@ -92,6 +96,14 @@ export class ApiRegistry {
       else res.status(status).type('json').send(stringifyWithRaw(body));
     };
     router[spec.method](spec.path, handle);
+    this.routes.push({ method: spec.method, path: pathPattern(spec.path) });
+  }
+
+  /** The methods the routes at this request path answer (HEAD with GET, as Express does); none for an unknown path. */
+  methodsAt(path: string): string[] {
+    const methods = new Set(this.routes.filter((r) => r.path.test(path)).map((r) => r.method.toUpperCase()));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
   }
 
   document(): ReturnType<OpenApiGeneratorV31['generateDocument']> {
@@ -115,6 +127,15 @@ function requestBody(req: Request): unknown {
   return {};
 }
 
+/** An Express path (`/v1/apps/:app`) as a pattern for request paths: a parameter is one segment; a trailing slash is allowed. */
+function pathPattern(path: string): RegExp {
+  const source = path
+    .split('/')
+    .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}/?$`);
+}
+
 /** 429 (the key's rate limit) and 503 (load shedding, Temporal unavailable) say when to try again. */
 const RETRY_AFTER_CODES = new Set([429, 503]);
 const retryAfter = { 'retry-after': { description: 'Seconds to wait before trying again', schema: { type: 'string' as const } } };
@@ -128,6 +149,7 @@ function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType
   const errors = Object.fromEntries([...codes].sort().map((code) => [code, { description: 'Error', ...(RETRY_AFTER_CODES.has(code) && { headers: retryAfter }), content: { 'application/json': { schema: ErrorBody } } }]));
   return {
     method: spec.method,
+    operationId: spec.operationId,
     path: spec.path.replace(/:([A-Za-z_]+)/g, '{$1}'),
     summary: spec.summary,
     ...(spec.auth === 'admin' && { description: 'Needs the admin key.' }),

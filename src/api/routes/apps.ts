@@ -12,7 +12,7 @@ export function appsRouter({ store, api }: RouteContext): Router {
   const router = Router();
   const tag = 'Applications';
 
-  api.route(router, { method: 'post', path: '/v1/apps', summary: 'Create an application', tag, errors: [409], auth: 'admin', body: CreateAppBody, response: AppResponse, status: 201 }, async ({ body }) => {
+  api.route(router, { method: 'post', operationId: 'createApp', path: '/v1/apps', summary: 'Create an application', tag, errors: [409], auth: 'admin', body: CreateAppBody, response: AppResponse, status: 201 }, async ({ body }) => {
     const app = await store.apps.create({
       name: body.name,
       uid: body.uid ?? null,
@@ -24,15 +24,15 @@ export function appsRouter({ store, api }: RouteContext): Router {
     return appJson(app);
   });
 
-  api.route(router, { method: 'get', path: '/v1/apps', summary: 'List applications, newest first', tag, auth: 'admin', query: PageQuery, response: pageOf(AppResponse, 'ApplicationList') }, async ({ query }) =>
+  api.route(router, { method: 'get', operationId: 'listApps', path: '/v1/apps', summary: 'List applications, newest first', tag, auth: 'admin', query: PageQuery, response: pageOf(AppResponse, 'ApplicationList') }, async ({ query }) =>
     page(await store.apps.list({ limit: query.limit, cursor: checkCursor(query.cursor, 'app') }), appJson),
   );
 
-  api.route(router, { method: 'get', path: '/v1/apps/:app', summary: 'Get an application by id or uid', tag, params: AppParams, response: AppResponse }, async ({ params }) =>
+  api.route(router, { method: 'get', operationId: 'getApp', path: '/v1/apps/:app', summary: 'Get an application by id or uid', tag, params: AppParams, response: AppResponse }, async ({ params }) =>
     appJson(await findApp(store, params.app)),
   );
 
-  api.route(router, { method: 'patch', path: '/v1/apps/:app', summary: 'Update an application', tag, errors: [403, 409], params: AppParams, body: UpdateAppBody, response: AppResponse }, async ({ params, body, res }) => {
+  api.route(router, { method: 'patch', operationId: 'updateApp', path: '/v1/apps/:app', summary: 'Update an application', tag, errors: [403, 409], params: AppParams, body: UpdateAppBody, response: AppResponse }, async ({ params, body, res }) => {
     const app = await findApp(store, params.app);
     // uids are unique across applications: a key that could set one could learn other tenants'
     // uids from the 409, or take one a producer is about to use.
@@ -52,7 +52,7 @@ export function appsRouter({ store, api }: RouteContext): Router {
     return appJson(updated);
   });
 
-  api.route(router, { method: 'delete', path: '/v1/apps/:app', summary: 'Delete an application and everything it owns', tag, auth: 'admin', params: AppParams, status: 204 }, async ({ params }) => {
+  api.route(router, { method: 'delete', operationId: 'deleteApp', path: '/v1/apps/:app', summary: 'Delete an application and everything it owns', tag, auth: 'admin', params: AppParams, status: 204 }, async ({ params }) => {
     const app = await findApp(store, params.app);
     await store.apps.delete(app.id);
     return undefined;

@@ -19,7 +19,7 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
 
   api.route(
     router,
-    { method: 'get', path: '/v1/apps/:app/deliveries', summary: 'List deliveries, newest first, by status, endpoint, event type and time', tag, params: AppParams, query: DeliveryListQuery, response: list },
+    { method: 'get', operationId: 'listDeliveries', path: '/v1/apps/:app/deliveries', summary: 'List deliveries, newest first, by status, endpoint, event type and time', tag, params: AppParams, query: DeliveryListQuery, response: list },
     async ({ params, query }) => {
       const app = await findApp(store, params.app);
       return page(await store.deliveries.list(app.id, filterOf(query)), (d) => deliveryJson(d));
@@ -28,7 +28,7 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
 
   api.route(
     router,
-    { method: 'get', path: '/v1/apps/:app/events/:event/deliveries', summary: "List an event's deliveries", tag, params: EventParams, query: DeliveryListQuery, response: list },
+    { method: 'get', operationId: 'listEventDeliveries', path: '/v1/apps/:app/events/:event/deliveries', summary: "List an event's deliveries", tag, params: EventParams, query: DeliveryListQuery, response: list },
     async ({ params, query }) => {
       const app = await findApp(store, params.app);
       if (!(await store.events.get(app.id, params.event))) throw ApiError.notFound('event', params.event);
@@ -38,14 +38,14 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
 
   api.route(
     router,
-    { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint/deliveries', summary: "List an endpoint's deliveries", tag, params: EndpointParams, query: DeliveryListQuery.omit({ endpoint_id: true }), response: list },
+    { method: 'get', operationId: 'listEndpointDeliveries', path: '/v1/apps/:app/endpoints/:endpoint/deliveries', summary: "List an endpoint's deliveries", tag, params: EndpointParams, query: DeliveryListQuery.omit({ endpoint_id: true }), response: list },
     async ({ params, query }) => {
       const { app } = await findEndpoint(store, params);
       return page(await store.deliveries.list(app.id, { ...filterOf(query), endpointId: params.endpoint }), (d) => deliveryJson(d));
     },
   );
 
-  api.route(router, { method: 'get', path: '/v1/apps/:app/deliveries/:delivery', summary: 'Get a delivery with its attempts, newest first', tag, params: DeliveryParams, response: DeliveryResponse }, async ({ params }) => {
+  api.route(router, { method: 'get', operationId: 'getDelivery', path: '/v1/apps/:app/deliveries/:delivery', summary: 'Get a delivery with its attempts, newest first', tag, params: DeliveryParams, response: DeliveryResponse }, async ({ params }) => {
     const app = await findApp(store, params.app);
     const delivery = await store.deliveries.get(app.id, params.delivery);
     if (!delivery) throw ApiError.notFound('delivery', params.delivery);
@@ -56,6 +56,7 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
     router,
     {
       method: 'post',
+      operationId: 'resendDelivery',
       path: '/v1/apps/:app/deliveries/:delivery/resend',
       summary: 'Attempt now: a waiting delivery skips its wait; a finished one makes one manual attempt',
       tag,

@@ -114,7 +114,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
 
   api.route(
     router,
-    { method: 'post', path: '/v1/apps/:app/endpoints', summary: 'Create an endpoint; the response carries its secret, once', tag, errors: [409, 422], params: AppParams, body: CreateEndpointBody, response: EndpointResponse, status: 201 },
+    { method: 'post', operationId: 'createEndpoint', path: '/v1/apps/:app/endpoints', summary: 'Create an endpoint; the response carries its secret, once', tag, errors: [409, 422], params: AppParams, body: CreateEndpointBody, response: EndpointResponse, status: 201 },
     async ({ params, body }) => create((await findApp(store, params.app)).id, body.uid ?? null, body),
   );
 
@@ -122,6 +122,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
     router,
     {
       method: 'put',
+      operationId: 'upsertEndpointByUid',
       path: '/v1/apps/:app/endpoints/by-uid/:uid',
       summary: 'Create (201, with the secret, once) or update (200) the endpoint with this uid. On update, fields left out keep their values, and a `secret` must be one the endpoint signs with now (rotate to change it).',
       tag,
@@ -152,21 +153,21 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
 
   api.route(
     router,
-    { method: 'get', path: '/v1/apps/:app/endpoints', summary: 'List endpoints, newest first, by status', tag, params: AppParams, query: EndpointListQuery, response: pageOf(EndpointResponse, 'EndpointList') },
+    { method: 'get', operationId: 'listEndpoints', path: '/v1/apps/:app/endpoints', summary: 'List endpoints, newest first, by status', tag, params: AppParams, query: EndpointListQuery, response: pageOf(EndpointResponse, 'EndpointList') },
     async ({ params, query }) => {
       const app = await findApp(store, params.app);
       return page(await store.endpoints.list(app.id, { limit: query.limit, cursor: checkCursor(query.cursor, 'ep'), status: query.status }), endpointJson);
     },
   );
 
-  api.route(router, { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Get an endpoint', tag, params: EndpointParams, response: EndpointResponse }, async ({ params }) => {
+  api.route(router, { method: 'get', operationId: 'getEndpoint', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Get an endpoint', tag, params: EndpointParams, response: EndpointResponse }, async ({ params }) => {
     const { endpoint } = await findEndpoint(store, params);
     return endpointJson(endpoint);
   });
 
   api.route(
     router,
-    { method: 'patch', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Update an endpoint', tag, errors: [409], params: EndpointParams, body: UpdateEndpointBody, response: EndpointResponse },
+    { method: 'patch', operationId: 'updateEndpoint', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Update an endpoint', tag, errors: [409], params: EndpointParams, body: UpdateEndpointBody, response: EndpointResponse },
     async ({ params, body }) => {
       const { app, endpoint: current } = await findEndpoint(store, params);
       return update(app.id, current, body);
@@ -177,6 +178,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
     router,
     {
       method: 'post',
+      operationId: 'rotateEndpointSecret',
       path: '/v1/apps/:app/endpoints/:endpoint/secret/rotate',
       summary: 'Rotate the signing secret; the old one keeps signing until its grace period ends. The response carries the new secret, once.',
       tag,
@@ -209,7 +211,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
 
   api.route(
     router,
-    { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint/stats', summary: 'Attempts, success rate and p50/p95 latency of the endpoint over the last 24 h', tag, params: EndpointParams, response: EndpointStatsResponse },
+    { method: 'get', operationId: 'getEndpointStats', path: '/v1/apps/:app/endpoints/:endpoint/stats', summary: 'Attempts, success rate and p50/p95 latency of the endpoint over the last 24 h', tag, params: EndpointParams, response: EndpointStatsResponse },
     async ({ params }) => {
       const { endpoint } = await findEndpoint(store, params);
       const until = new Date();
@@ -240,7 +242,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
 
   api.route(
     router,
-    { method: 'post', path: '/v1/apps/:app/endpoints/:endpoint/disable', summary: 'Disable an endpoint: pending deliveries end failed, new events are recorded as skipped', tag, params: EndpointParams, body: DisableEndpointBody, response: EndpointResponse },
+    { method: 'post', operationId: 'disableEndpoint', path: '/v1/apps/:app/endpoints/:endpoint/disable', summary: 'Disable an endpoint: pending deliveries end failed, new events are recorded as skipped', tag, params: EndpointParams, body: DisableEndpointBody, response: EndpointResponse },
     ({ params, body }) =>
       changeStatus(params, async () => {
         if (!(await store.health.disable(params.endpoint, body.reason ?? 'disabled through the API'))) return;
@@ -251,11 +253,11 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
 
   api.route(
     router,
-    { method: 'post', path: '/v1/apps/:app/endpoints/:endpoint/enable', summary: 'Enable a disabled endpoint and reset its health record (an active one is left as it is)', tag, params: EndpointParams, response: EndpointResponse },
+    { method: 'post', operationId: 'enableEndpoint', path: '/v1/apps/:app/endpoints/:endpoint/enable', summary: 'Enable a disabled endpoint and reset its health record (an active one is left as it is)', tag, params: EndpointParams, response: EndpointResponse },
     ({ params }) => changeStatus(params, () => store.health.enable(params.endpoint)),
   );
 
-  api.route(router, { method: 'delete', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Delete an endpoint', tag, params: EndpointParams, status: 204 }, async ({ params }) => {
+  api.route(router, { method: 'delete', operationId: 'deleteEndpoint', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Delete an endpoint', tag, params: EndpointParams, status: 204 }, async ({ params }) => {
     const app = await findApp(store, params.app);
     if (!(await store.endpoints.delete(app.id, params.endpoint))) throw ApiError.notFound('endpoint', params.endpoint);
     return undefined;

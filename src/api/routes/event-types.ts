@@ -41,7 +41,7 @@ export function eventTypesRouter({ store, api, eventSchemas }: RouteContext): Ro
   const router = Router();
   const tag = 'Event types';
 
-  api.route(router, { method: 'post', path: '/v1/event-types', summary: 'Add an event type to the catalog', tag, errors: [409], auth: 'admin', body: CreateEventTypeBody, response: EventTypeResponse, status: 201 }, async ({ body }) => {
+  api.route(router, { method: 'post', operationId: 'createEventType', path: '/v1/event-types', summary: 'Add an event type to the catalog', tag, errors: [409], auth: 'admin', body: CreateEventTypeBody, response: EventTypeResponse, status: 201 }, async ({ body }) => {
     const example = (body.example ?? {}) as Json;
     const schema = (body.schema ?? null) as Json | null;
     if (schema !== null) checkSchema(schema, example, body.example !== undefined);
@@ -51,11 +51,11 @@ export function eventTypesRouter({ store, api, eventSchemas }: RouteContext): Ro
     return eventTypeJson(created);
   });
 
-  api.route(router, { method: 'get', path: '/v1/event-types', summary: 'List event types by name; archived ones with include_archived=true', tag, query: EventTypeListQuery, response: pageOf(EventTypeResponse, 'EventTypeList') }, async ({ query }) =>
+  api.route(router, { method: 'get', operationId: 'listEventTypes', path: '/v1/event-types', summary: 'List event types by name; archived ones with include_archived=true', tag, query: EventTypeListQuery, response: pageOf(EventTypeResponse, 'EventTypeList') }, async ({ query }) =>
     page(await store.eventTypes.list({ limit: query.limit, cursor: query.cursor, includeArchived: query.include_archived === 'true' }), eventTypeJson),
   );
 
-  api.route(router, { method: 'get', path: '/v1/event-types/:name', summary: 'Get an event type', tag, params: EventTypeParams, response: EventTypeResponse }, async ({ params }) => {
+  api.route(router, { method: 'get', operationId: 'getEventType', path: '/v1/event-types/:name', summary: 'Get an event type', tag, params: EventTypeParams, response: EventTypeResponse }, async ({ params }) => {
     const found = await store.eventTypes.get(params.name);
     if (!found) throw ApiError.notFound('event_type', params.name, 'name');
     return eventTypeJson(found);
@@ -65,6 +65,7 @@ export function eventTypesRouter({ store, api, eventSchemas }: RouteContext): Ro
     router,
     {
       method: 'patch',
+      operationId: 'updateEventType',
       path: '/v1/event-types/:name',
       summary: 'Update an event type: description, example, schema (null removes it), or archive it',
       tag,

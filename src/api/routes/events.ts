@@ -53,6 +53,7 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
     router,
     {
       method: 'post',
+      operationId: 'createEvent',
       path: '/v1/apps/:app/events',
       summary: 'Send an event to every subscribed endpoint. 202 means it is committed; an Idempotency-Key repeat returns the first event, and the key with another event is a 422.',
       tag,
@@ -123,14 +124,14 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
 
   api.route(
     router,
-    { method: 'get', path: '/v1/apps/:app/events', summary: 'List events, newest first, by type and time', tag, params: AppParams, query: EventListQuery, response: pageOf(EventResponse, 'EventList') },
+    { method: 'get', operationId: 'listEvents', path: '/v1/apps/:app/events', summary: 'List events, newest first, by type and time', tag, params: AppParams, query: EventListQuery, response: pageOf(EventResponse, 'EventList') },
     async ({ params, query }) => {
       const app = await findApp(store, params.app);
       return page(await store.events.list(app.id, { limit: query.limit, cursor: checkCursor(query.cursor, 'evt'), type: query.type, ...createdRange(query) }), eventJson);
     },
   );
 
-  api.route(router, { method: 'get', path: '/v1/apps/:app/events/:event', summary: 'Get an event', tag, params: EventParams, response: EventResponse }, async ({ params }) => {
+  api.route(router, { method: 'get', operationId: 'getEvent', path: '/v1/apps/:app/events/:event', summary: 'Get an event', tag, params: EventParams, response: EventResponse }, async ({ params }) => {
     const app = await findApp(store, params.app);
     const event = await store.events.get(app.id, params.event);
     if (!event) throw ApiError.notFound('event', params.event);

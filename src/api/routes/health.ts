@@ -9,9 +9,9 @@ export function healthRouter({ api }: RouteContext, readiness: Probes): Router {
   const router = Router();
   const tag = 'Health';
 
-  api.route(router, { method: 'get', path: '/healthz', summary: 'The process is up', tag, auth: false, response: Health }, async () => ({ status: 'ok' as const }));
+  api.route(router, { method: 'get', operationId: 'getLiveness', path: '/healthz', summary: 'The process is up', tag, auth: false, response: Health }, async () => ({ status: 'ok' as const }));
 
-  api.route(router, { method: 'get', path: '/readyz', summary: `The store and Temporal answer (each within ${READINESS_TIMEOUT_MS} ms)`, tag, auth: false, response: Health }, async ({ res }) => {
+  api.route(router, { method: 'get', operationId: 'getReadiness', path: '/readyz', summary: `The store and Temporal answer (each within ${READINESS_TIMEOUT_MS} ms)`, tag, auth: false, response: Health }, async ({ res }) => {
     const { ok, checks } = await checkReadiness(readiness);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
     return undefined;

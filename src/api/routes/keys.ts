@@ -23,7 +23,7 @@ export function keysRouter({ store, api }: RouteContext): Router {
 
   api.route(
     router,
-    { method: 'post', path: '/v1/apps/:app/keys', summary: 'Create an application key; the response carries it once', tag, auth: 'admin', params: AppParams, body: CreateKeyBody, response: KeyResponse, status: 201 },
+    { method: 'post', operationId: 'createAppKey', path: '/v1/apps/:app/keys', summary: 'Create an application key; the response carries it once', tag, auth: 'admin', params: AppParams, body: CreateKeyBody, response: KeyResponse, status: 201 },
     async ({ params, body }) => {
       const app = await findApp(store, params.app);
       const key = generateAppKey();
@@ -33,14 +33,14 @@ export function keysRouter({ store, api }: RouteContext): Router {
 
   api.route(
     router,
-    { method: 'get', path: '/v1/apps/:app/keys', summary: 'List application keys (prefix and metadata only)', tag, auth: 'admin', params: AppParams, query: PageQuery, response: pageOf(KeyResponse, 'ApiKeyList') },
+    { method: 'get', operationId: 'listAppKeys', path: '/v1/apps/:app/keys', summary: 'List application keys (prefix and metadata only)', tag, auth: 'admin', params: AppParams, query: PageQuery, response: pageOf(KeyResponse, 'ApiKeyList') },
     async ({ params, query }) => {
       const app = await findApp(store, params.app);
       return page(await store.keys.list(app.id, { limit: query.limit, cursor: checkCursor(query.cursor, IdPrefix.key) }), keyJson);
     },
   );
 
-  api.route(router, { method: 'delete', path: '/v1/apps/:app/keys/:key', summary: 'Revoke an application key', tag, auth: 'admin', params: KeyParams, response: KeyResponse }, async ({ params }) => {
+  api.route(router, { method: 'delete', operationId: 'revokeAppKey', path: '/v1/apps/:app/keys/:key', summary: 'Revoke an application key', tag, auth: 'admin', params: KeyParams, response: KeyResponse }, async ({ params }) => {
     const app = await findApp(store, params.app);
     const revoked = await store.keys.revoke(app.id, params.key);
     if (!revoked) throw ApiError.notFound('key', params.key);

@@ -29,6 +29,7 @@ export function recoveriesRouter({ store, dispatcher, api }: RouteContext): Rout
     router,
     {
       method: 'post',
+      operationId: 'recoverEndpoint',
       path: '/v1/apps/:app/endpoints/:endpoint/recover',
       summary: 'Resend every failed or skipped delivery of the endpoint created in [since, until), rate-limited, as a workflow',
       tag,
@@ -55,7 +56,7 @@ export function recoveriesRouter({ store, dispatcher, api }: RouteContext): Rout
 
   api.route(
     router,
-    { method: 'get', path: '/v1/apps/:app/endpoints/:endpoint/recoveries/:recovery', summary: 'A recovery and its progress', tag, params: RecoveryParams, response: RecoveryResponse },
+    { method: 'get', operationId: 'getRecovery', path: '/v1/apps/:app/endpoints/:endpoint/recoveries/:recovery', summary: 'A recovery and its progress', tag, params: RecoveryParams, response: RecoveryResponse },
     async ({ params }) => {
       const { endpoint } = await findEndpoint(store, params);
       let progress;

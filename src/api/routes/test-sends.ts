@@ -20,6 +20,7 @@ export function testSendsRouter({ store, dispatcher, api }: RouteContext): Route
     router,
     {
       method: 'post',
+      operationId: 'sendTestEvent',
       path: '/v1/apps/:app/endpoints/:endpoint/test',
       summary: "Deliver an event type's example payload to this endpoint now (one `test` attempt, no retries)",
       tag: 'Endpoints',

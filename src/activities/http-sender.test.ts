@@ -1,0 +1,55 @@
+/**
+ * The sender against a real loopback receiver: what the activity's cancellation does to a POST.
+ * (Timeouts, redirects, caps and the SSRF guard are covered end to end in `test/`.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReceiver, type Receiver } from '../../test/support/receiver';
+import { createHttpSender, type HttpSender, type PostRequest } from './http-sender';
+
+describe('createHttpSender and the cancellation signal', () => {
+  let receiver: Receiver;
+  let sender: HttpSender;
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    // Development mode: loopback may be connected to.
+    sender = createHttpSender({ allowInsecure: true, allowSubnets: [] });
+  });
+  afterAll(async () => {
+    await sender.close();
+    await receiver.close();
+  });
+
+  const request = (path: string, extra: Partial<PostRequest> = {}): PostRequest => ({
+    url: `${receiver.url}${path}`,
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+    timeoutMs: 10_000,
+    ...extra,
+  });
+
+  it('sends nothing when the signal is already aborted (the local activity timed out before the POST)', async () => {
+    const gaveUp = AbortSignal.abort();
+    const res = await sender.post(request('/never', { signal: gaveUp }));
+    expect(res).toMatchObject({ statusCode: null, errorCode: 'timeout' });
+    // A POST after it arrives alone: the first never left.
+    expect(await sender.post(request('/after'))).toMatchObject({ statusCode: 200 });
+    await receiver.waitFor(1);
+    expect(receiver.requests.map((r) => r.path)).toEqual(['/after']);
+  });
+
+  it('stops waiting for the answer when the signal aborts mid-exchange, long before the endpoint timeout', async () => {
+    receiver.script({ status: 200, delayMs: 5_000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    const res = await sender.post(request('/slow', { signal: controller.signal }));
+    expect(res).toMatchObject({ statusCode: null, errorCode: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+
+  it('without a signal the endpoint timeout still ends the exchange', async () => {
+    receiver.script({ status: 200, delayMs: 5_000 });
+    const res = await sender.post(request('/slow-again', { timeoutMs: 200 }));
+    expect(res).toMatchObject({ statusCode: null, errorCode: 'timeout' });
+  });
+});
