@@ -53,6 +53,7 @@ const EnvSchema = z.object({
   HOOKLINE_API_RATE_LIMIT_PER_S: z.coerce.number().positive().default(100),
   HOOKLINE_API_RATE_BURST: z.coerce.number().int().positive().default(200),
   HOOKLINE_API_MAX_IN_FLIGHT: z.coerce.number().int().positive().default(512),
+  HOOKLINE_API_MAX_IN_FLIGHT_PER_APP_KEY: z.coerce.number().int().positive().default(32),
   HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: unsetIfEmpty(z.coerce.number().int().nonnegative()),
   HOOKLINE_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().max(1024 * 1024).default(256 * 1024),
   HOOKLINE_DISPATCH_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
@@ -92,7 +93,8 @@ export type Config = {
   /** Extra trusted CA certificates (PEM), added to the system's roots. */
   extraCaPem: string | undefined;
   maxEndpointsPerApp: number;
-  apiRateLimit: { perS: number; burst: number };
+  /** Per API key: a request rate, and (application keys) requests open at once. */
+  apiRateLimit: { rate: { perS: number; burst: number }; maxInFlightPerAppKey: number };
   apiMaxInFlight: number;
   /**
    * Event-loop delay past which the API sheds every /v1 request; 0 turns the check off. On by
@@ -214,7 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     operatorWebhook: operatorWebhook(e.HOOKLINE_OPERATOR_WEBHOOK_URL, e.HOOKLINE_OPERATOR_WEBHOOK_SECRET, { allowInsecure: e.HOOKLINE_ALLOW_INSECURE_URLS, allowSubnets }),
     extraCaPem: e.HOOKLINE_TLS_CA_FILE ? readFileSync(e.HOOKLINE_TLS_CA_FILE, 'utf8') : undefined,
     maxEndpointsPerApp: e.HOOKLINE_MAX_ENDPOINTS_PER_APP,
-    apiRateLimit: { perS: e.HOOKLINE_API_RATE_LIMIT_PER_S, burst: e.HOOKLINE_API_RATE_BURST },
+    apiRateLimit: { rate: { perS: e.HOOKLINE_API_RATE_LIMIT_PER_S, burst: e.HOOKLINE_API_RATE_BURST }, maxInFlightPerAppKey: e.HOOKLINE_API_MAX_IN_FLIGHT_PER_APP_KEY },
     apiMaxInFlight: e.HOOKLINE_API_MAX_IN_FLIGHT,
     apiMaxEventLoopDelayMs: e.HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS ?? (e.HOOKLINE_ROLE === Role.api ? DEFAULT_API_MAX_EVENT_LOOP_DELAY_MS : 0),
     metricsPort: e.HOOKLINE_METRICS_PORT,

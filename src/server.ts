@@ -8,10 +8,17 @@ export interface ApiServer {
 }
 
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/**
+ * A request must arrive whole (headers and body) within this. Node's default is 5 minutes, for
+ * which a client trickling a body holds its socket and an in-flight slot; the largest event
+ * body (about 0.6 MB) takes far less on any link that can deliver webhooks.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
 
-export function listen(handler: RequestListener, host: string, port: number): Promise<ApiServer> {
+export function listen(handler: RequestListener, host: string, port: number, requestTimeoutMs = REQUEST_TIMEOUT_MS): Promise<ApiServer> {
   return new Promise((resolve, reject) => {
-    const server = createServer(handler);
+    // Checked at most every 5 s (Node's default is 30 s), so a request is cut within 5 s of its limit.
+    const server = createServer({ requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(5_000, requestTimeoutMs) }, handler);
     server.listen(port, host, () => {
       const address = server.address() as AddressInfo;
       resolve({
@@ -26,8 +33,9 @@ export function listen(handler: RequestListener, host: string, port: number): Pr
     // Idle keep-alive connections outlive the client's and a load balancer's (60 s is common), so
     // the other side closes them first: with Node's 5 s default, a request sent on a socket the
     // server is just closing fails with ECONNRESET.
+    // (headersTimeout keeps its default, at most the request timeout: it counts from a request's
+    // first byte, not over idle time, and Node swaps the two limits when it is the larger.)
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
     server.once('error', reject);
   });
 }

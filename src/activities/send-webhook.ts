@@ -140,7 +140,7 @@ async function concludeRecorded(deps: SendDeps, ctx: SendContext, input: SendInp
   if (!input.afterFailedTry && !recordedAlready) return undefined;
   // The newest record: a renumbered manual attempt (see above) is recorded past the number asked.
   const number = Math.max(input.attemptNumber, attemptCount);
-  const recorded = (await deps.store.deliveries.attempts(ctx.deliveryId)).find((a) => a.attemptNumber === number);
+  const recorded = await deps.store.deliveries.attempt(ctx.deliveryId, number);
   if (!recorded) return undefined;
   const asRecorded = number === input.attemptNumber ? input : { ...input, attemptNumber: number };
   const decided = decideAgain(ctx, asRecorded, recorded, now);

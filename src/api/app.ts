@@ -8,8 +8,7 @@ import express from 'express';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Store } from '../store';
-import { authenticate, rateLimitPerKey, scopeToApplication } from './auth';
-import type { BucketRule } from '../domain/token-bucket';
+import { authenticate, type KeyLimits, rateLimitPerKey, scopeToApplication } from './auth';
 import type { UrlPolicy } from '../domain/url-rules';
 import { keysRouter } from './routes/keys';
 import type { Dispatcher } from './dispatcher';
@@ -38,7 +37,7 @@ export interface ApiDeps {
   adminKey: string;
   urlPolicy: UrlPolicy;
   limits: { maxPayloadBytes: number; maxEndpointsPerApp: number };
-  rateLimit: BucketRule;
+  rateLimit: KeyLimits;
   /** Concurrent /v1 requests before the API sheds load with 503. */
   maxInFlight: number;
   /** While true (the event loop is behind), the API sheds every /v1 request with 503. */

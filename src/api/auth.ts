@@ -15,6 +15,9 @@ export type Principal = { kind: 'admin' } | { kind: 'app'; keyId: string; appId:
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/** Compares two secrets in constant time (over their digests, so lengths leak nothing either). */
+export const sameSecret = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
+
 export function principalOf(res: Response): Principal {
   return res.locals.principal as Principal;
 }
@@ -59,16 +62,44 @@ export function requireAdmin(res: Response): void {
  * A token bucket per key, in this process's memory. Each API process limits on its own, so N
  * processes allow up to N times the rate; that is the usual trade for not touching the store.
  */
-export function rateLimitPerKey(rule: BucketRule, maxKeys = 100_000): RequestHandler {
+export interface KeyLimits {
+  /** How often a key may start requests (a token bucket per key, in this process). */
+  rate: BucketRule;
+  /**
+   * Requests one application key may have open at once in this process, bodies still arriving
+   * included. The rate alone bounds how often a key starts requests, not how long it holds them:
+   * a tenant trickling slow bodies would otherwise fill the whole API's in-flight budget. The
+   * admin key (the operator's own backend) has only that global budget.
+   */
+  maxInFlightPerAppKey: number;
+}
+
+export function rateLimitPerKey(limits: KeyLimits, maxKeys = 100_000): RequestHandler {
   const buckets = new Map<string, Bucket>();
+  const open = new Map<string, number>();
   return (_req, res, next) => {
     const principal = principalOf(res);
     const id = principal.kind === 'admin' ? 'admin' : principal.keyId;
-    const result = take(buckets.get(id), rule, Date.now());
+    if (principal.kind === 'app' && (open.get(id) ?? 0) >= limits.maxInFlightPerAppKey) {
+      res.set('retry-after', '1');
+      return sendError(res, new ApiError(429, ErrorType.rateLimit, 'too_many_in_flight', `This key has ${limits.maxInFlightPerAppKey} requests open already; retry after one ends`));
+    }
+    const result = take(buckets.get(id), limits.rate, Date.now());
     if (buckets.size >= maxKeys && !buckets.has(id)) buckets.clear();
     buckets.set(id, result.bucket);
-    if (result.ok) return next();
-    res.set('retry-after', String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))));
-    sendError(res, new ApiError(429, ErrorType.rateLimit, 'rate_limited', 'Too many requests for this key; retry after the Retry-After delay'));
+    if (!result.ok) {
+      res.set('retry-after', String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))));
+      return sendError(res, new ApiError(429, ErrorType.rateLimit, 'rate_limited', 'Too many requests for this key; retry after the Retry-After delay'));
+    }
+    if (principal.kind === 'app') {
+      open.set(id, (open.get(id) ?? 0) + 1);
+      // 'close' comes once per response, answered or cut off.
+      res.once('close', () => {
+        const left = (open.get(id) ?? 1) - 1;
+        if (left > 0) open.set(id, left);
+        else open.delete(id);
+      });
+    }
+    next();
   };
 }

@@ -151,6 +151,12 @@ const createdRange = {
 export const EventListQuery = PageQuery.extend({ type: z.string().max(256).optional(), ...createdRange });
 
 // Deliveries and attempts
+/**
+ * A delivery read alone carries this many of its attempts. Resends add attempts without bound,
+ * and each holds up to 16 KiB of response body, so the whole list could make one response huge.
+ */
+export const ATTEMPTS_SHOWN = 100;
+
 export const DeliveryParams = AppParams.extend({ delivery: idOf(IdPrefix.delivery) });
 export const DeliveryStatusSchema = z.enum(['pending', 'succeeded', 'failed', 'skipped']);
 export const DeliveryListQuery = PageQuery.extend({
@@ -197,6 +203,6 @@ export const DeliveryResponse = z
     test: z.boolean().openapi({ description: 'A test send\'s delivery (POST …/endpoints/{id}/test): one attempt, no retries, also when resent' }),
     created_at: timestamp,
     updated_at: timestamp,
-    attempts: z.array(AttemptResponse).optional(),
+    attempts: z.array(AttemptResponse).optional().openapi({ description: `On a single delivery: its newest ${ATTEMPTS_SHOWN} attempts, newest first (attempt_count says how many it has)` }),
   })
   .openapi('Delivery');

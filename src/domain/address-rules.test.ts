@@ -113,6 +113,23 @@ describe('isBlockedAddress', () => {
     expect(isBlockedAddress('169.254.169.253', allow).blocked).toBe(true);
   });
 
+  it('opens a cloud-metadata address only to an allow entry for that host, never to a wider subnet around it', () => {
+    const wide = parseAllowSubnets('169.254.0.0/16, 100.64.0.0/10, fd00::/8, 168.63.0.0/16');
+    for (const metadata of ['169.254.169.254', '100.100.100.200', 'fd00:ec2::254', '168.63.129.16', '::ffff:169.254.169.254']) {
+      expect(isBlockedAddress(metadata, wide), metadata).toMatchObject({ blocked: true, range: expect.stringContaining('cloud-metadata') });
+    }
+    // The rest of those subnets is open.
+    expect(isBlockedAddress('169.254.1.1', wide).blocked).toBe(false);
+    expect(isBlockedAddress('100.64.0.1', wide).blocked).toBe(false);
+    expect(isBlockedAddress('fd00:ec2::253', wide).blocked).toBe(false);
+    // Named alone, the host is the operator's explicit choice.
+    const exact = parseAllowSubnets('169.254.169.254/32, fd00:ec2::254');
+    expect(isBlockedAddress('169.254.169.254', exact).blocked).toBe(false);
+    expect(isBlockedAddress('::ffff:169.254.169.254', exact).blocked).toBe(false);
+    expect(isBlockedAddress('fd00:ec2::254', exact).blocked).toBe(false);
+    expect(isBlockedAddress('100.100.100.200', exact).blocked).toBe(true);
+  });
+
   it('matches an IPv4 allow-subnet against an embedded IPv4 address too', () => {
     const allow = parseAllowSubnets('10.20.0.0/16');
     expect(isBlockedAddress('::ffff:10.20.0.1', allow).blocked).toBe(false);

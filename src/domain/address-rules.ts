@@ -41,6 +41,12 @@ interface Rule {
   dev: boolean;
 }
 
+/**
+ * Opened only by an allow entry that names the one address: a wider allow-subnet around it
+ * leaves it blocked, since the cloud's instance credentials live there.
+ */
+const CLOUD_METADATA = 'cloud-metadata';
+
 function rule(name: string, cidr: string, dev = false): Rule {
   return { name, cidr, range: ipaddr.parseCIDR(cidr), dev };
 }
@@ -48,11 +54,11 @@ function rule(name: string, cidr: string, dev = false): Rule {
 // Order matters only for the label: the most specific entry comes first, so 169.254.169.254 is
 // reported as metadata rather than as link-local.
 const IPV4_RULES: readonly Rule[] = [
-  rule('cloud-metadata', '169.254.169.254/32'),
+  rule(CLOUD_METADATA, '169.254.169.254/32'),
   // Azure's platform endpoint (wire server, DNS, health): a public-looking address that only
   // answers from inside the cloud, so it is an SSRF target like 169.254.169.254.
-  rule('cloud-metadata', '168.63.129.16/32'),
-  rule('cloud-metadata', '100.100.100.200/32'), // Alibaba Cloud; inside CGNAT, named for the message
+  rule(CLOUD_METADATA, '168.63.129.16/32'),
+  rule(CLOUD_METADATA, '100.100.100.200/32'), // Alibaba Cloud; inside CGNAT, named for the message
   rule('unspecified', '0.0.0.0/8'), // Linux connects 0.0.0.0 to the local host
   rule('private', '10.0.0.0/8', true),
   rule('cgnat', '100.64.0.0/10'),
@@ -73,7 +79,7 @@ const IPV4_RULES: readonly Rule[] = [
 const IPV6_RULES: readonly Rule[] = [
   rule('unspecified', '::/128'),
   rule('loopback', '::1/128', true),
-  rule('cloud-metadata', 'fd00:ec2::254/128'),
+  rule(CLOUD_METADATA, 'fd00:ec2::254/128'),
   rule('unique-local', 'fc00::/7', true),
   rule('link-local', 'fe80::/10'),
   rule('site-local', 'fec0::/10'), // deprecated, but some networks still route it privately
@@ -126,6 +132,8 @@ function parseStrict(ip: string): Address | null {
   return !text.includes('.') && ipaddr.IPv6.isValid(text) ? ipaddr.IPv6.parse(text) : null;
 }
 
+const isHost = (s: ParsedSubnet) => s.prefix === (s.address.kind() === 'ipv4' ? 32 : 128);
+
 function inSubnets(addr: Address, subnets: readonly ParsedSubnet[]): boolean {
   // ipaddr.js throws when asked to match across families, so compare kinds first.
   return subnets.some((s) => s.address.kind() === addr.kind() && addr.match(s.address, s.prefix));
@@ -166,19 +174,25 @@ function classify(addr: Address): Hit | null {
 /**
  * Whether `ip` (a canonical address, as DNS or the WHATWG URL parser produce) must not be
  * contacted. An operator allow-subnet overrides any block, matched against the address itself
- * or, for the IPv6 forms that embed one, against the embedded IPv4 address.
+ * or, for the IPv6 forms that embed one, against the embedded IPv4 address; a cloud-metadata
+ * address only by an entry for that host alone (allowing `fd00::/8` or `100.64.0.0/10` for an
+ * internal receiver must not open `fd00:ec2::254` or `100.100.100.200` to every tenant).
  */
 export function isBlockedAddress(ip: string, allow: readonly ParsedSubnet[], options: AddressPolicyOptions = {}): AddressVerdict {
   const addr = parseStrict(ip);
   // Fail closed: whatever we cannot read, we do not connect to.
   if (!addr) return { blocked: true, range: 'not a canonical IP address' };
-  if (inSubnets(addr, allow)) return { blocked: false };
   const hit = classify(addr);
+  const blocked = (h: Hit): AddressVerdict => {
+    const range = `${h.rule.name} ${h.rule.cidr}`;
+    return { blocked: true, range: h.via ? `${range} via ${h.via.name} ${h.via.cidr}` : range };
+  };
+  if (hit?.rule.name === CLOUD_METADATA) return allow.some((s) => isHost(s) && inSubnets(hit.embedded ?? addr, [s])) ? { blocked: false } : blocked(hit);
+  if (inSubnets(addr, allow)) return { blocked: false };
   if (!hit) return { blocked: false };
   if (hit.embedded && inSubnets(hit.embedded, allow)) return { blocked: false };
   if (options.allowInsecure && hit.rule.dev) return { blocked: false };
-  const range = `${hit.rule.name} ${hit.rule.cidr}`;
-  return { blocked: true, range: hit.via ? `${range} via ${hit.via.name} ${hit.via.cidr}` : range };
+  return blocked(hit);
 }
 
 /**

@@ -29,6 +29,27 @@ describe('compileSchema', () => {
     expect(compileSchema(schema)(data, { allIssues: true })).toEqual(issues);
   });
 
+  it.each([
+    ['objects, unbounded', { type: 'array', items: { type: 'object' }, uniqueItems: true }, ['/']],
+    ['untyped items, deep', { properties: { tags: { type: 'array', uniqueItems: true } } }, ['/properties/tags']],
+    ['a tuple of scalars is not typed items', { $schema: 'http://json-schema.org/draft-07/schema#', items: [{ type: 'string' }], uniqueItems: true }, ['/']],
+    ['in $defs, maxItems above the cap', { $defs: { l: { uniqueItems: true, maxItems: 101 } } }, ['/$defs/l']],
+    ['scalar items', { items: { type: 'string' }, uniqueItems: true }, []],
+    ['nullable scalar items', { items: { type: ['integer', 'null'] }, uniqueItems: true }, []],
+    ['objects with maxItems at the cap', { items: { type: 'object' }, uniqueItems: true, maxItems: 100 }, []],
+    ['uniqueItems false', { uniqueItems: false }, []],
+    ['a property named uniqueItems', { properties: { uniqueItems: true } }, []],
+    ['uniqueItems inside an example', { examples: [{ uniqueItems: true }], const: { uniqueItems: true } }, []],
+  ])('uniqueItems over arrays that could be long and hold objects is refused: %s', (_name, schema, paths) => {
+    if (paths.length === 0) return expect(() => compileSchema(schema)).not.toThrow();
+    expect(() => compileSchema(schema)).toThrow(SchemaProblem);
+    try {
+      compileSchema(schema);
+    } catch (err) {
+      expect((err as SchemaProblem).issues.map((i) => i.path)).toEqual(paths);
+    }
+  });
+
   it('reports only the first issue unless asked for all (collecting them all costs time on a large payload)', () => {
     expect(compileSchema(order)({ id: 'x', amount: -1 })).toEqual([{ path: '/id', message: 'must match pattern "^ord_"' }]);
   });

@@ -74,9 +74,17 @@ export function createAttemptRecords(db: Db) {
       return { attempts: r.attempts, succeeded: r.succeeded, p50Ms: r.p50 === null ? null : Number(r.p50), p95Ms: r.p95 === null ? null : Number(r.p95) };
     },
 
-    async attempts(deliveryId: string): Promise<Attempt[]> {
-      const rows = await db.selectFrom('attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('attempt_number', 'desc').execute();
-      return rows.map(toAttempt);
+    /** The delivery's attempts, newest first; the newest `limit` of them when given. */
+    async attempts(deliveryId: string, limit?: number): Promise<Attempt[]> {
+      let query = db.selectFrom('attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('attempt_number', 'desc');
+      if (limit !== undefined) query = query.limit(limit);
+      return (await query.execute()).map(toAttempt);
+    },
+
+    /** The record of one attempt, by its number. */
+    async attempt(deliveryId: string, attemptNumber: number): Promise<Attempt | undefined> {
+      const row = await db.selectFrom('attempts').selectAll().where('delivery_id', '=', deliveryId).where('attempt_number', '=', attemptNumber).executeTakeFirst();
+      return row && toAttempt(row);
     },
 
     /**

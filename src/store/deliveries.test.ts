@@ -76,6 +76,10 @@ describe('recording attempts', () => {
     await record(skewed, 2, 95, false);
     expect(await store.deliveries.byId(skewed.deliveryId)).toMatchObject({ status: 'succeeded', lastAttemptAt: at(80), attemptCount: 3 });
     expect((await store.deliveries.attempts(d.deliveryId)).map((a) => a.attemptNumber)).toEqual([2, 1]);
+    // The newest first, as many as asked; one by its number.
+    expect((await store.deliveries.attempts(d.deliveryId, 1)).map((a) => a.attemptNumber)).toEqual([2]);
+    expect(await store.deliveries.attempt(d.deliveryId, 1)).toMatchObject({ attemptNumber: 1, startedAt: at(10), responseStatus: 500 });
+    expect(await store.deliveries.attempt(d.deliveryId, 3)).toBeUndefined();
     // In order, each record applies.
     const e = await delivery();
     await record(e, 1, 10, false);

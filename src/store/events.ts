@@ -4,10 +4,13 @@ import { idTime, newId, IdPrefix } from '../domain/ids';
 import type { EndpointStatus, Json, WebhookEvent } from '../domain/model';
 import type { Db } from './db';
 import type { EventsTable } from './schema';
-import { createdIn, toPage, type CreatedRange, type Page, type PageRequest } from './page';
+import { createdIn, rowsWithin, type CreatedRange, type Page, type PageRequest } from './page';
 import { subscriptionKeys } from '../domain/event-types';
 import { groupCommit } from './group-commit';
 import { endpointsMatching, matchSubscriptions } from './subscriptions';
+
+/** A page of events stops early past this much event data (`data` and `previous_data` as stored). */
+export const EVENT_PAGE_MAX_BYTES = 4 * 1024 * 1024;
 
 /** An event to commit: the request's fields (`data` as JSON text, stored and delivered as it is) and its key. */
 export interface NewEvent extends EventRequest {
@@ -121,18 +124,29 @@ export function createEventStore(db: Db) {
       return row && toEvent(row);
     },
 
+    /**
+     * A page of events, newest first: `limit` of them, or fewer when their data passes
+     * `EVENT_PAGE_MAX_BYTES` (a page of 250 events at the payload cap would be 64 MB in one
+     * response). The page's ids and sizes are read first, then only the events that fit.
+     */
     async list(appId: string, page: PageRequest & CreatedRange & { type?: string | undefined }): Promise<Page<WebhookEvent>> {
-      let query = db.selectFrom('events').selectAll().where('app_id', '=', appId).orderBy('id', 'desc').limit(page.limit + 1);
+      let query = db
+        .selectFrom('events')
+        .select(['id', sql<number>`octet_length(payload) + coalesce(octet_length(previous_payload), 0)`.as('size')])
+        .where('app_id', '=', appId)
+        .orderBy('id', 'desc')
+        .limit(page.limit + 1);
       if (page.cursor) query = query.where('id', '<', page.cursor);
       if (page.type) query = query.where('type', '=', page.type);
       query = createdIn(query, IdPrefix.event, page);
-      return toPage((await query.execute()).map(toEvent), page.limit);
+      const sized = await query.execute();
+      const n = rowsWithin(sized.map((r) => Number(r.size)), page.limit, EVENT_PAGE_MAX_BYTES);
+      if (n === 0) return { data: [], nextCursor: null };
+      const ids = sized.slice(0, n).map((r) => r.id);
+      const rows = await db.selectFrom('events').selectAll().where('id', 'in', ids).orderBy('id', 'desc').execute();
+      return { data: rows.map(toEvent), nextCursor: sized.length > n ? ids[n - 1]! : null };
     },
 
-    /**
-     * An event that needs no fan-out, committed already dispatched: a test send, whose one
-     * delivery the API creates and starts itself.
-     */
     /** The event of a test send: marked `test`, and committed dispatched, since the route starts its one delivery itself. */
     async insertTest(appId: string, e: { type: string; data: Json; endpointIds: string[] }): Promise<WebhookEvent> {
       const id = newId(IdPrefix.event);

@@ -28,6 +28,21 @@ export function toPage<T>(rows: T[], limit: number, cursorOf = (row: T) => (row 
   return { data, nextCursor: rows.length > limit ? cursorOf(data[data.length - 1]!) : null };
 }
 
+/**
+ * How many of a page's rows, in order, to return: at most `limit`, and no more once their sizes
+ * add up past `maxBytes` (always the first row, whatever its size).
+ */
+export function rowsWithin(sizes: readonly number[], limit: number, maxBytes: number): number {
+  let total = 0;
+  let n = 0;
+  for (const size of sizes.slice(0, limit)) {
+    if (n > 0 && total + size > maxBytes) break;
+    total += size;
+    n++;
+  }
+  return n;
+}
+
 /** Narrows a query on a table keyed by prefixed ids to rows created in `range`. */
 export function createdIn<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>, prefix: IdPrefix, range: CreatedRange): SelectQueryBuilder<DB, TB, O> {
   let q = query;

@@ -3,7 +3,7 @@ import { IdPrefix } from '../../domain/ids';
 import type { DeliveryFilter } from '../../store/deliveries';
 import type { z } from '../zod';
 import { ApiError, ErrorType } from '../errors';
-import { AppParams, DeliveryListQuery, DeliveryParams, DeliveryResponse, EndpointParams, EventParams, pageOf } from '../schemas';
+import { AppParams, ATTEMPTS_SHOWN, DeliveryListQuery, DeliveryParams, DeliveryResponse, EndpointParams, EventParams, pageOf } from '../schemas';
 import { deliveryJson, page } from '../serialize';
 import { checkCursor, createdRange, findApp, findEndpoint, requireActive, type RouteContext } from './context';
 
@@ -45,11 +45,11 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
     },
   );
 
-  api.route(router, { method: 'get', operationId: 'getDelivery', path: '/v1/apps/:app/deliveries/:delivery', summary: 'Get a delivery with its attempts, newest first', tag, params: DeliveryParams, response: DeliveryResponse }, async ({ params }) => {
+  api.route(router, { method: 'get', operationId: 'getDelivery', path: '/v1/apps/:app/deliveries/:delivery', summary: `Get a delivery with its newest ${ATTEMPTS_SHOWN} attempts, newest first`, tag, params: DeliveryParams, response: DeliveryResponse }, async ({ params }) => {
     const app = await findApp(store, params.app);
     const delivery = await store.deliveries.get(app.id, params.delivery);
     if (!delivery) throw ApiError.notFound('delivery', params.delivery);
-    return deliveryJson(delivery, await store.deliveries.attempts(delivery.id));
+    return deliveryJson(delivery, await store.deliveries.attempts(delivery.id, ATTEMPTS_SHOWN));
   });
 
   api.route(

@@ -4,6 +4,7 @@ import { generateSecret, isValidSuppliedSecret, SignatureSchemes, type Signature
 import { checkEndpointUrl } from '../../domain/url-rules';
 import { DisableCause } from '../../metrics';
 import type { Endpoint } from '../../domain/model';
+import { sameSecret } from '../auth';
 import { ApiError, ErrorType } from '../errors';
 import type { z } from '../zod';
 import {
@@ -143,7 +144,8 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
         res.status(201).json(await create(app.id, params.uid, { ...body, url }));
         return undefined;
       }
-      if (body.secret !== undefined && !(await store.endpoints.unexpiredSecrets(current.id)).includes(body.secret)) {
+      const supplied = body.secret;
+      if (supplied !== undefined && !(await store.endpoints.unexpiredSecrets(current.id)).some((secret) => sameSecret(secret, supplied))) {
         throw new ApiError(409, ErrorType.conflict, 'secret_differs', 'The endpoint signs with another secret; change it with POST …/secret/rotate');
       }
       const { secret: _secret, ...fields } = body;
