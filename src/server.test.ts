@@ -32,7 +32,24 @@ describe('listen', () => {
     await closed;
     clearInterval(trickle);
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { type: 'invalid_request_error', code: 'request_timeout' } });
     expect(handled).toBe(1);
+  });
+
+  it('answers headers past Node\'s limit with a 431 in the API\'s error shape, before any handler', async () => {
+    let handled = 0;
+    server = await listen(
+      (_req, res) => {
+        handled++;
+        res.end();
+      },
+      '127.0.0.1',
+      0,
+    );
+    const res = await fetch(`${server.url}/v1/apps`, { headers: { 'x-big': 'x'.repeat(20_000) } });
+    expect(res.status).toBe(431);
+    expect(await res.json()).toMatchObject({ error: { code: 'headers_too_large' } });
+    expect(handled).toBe(0);
   });
 
   it('lets a request that arrives whole in time through', async () => {

@@ -1,6 +1,6 @@
 /** Serves the API's request listener and closes it cleanly. */
-import { createServer, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type RequestListener } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface ApiServer {
   url: string;
@@ -14,6 +14,27 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
  * body (about 0.6 MB) takes far less on any link that can deliver webhooks.
  */
 export const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * What Node answers itself, before any handler (headers over 16 KB, a request past its time,
+ * bytes that are not HTTP), in the API's error shape instead of a bare status line.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  // A response already under way cannot be replaced (Node's own handler checks the same).
+  const underWay = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (err.code === 'ECONNRESET' || !socket.writable || underWay) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', 'The request headers are too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'The request did not arrive whole in time']
+        : [400, 'bad_request', 'The request is not valid HTTP'];
+  const body = JSON.stringify({ error: { type: 'invalid_request_error', code, message } });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
 
 export function listen(handler: RequestListener, host: string, port: number, requestTimeoutMs = REQUEST_TIMEOUT_MS): Promise<ApiServer> {
   return new Promise((resolve, reject) => {
@@ -36,6 +57,7 @@ export function listen(handler: RequestListener, host: string, port: number, req
     // (headersTimeout keeps its default, at most the request timeout: it counts from a request's
     // first byte, not over idle time, and Node swaps the two limits when it is the larger.)
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    server.on('clientError', answerClientError);
     server.once('error', reject);
   });
 }

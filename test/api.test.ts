@@ -212,6 +212,10 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect(operationIds.every((id) => typeof id === 'string' && /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
     expect(new Set(operationIds).size).toBe(operationIds.length);
     expect((doc.paths['/v1/apps/{app}/events'] as Record<string, { operationId: string }>).post!.operationId).toBe('createEvent');
+    // Nulls the API takes are declared: null removes an endpoint's own schedule and its headers.
+    const updateEndpoint = doc.components.schemas.UpdateEndpoint!.properties!;
+    expect(JSON.stringify(updateEndpoint.retry_schedule)).toContain('"null"');
+    expect(JSON.stringify(updateEndpoint.headers)).toContain('"null"');
     const docs = await fetch(`${t.api.url}/docs`);
     expect(docs.headers.get('content-type')).toMatch(/text\/html/);
     const html = await docs.text();
@@ -314,6 +318,11 @@ describe.each(storeKinds)('API on %s', (kind) => {
       // Kept as written, a repeated key would mean different things to the schema and to receivers.
       ['a repeated key in data', 'POST', `/v1/apps/${app.id}/events`, '{"type":"a.b","data":{"amount":-1,"amount":5}}', 400, 'duplicate_key'],
       ['a repeated key deep in previous_data', 'POST', `/v1/apps/${app.id}/events`, '{"type":"a.b","data":{},"previous_data":{"l":[{"k":1,"k":2}]}}', 400, 'duplicate_key'],
+      ['a repeated key in the event envelope', 'POST', `/v1/apps/${app.id}/events`, '{"type":"a.b","data":{},"type":"c.d"}', 400, 'duplicate_key'],
+      ['a repeated key in another body', 'POST', '/v1/apps', '{"name":"x","name":"y"}', 400, 'duplicate_key'],
+      ['an empty event type filter', 'GET', `/v1/apps/${app.id}/events?type=`, undefined, 400, 'validation_failed'],
+      ['an empty delivery event_type filter', 'GET', `/v1/apps/${app.id}/deliveries?event_type=`, undefined, 400, 'validation_failed'],
+      ['a uid no URL can address', 'POST', '/v1/apps', { name: 'x', uid: '..' }, 400, 'validation_failed'],
       ['a signature header with the standard scheme', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'https://example.com', signature_header: 'Acme-Signature' }, 400, 'validation_failed'],
     ];
     await t.api.request('PATCH', `/v1/apps/${app.id}`, { uid: 'dup' });
@@ -328,6 +337,12 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const longKey = await t.api.post(`/v1/apps/${app.id}/events`, { type: 'a.b', data: {} }, { 'idempotency-key': 'k'.repeat(257) });
     expect(longKey.status).toBe(400);
     expect(longKey.body.error.message).toMatch(/headers/);
+    // Bytes that are not UTF-8 are refused, not decoded as U+FFFD and stored so.
+    for (const [path, body] of [[`/v1/apps/${app.id}/events`, '{"type":"a.b","data":{"raw":"\xff"}}'], ['/v1/apps', '{"name":"\xff"}']] as const) {
+      const res = await fetch(`${t.api.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: Buffer.from(body, 'latin1') });
+      expect(res.status, path).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: 'invalid_encoding' } });
+    }
     // A 405 names the methods the path takes, as the document declares them.
     const wrongMethod = await t.api.request('PUT', `/v1/apps/${app.id}/endpoints/${ep.id}`, { url: 'https://example.com' });
     expect(wrongMethod.headers.get('allow')).toBe('DELETE, GET, HEAD, PATCH');

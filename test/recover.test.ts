@@ -88,6 +88,7 @@ describe.each(storeKinds)('recovery on %s', (kind) => {
     const now = new Date().toISOString();
     const bad = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: now, until: now });
     expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_time_range');
     expect((await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: 'yesterday' })).status).toBe(400);
     const started = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: new Date(Date.now() - 60_000).toISOString() });
     expect(started.status).toBe(202);

@@ -140,6 +140,13 @@ describe.each(storeKinds)('security on %s', (kind) => {
       // The operator application itself may repeat its own uid in a PATCH.
       await sql`update applications set uid = 'hookline-operator' where id = ${b.id}`.execute(t.hookline.store.db);
       expect((await t.api.request('PATCH', `/v1/apps/${b.id}`, { uid: 'hookline-operator', name: 'ops' })).body).toMatchObject({ uid: 'hookline-operator', name: 'ops' });
+      // It is never renamed or deleted: workers find it by that uid.
+      for (const [method, body] of [['PATCH', { uid: 'not-the-operator' }], ['PATCH', { uid: null }], ['DELETE', undefined]] as const) {
+        const res = await t.api.request(method, `/v1/apps/${b.id}`, body);
+        expect(res.status, method).toBe(409);
+        expect(res.body.error.code).toBe('operator_application');
+      }
+      expect((await t.api.get(`/v1/apps/${b.id}`)).body.uid).toBe('hookline-operator');
       await sql`update applications set uid = null where id = ${b.id}`.execute(t.hookline.store.db);
     });
 

@@ -20,7 +20,7 @@ import { errorHandler, routeNotFound } from './errors';
 import { ApiRegistry } from './openapi';
 import type { Probes } from '../readiness';
 import { keepRawBody } from './raw-json';
-import { refuseUnpairedSurrogates } from './text-check';
+import { checkBodyText, refuseUnpairedSurrogates } from './text-check';
 import { appsRouter } from './routes/apps';
 import type { RouteContext } from './routes/context';
 import { deliveriesRouter } from './routes/deliveries';
@@ -80,7 +80,7 @@ export function createApi(deps: ApiDeps): RequestListener {
   // text may hold an unpaired surrogate.
   app.post('/v1/apps/:app/events', express.json({ limit: eventBodyLimit, strict: false, verify: keepRawBody }));
   app.use(eventsRouter(ctx));
-  app.use('/v1', express.json({ limit: SMALL_BODY_LIMIT, strict: false }), refuseUnpairedSurrogates);
+  app.use('/v1', express.json({ limit: SMALL_BODY_LIMIT, strict: false, verify: checkBodyText }), refuseUnpairedSurrogates);
   app.use(appsRouter(ctx), keysRouter(ctx), endpointsRouter(ctx), recoveriesRouter(ctx), testSendsRouter(ctx), eventTypesRouter(ctx), deliveriesRouter(ctx));
 
   app.use(routeNotFound((path) => api.methodsAt(path)));

@@ -36,10 +36,11 @@ const endpointFields = {
   channels: z.array(channel).max(10).nullish(),
   signature_scheme: SchemeSchema.optional(),
   signature_header: SignatureHeaderSchema.nullish(),
-  headers: CustomHeadersSchema.nullish(),
+  // Declared nullable by hand: the generator drops null from a refined or registered schema.
+  headers: CustomHeadersSchema.nullish().openapi({ type: ['object', 'null'], description: 'Write-only custom headers, such as Authorization. Values are encrypted at rest and never returned. null removes them.' }),
   timeout_ms: z.number().int().min(100).max(30_000).optional(),
   rate_limit_per_s: z.number().int().min(1).max(10_000).nullish(),
-  retry_schedule: RetryScheduleSchema.nullish(),
+  retry_schedule: z.union([RetryScheduleSchema, z.null()]).optional().openapi({ description: "The endpoint's own schedule, over its application's; null removes it" }),
   metadata: metadata.optional(),
 };
 /** Why a supplied secret cannot sign with `scheme`, or null. */

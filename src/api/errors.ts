@@ -35,6 +35,19 @@ export class ApiError extends Error {
     return new ApiError(400, ErrorType.invalidRequest, 'validation_failed', message, details);
   }
 
+  /**
+   * A body in which an object repeats a key (`path` names it). JSON.parse keeps the last value,
+   * while receivers' and clients' parsers disagree (some keep the first, some refuse the document).
+   */
+  static repeatedKey(path: string): ApiError {
+    return new ApiError(400, ErrorType.invalidRequest, 'duplicate_key', `The body repeats the key at ${path}; JSON parsers disagree on which value counts`, [{ path, message: 'repeated key' }]);
+  }
+
+  /** Thrown from the JSON parser's `verify` hooks, which pass an error's own 400 on. */
+  static invalidUtf8(): ApiError {
+    return new ApiError(400, ErrorType.invalidRequest, 'invalid_encoding', 'The body is not valid UTF-8');
+  }
+
   /** `by` names what identified it: an id or uid (most resources), a name (event types). */
   static notFound(resource: string, id: string, by = 'id'): ApiError {
     return new ApiError(404, ErrorType.notFound, `${resource}_not_found`, `No ${resource} with ${by} "${id}"`);

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { ApiError } from './errors';
 
 /** Marks a placeholder in the serialized response; random per process, so no client string can forge one. */
 const NONCE = `\u0000${randomBytes(16).toString('hex')}:`;
@@ -44,13 +45,19 @@ type WithRawBody = IncomingMessage & { [RAW_BODY]?: string };
 /**
  * The JSON parser's `verify` hook: keeps the body's text. The parser has checked the charset
  * (`utf-…`); one the decoder does not know leaves no text, and the route falls back to the
- * parsed value. It must not throw: the parser would answer 403.
+ * parsed value. Bytes the charset cannot decode are refused (a 400, which the parser passes on).
  */
 export function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer, encoding: string): void {
+  let decoder;
   try {
-    (req as WithRawBody)[RAW_BODY] = new TextDecoder(encoding || 'utf-8').decode(buf);
+    decoder = new TextDecoder(encoding || 'utf-8', { fatal: true });
   } catch {
-    // Left unset: see above.
+    return; // Left unset: see above.
+  }
+  try {
+    (req as WithRawBody)[RAW_BODY] = decoder.decode(buf);
+  } catch {
+    throw ApiError.invalidUtf8();
   }
 }
 

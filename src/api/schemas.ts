@@ -148,7 +148,8 @@ const createdRange = {
   since: timestamp.optional().openapi({ description: 'Only items created at or after this time' }),
   until: timestamp.optional().openapi({ description: 'Only items created before this time' }),
 };
-export const EventListQuery = PageQuery.extend({ type: z.string().max(256).optional(), ...createdRange });
+// An empty filter is refused, not read as no filter: `?type=` must not return every event.
+export const EventListQuery = PageQuery.extend({ type: z.string().min(1).max(256).optional(), ...createdRange });
 
 // Deliveries and attempts
 /**
@@ -162,7 +163,7 @@ export const DeliveryStatusSchema = z.enum(['pending', 'succeeded', 'failed', 's
 export const DeliveryListQuery = PageQuery.extend({
   status: DeliveryStatusSchema.optional(),
   endpoint_id: idOf(IdPrefix.endpoint).optional(),
-  event_type: z.string().max(256).optional(),
+  event_type: z.string().min(1).max(256).optional(),
   ...createdRange,
 });
 export const AttemptResponse = z

@@ -5,8 +5,10 @@
  * event's `data` is not walked: it is stored as the text the producer wrote (`json-text.ts`),
  * where such an escape is plain ASCII.
  */
+import { isUtf8 } from 'node:buffer';
 import type { RequestHandler } from 'express';
-import { ApiError, ErrorType } from './errors';
+import { firstRepeatedKey } from '../domain/json-text';
+import { ApiError, detailPath, ErrorType } from './errors';
 
 const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -35,3 +37,14 @@ export const refuseUnpairedSurrogates: RequestHandler = (req, _res, next) => {
   }
   next();
 };
+
+/**
+ * The JSON parser's `verify` hook for bodies other than events (which keep their text, see
+ * raw-json.ts): the bytes must be UTF-8, which the parser would otherwise decode with U+FFFD for
+ * each bad byte, and no object may repeat a key.
+ */
+export function checkBodyText(_req: unknown, _res: unknown, buf: Buffer): void {
+  if (!isUtf8(buf)) throw ApiError.invalidUtf8();
+  const repeated = firstRepeatedKey(buf.toString('utf8'));
+  if (repeated !== null) throw ApiError.repeatedKey(detailPath('', repeated));
+}

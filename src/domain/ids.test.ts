@@ -35,6 +35,10 @@ describe('ids', () => {
     ['app_01M838KD3CHFQGT1S3B7N6488A', 'must not start with "app_", which Hookline\'s ids use'],
     ['ep_x', 'must not start with "ep_", which Hookline\'s ids use'],
     ['evt_x', 'must not start with "evt_", which Hookline\'s ids use'],
+    ['.', 'must not be "." or ".."'],
+    ['..', 'must not be "." or ".."'],
+    ['...', null],
+    ['v1.2', null],
   ])('uid %s: %s', (uid, problem) => {
     expect(uidProblem(uid)).toBe(problem);
   });

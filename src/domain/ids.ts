@@ -73,6 +73,8 @@ export const OPERATOR_APP_UID = 'hookline-operator';
 
 /** Why a producer's uid is refused, or null: it must not look like any Hookline id. */
 export function uidProblem(uid: string): string | null {
+  // URL clients resolve these path segments away (`/v1/apps/..` is `/v1`): the uid could not be addressed.
+  if (uid === '.' || uid === '..') return 'must not be "." or ".."';
   const prefix = Object.values(IdPrefix).find((p) => namesId(p, uid));
   return prefix ? `must not start with "${prefix}_", which Hookline's ids use` : null;
 }

@@ -8,6 +8,13 @@ import { AppParams, AppResponse, CreateAppBody, PageQuery, pageOf, RESERVED_UID_
 import { appJson, page } from '../serialize';
 import { checkCursor, findApp, type RouteContext } from './context';
 
+/**
+ * The operational-events application is found by its uid: renamed or deleted, workers could not
+ * record an operational event (a disable, an exhausted delivery), and what raised it would fail.
+ */
+const operatorAppKept = (what: 'renamed' | 'deleted') =>
+  new ApiError(409, ErrorType.conflict, 'operator_application', `Hookline's operational-events application cannot be ${what}; to stop operational events, unset HOOKLINE_OPERATOR_WEBHOOK_URL or disable its endpoint`);
+
 export function appsRouter({ store, api }: RouteContext): Router {
   const router = Router();
   const tag = 'Applications';
@@ -39,6 +46,7 @@ export function appsRouter({ store, api }: RouteContext): Router {
     if (body.uid !== undefined && body.uid !== app.uid) {
       if (principalOf(res).kind !== 'admin') throw new ApiError(403, ErrorType.permission, 'admin_key_required', "Changing an application's uid needs the admin key");
       if (body.uid === OPERATOR_APP_UID) throw ApiError.validation('The request body is not valid', [{ path: 'uid', message: RESERVED_UID_MESSAGE }]);
+      if (app.uid === OPERATOR_APP_UID) throw operatorAppKept('renamed');
     }
     const updated = await store.apps.update(app.id, {
       ...(body.name !== undefined && { name: body.name }),
@@ -52,8 +60,9 @@ export function appsRouter({ store, api }: RouteContext): Router {
     return appJson(updated);
   });
 
-  api.route(router, { method: 'delete', operationId: 'deleteApp', path: '/v1/apps/:app', summary: 'Delete an application and everything it owns', tag, auth: 'admin', params: AppParams, status: 204 }, async ({ params }) => {
+  api.route(router, { method: 'delete', operationId: 'deleteApp', path: '/v1/apps/:app', summary: 'Delete an application and everything it owns', tag, errors: [409], auth: 'admin', params: AppParams, status: 204 }, async ({ params }) => {
     const app = await findApp(store, params.app);
+    if (app.uid === OPERATOR_APP_UID) throw operatorAppKept('deleted');
     await store.apps.delete(app.id);
     return undefined;
   });

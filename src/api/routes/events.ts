@@ -69,7 +69,8 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
       const idempotencyKey = headers['idempotency-key'] ?? null;
       // An `app_…` id needs no lookup: the insert's foreign key says whether the application exists.
       const appId = namesId(IdPrefix.app, params.app) ? params.app : (await findApp(store, params.app)).id;
-      const texts = payloadTexts(rawBody(req), body);
+      const raw = rawBody(req);
+      const texts = payloadTexts(raw, body);
       const endpointIds = body.endpoint_ids ? [...new Set(body.endpoint_ids)] : null;
       const request: EventRequest = { type: body.type, dataJson: texts.data, previousDataJson: texts.previousData, channels: body.channels ?? null, endpointIds };
       const size = Buffer.byteLength(texts.data) + (texts.previousData === null ? 0 : Buffer.byteLength(texts.previousData));
@@ -86,17 +87,12 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
         if (first) return replayed(first, request, res);
         throw refusal;
       };
-      // Kept as written, a repeated key would mean one thing to the schema check (the last value)
-      // and maybe another to a receiver (some parsers keep the first).
-      for (const [field, text] of [['data', texts.data], ['previous_data', texts.previousData]] as const) {
-        const repeated = text === null ? null : firstRepeatedKey(text);
-        if (repeated !== null) {
-          const path = detailPath(field, repeated);
-          return refuseUnlessReplay(
-            new ApiError(400, ErrorType.invalidRequest, 'duplicate_key', `Event ${field} repeats the key at ${path}; receivers' JSON parsers disagree on which value counts`, [{ path, message: 'repeated key' }]),
-          );
-        }
-      }
+      // Kept as written, a repeated key in data would mean one thing to the schema check (the last
+      // value) and maybe another to a receiver (some parsers keep the first); in the envelope, one
+      // thing to Hookline and maybe another to the producer. (Without the body's text, the
+      // parsed body is all there is, and it cannot repeat a key.)
+      const repeated = raw === undefined ? null : firstRepeatedKey(raw);
+      if (repeated !== null) return refuseUnlessReplay(ApiError.repeatedKey(detailPath('', repeated)));
       // Every issue for a small payload; the first only for a large one (collecting them all costs).
       const issues = await eventSchemas.issues(body.type, body.data, { allIssues: size <= ALL_ISSUES_MAX_BYTES });
       if (issues.length > 0) {

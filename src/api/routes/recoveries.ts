@@ -45,7 +45,8 @@ export function recoveriesRouter({ store, dispatcher, api }: RouteContext): Rout
       requireActive(endpoint, 'recovering its deliveries');
       const since = new Date(body.since);
       const until = body.until ? new Date(body.until) : new Date();
-      if (since >= until) throw ApiError.validation('`since` must be before `until`', [{ path: 'since', message: 'not before until' }]);
+      // The lists' code for the same mistake (there, an empty range is allowed: it lists nothing).
+      if (since >= until) throw new ApiError(400, ErrorType.invalidRequest, 'invalid_time_range', '`since` must be before `until`');
       try {
         return recoveryJson(await dispatcher.recover({ appId: app.id, endpointId: endpoint.id, since, until, perS: body.rate_per_s ?? DEFAULT_RECOVER_PER_S }));
       } catch {
