@@ -12,6 +12,7 @@ import { createHttpSender } from './activities/http-sender';
 import type { Resolver } from './activities/guarded-lookup';
 import { createApi } from './api/app';
 import { watchEventLoopDelay } from './api/loop-delay';
+import { boundedWorkflows } from './api/bounded-workflows';
 import { createDispatcher, type Dispatcher, type WorkflowStarter } from './api/dispatcher';
 import type { Config } from './config';
 import { createLogger, installTemporalLogging, type Logger } from './logger';
@@ -128,8 +129,9 @@ async function startWorkerRole({ config, logger, store, client, connections, met
 
 async function startApiRole({ config, logger, store, client, metrics, probes, stops }: Shared, adminKey: string, opts: StartOptions): Promise<{ api: ApiServer; dispatcher: Dispatcher }> {
   const wrap = opts.wrapWorkflows ?? ((w: WorkflowStarter) => w);
+  const shutdown = new AbortController();
   const dispatcher = createDispatcher({
-    workflows: wrap(client.workflow),
+    workflows: wrap(boundedWorkflows(client, shutdown.signal)),
     store,
     taskQueue: config.temporal.taskQueue,
     fanOutWindow: config.fanOutWindow,
@@ -153,11 +155,13 @@ async function startApiRole({ config, logger, store, client, metrics, probes, st
   });
   const api = await listen(app, config.apiHost, config.apiPort);
   dispatcher.start(config.dispatchIntervalMs);
-  // The API closes first (its requests finish), then the dispatcher waits for what they started.
+  // The API closes first, then the Temporal calls still under way are aborted (what they were
+  // for is committed; the next sweep starts it), then the dispatcher waits for them to settle.
   stops.push(async () => {
     try {
       await api.close();
     } finally {
+      shutdown.abort();
       await dispatcher.stop();
     }
   });
