@@ -81,6 +81,34 @@ describe.each(storeKinds)('recovery on %s', (kind) => {
     }
   });
 
+  it('overlapping recoveries of one endpoint resend each delivery once, even when it fails again', async () => {
+    const app = await createApp(t.api, { retry_schedule: ['50ms'] });
+    const down = await startReceiver({ status: 500 });
+    try {
+      const ep = await createEndpoint(t.api, app.id, { url: down.url });
+      const since = new Date(Date.now() - 1_000).toISOString();
+      const events = [];
+      for (let i = 0; i < 4; i++) events.push(await sendEvent(t.api, app.id));
+      for (const e of events) await waitUntil(() => deliveriesOf(t.api, app.id, e.id), (ds) => ds[0]?.status === 'failed', 20_000, 'failed delivery');
+      const before = down.requests.length;
+      // Three at once, then a fourth once the first three are done: every resend fails again, as
+      // when a tenant starts recoveries in a loop against an endpoint still down.
+      const start = () => t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since, rate_per_s: 100 });
+      const finished = (id: string) => waitUntil(() => t.api.get(`/v1/apps/${app.id}/endpoints/${ep.id}/recoveries/${id}`).then((res) => res.body), (b) => b.status === 'completed', 20_000, 'recovery completed');
+      const overlapping = await Promise.all([start(), start(), start()]);
+      const done = await Promise.all(overlapping.map((res) => finished(res.body.id as string)));
+      expect(done.reduce((sum, b) => sum + (b.resent as number), 0)).toBe(4);
+      for (const e of events) await waitUntil(() => deliveriesOf(t.api, app.id, e.id), (ds) => ds[0]?.status === 'failed' && ds[0].attempt_count === 3, 20_000, 'resent delivery failed again');
+      const later = await start();
+      expect(await finished(later.body.id as string)).toMatchObject({ resent: 4 });
+      for (const e of events) await waitUntil(() => deliveriesOf(t.api, app.id, e.id), (ds) => ds[0]?.status === 'failed' && ds[0].attempt_count === 4, 20_000, 'resent again');
+      // 4 deliveries, each resent once by the three overlapping recoveries and once by the later one.
+      expect(down.requests.length - before).toBe(8);
+    } finally {
+      await down.close();
+    }
+  });
+
   it('refuses a bad window, and answers 404 for a recovery of another endpoint or none at all', async () => {
     const app = await createApp(t.api);
     const ep = await createEndpoint(t.api, app.id, { url: r.url });

@@ -33,8 +33,8 @@ describe('recoverPage', () => {
     const resent: string[] = [];
     const page = createRecoverPage({ store, resend: async (d: Delivery) => void resent.push(d.id) });
     const input: RecoverPageInput = { endpointId, ...window, after: null, limit: 2 };
-    expect(await new MockActivityEnvironment().run(page, input)).toEqual({ resent: 2, lastId: ids[1], endpointGone: false });
-    expect(await new MockActivityEnvironment().run(page, { ...input, after: ids[1]! })).toEqual({ resent: 1, lastId: ids[2], endpointGone: false });
+    expect(await new MockActivityEnvironment().run(page, input)).toEqual({ resent: 2, lastId: ids[1], endpointGone: false, more: true });
+    expect(await new MockActivityEnvironment().run(page, { ...input, after: ids[1]! })).toEqual({ resent: 1, lastId: ids[2], endpointGone: false, more: false });
     expect(resent).toEqual(ids.slice(0, 3));
   });
 
@@ -43,8 +43,44 @@ describe('recoverPage', () => {
     const resent: string[] = [];
     const page = createRecoverPage({ store, resend: async (d: Delivery) => void resent.push(d.id) });
     const retry = new MockActivityEnvironment({ heartbeatDetails: { lastId: ids[1], resent: 2 }, attempt: 2 });
-    expect(await retry.run(page, { endpointId, ...window, after: null, limit: 3 })).toEqual({ resent: 3, lastId: ids[2], endpointGone: false });
+    expect(await retry.run(page, { endpointId, ...window, after: null, limit: 3 })).toEqual({ resent: 3, lastId: ids[2], endpointGone: false, more: true });
     expect(resent).toEqual([ids[2]]);
+  });
+
+  it('with asOf, overlapping recoveries resend each delivery once: the first to take it', async () => {
+    const { endpointId, ids } = await endpointWith(4, 3);
+    const resent: string[] = [];
+    const page = createRecoverPage({ store, resend: async (d: Delivery) => void resent.push(d.id) });
+    const asOfMs = Date.now() + 1; // both began after the deliveries failed
+    const input: RecoverPageInput = { endpointId, ...window, after: null, limit: 2, asOfMs };
+    // B read its page before A took anything (they ran side by side) ...
+    const seenByB = await store.deliveries.recoverable({ endpointId, since: new Date(window.sinceMs), until: new Date(window.untilMs), after: null, limit: 10, asOf: new Date(asOfMs) });
+    expect(seenByB.map((d) => d.id)).toEqual(ids.slice(0, 3));
+    // ... then A resends a full page, and says there may be more.
+    expect(await new MockActivityEnvironment().run(page, input)).toEqual({ resent: 2, lastId: ids[1], endpointGone: false, more: true });
+    // B's takes of what it read fail for what A took, and succeed for the rest.
+    expect(await Promise.all(seenByB.map((d) => store.deliveries.claimForRecovery(d, new Date())))).toEqual([false, false, true]);
+    // A recovery's own page finds nothing changed since it began: C began before A's resends.
+    expect(await new MockActivityEnvironment().run(page, { ...input, after: null })).toEqual({ resent: 0, lastId: null, endpointGone: false, more: false });
+    expect(resent).toEqual(ids.slice(0, 2));
+  });
+
+  it('with asOf, a resend that fails gives its delivery back for the page\'s retry', async () => {
+    const { endpointId, ids } = await endpointWith(1, 1);
+    let temporalUp = false;
+    const resent: string[] = [];
+    const page = createRecoverPage({
+      store,
+      resend: async (d: Delivery) => {
+        if (!temporalUp) throw new Error('Temporal unavailable');
+        resent.push(d.id);
+      },
+    });
+    const input: RecoverPageInput = { endpointId, ...window, after: null, limit: 5, asOfMs: Date.now() + 1 };
+    await expect(new MockActivityEnvironment().run(page, input)).rejects.toThrow('Temporal unavailable');
+    temporalUp = true;
+    expect(await new MockActivityEnvironment({ attempt: 2 }).run(page, input)).toEqual({ resent: 1, lastId: ids[0], endpointGone: false, more: false });
+    expect(resent).toEqual(ids);
   });
 
   it('stops when the endpoint is disabled', async () => {

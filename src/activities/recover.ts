@@ -20,11 +20,15 @@ export interface RecoverPageInput {
   untilMs: number;
   after: string | null;
   limit: number;
+  /** When the recovery began, epoch ms: deliveries changed since are not its to resend. Absent in recoveries started before it existed. */
+  asOfMs?: number;
 }
 
 export interface RecoverPageResult {
-  /** Deliveries this page resent: all it found, so a short page is the last. */
+  /** Deliveries this page resent. */
   resent: number;
+  /** The page was full: there may be more. (Absent from results recorded before it: then a page that resent fewer than its limit was the last.) */
+  more?: boolean;
   /** The cursor after this page. */
   lastId: string | null;
   /** The endpoint is disabled or deleted: resending now would only fail again. */
@@ -34,6 +38,22 @@ export interface RecoverPageResult {
 interface Checkpoint {
   lastId: string;
   resent: number;
+  /** Deliveries looked at, resent or taken by another recovery; absent in checkpoints written before it (then equal to `resent`). */
+  scanned?: number;
+}
+
+/** Resends `d` if this recovery takes it; false if another one (or a resend) changed it first. */
+async function resendTaken(deps: RecoverDeps, d: Delivery): Promise<boolean> {
+  const claimedAt = new Date();
+  if (!(await deps.store.deliveries.claimForRecovery(d, claimedAt))) return false;
+  try {
+    await deps.resend(d);
+  } catch (err) {
+    // Given back, so the page's retry (which resumes before it) finds it again.
+    await deps.store.deliveries.releaseRecoveryClaim(d, claimedAt).catch(() => undefined);
+    throw err;
+  }
+  return true;
 }
 
 export function createRecoverPage(deps: RecoverDeps) {
@@ -42,21 +62,30 @@ export function createRecoverPage(deps: RecoverDeps) {
     const resumed = activity.info.heartbeatDetails as Checkpoint | undefined;
     const subject = await deps.store.health.subject(input.endpointId);
     if (!subject || subject.status !== 'active') return { resent: resumed?.resent ?? 0, lastId: resumed?.lastId ?? input.after, endpointGone: true };
-    const done = resumed ?? { lastId: input.after, resent: 0 };
+    const done: Omit<Checkpoint, 'lastId'> & { lastId: string | null } = resumed ?? { lastId: input.after, resent: 0 };
+    let scanned = done.scanned ?? done.resent;
     const page = await deps.store.deliveries.recoverable({
       endpointId: input.endpointId,
       since: new Date(input.sinceMs),
       until: new Date(input.untilMs),
       after: done.lastId,
-      limit: input.limit - done.resent,
+      limit: input.limit - scanned,
+      asOf: input.asOfMs === undefined ? undefined : new Date(input.asOfMs),
     });
     let { resent, lastId } = done;
     for (const d of page) {
-      await deps.resend(d);
-      resent++;
+      // Overlapping recoveries of one endpoint read the same deliveries: each is resent by the
+      // one that takes it first. (Without asOf, a recovery started before this rule resends all.)
+      if (input.asOfMs !== undefined) {
+        if (await resendTaken(deps, d)) resent++;
+      } else {
+        await deps.resend(d);
+        resent++;
+      }
+      scanned++;
       lastId = d.id;
-      activity.heartbeat({ lastId, resent } satisfies Checkpoint);
+      activity.heartbeat({ lastId, resent, scanned } satisfies Checkpoint);
     }
-    return { resent, lastId, endpointGone: false };
+    return { resent, lastId, endpointGone: false, more: scanned === input.limit };
   };
 }

@@ -14,7 +14,7 @@ export function recoveryStarter(workflows: WorkflowStarter, taskQueue: string) {
     /** Starts a recovery of the endpoint's failed and skipped deliveries in the window. */
     async recover(r: { appId: string; endpointId: string; since: Date; until: Date; perS: number }): Promise<RecoverProgress> {
       const recoveryId = newId(IdPrefix.recovery);
-      const input: RecoverInput = { recoveryId, appId: r.appId, endpointId: r.endpointId, sinceMs: r.since.getTime(), untilMs: r.until.getTime(), perS: r.perS };
+      const input: RecoverInput = { recoveryId, appId: r.appId, endpointId: r.endpointId, sinceMs: r.since.getTime(), untilMs: r.until.getTime(), perS: r.perS, asOfMs: Date.now() };
       await workflows.start(recover, {
         workflowId: recoverWorkflowId(recoveryId),
         taskQueue,

@@ -115,9 +115,11 @@ export function createDeliveryStore(db: Db) {
 
     /**
      * A recovery's page: the endpoint's failed and skipped deliveries created in [since, until), by
-     * id. A test send that never started is not one: its caller was told to try again.
+     * id. A test send that never started is not one: its caller was told to try again. `asOf`:
+     * only those unchanged since the recovery began; one resent since (by a resend, or another
+     * recovery) is left out, whatever came of that.
      */
-    async recoverable(q: { endpointId: string; since: Date; until: Date; after: string | null; limit: number }): Promise<Delivery[]> {
+    async recoverable(q: { endpointId: string; since: Date; until: Date; after: string | null; limit: number; asOf?: Date | undefined }): Promise<Delivery[]> {
       let query = db
         .selectFrom('deliveries')
         .selectAll()
@@ -129,7 +131,29 @@ export function createDeliveryStore(db: Db) {
         .orderBy('id', 'asc')
         .limit(q.limit);
       if (q.after !== null) query = query.where('id', '>', q.after);
+      if (q.asOf) query = query.where('updated_at', '<', q.asOf);
       return (await query.execute()).map(toDelivery);
+    },
+
+    /**
+     * Takes a recoverable delivery for one recovery: true if it still reads as `seen` (failed or
+     * skipped, not changed since), and it is then marked changed now, so a recovery running
+     * alongside that read it too does not resend it as well. `release` gives it back when the
+     * resend could not be made.
+     */
+    async claimForRecovery(seen: Pick<Delivery, 'id' | 'updatedAt'>, now: Date): Promise<boolean> {
+      const r = await db
+        .updateTable('deliveries')
+        .set({ updated_at: now })
+        .where('id', '=', seen.id)
+        .where('updated_at', '=', seen.updatedAt)
+        .where('status', 'in', [DeliveryStatus.failed, DeliveryStatus.skipped])
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
+
+    async releaseRecoveryClaim(seen: Pick<Delivery, 'id' | 'updatedAt'>, claimedAt: Date): Promise<void> {
+      await db.updateTable('deliveries').set({ updated_at: seen.updatedAt }).where('id', '=', seen.id).where('updated_at', '=', claimedAt).execute();
     },
 
     /**

@@ -19,6 +19,11 @@ export interface RecoverInput {
   untilMs: number;
   /** Resends per second at most. */
   perS: number;
+  /**
+   * When the recovery began, epoch ms: a delivery changed since (resent by a resend or another
+   * recovery) is not resent again. Absent in recoveries started before it existed.
+   */
+  asOfMs?: number;
   /** Carried through continue-as-new. */
   after?: string | null;
   resent?: number;
@@ -61,11 +66,13 @@ export async function recover(input: RecoverInput): Promise<RecoverResult> {
   setHandler(recoverProgressQuery, () => progress);
   for (let page = 0; page < PAGES_PER_RUN; page++) {
     // One page is one second's allowance, so the timer below keeps the rate.
-    const result = await recoverPage({ endpointId: input.endpointId, sinceMs: input.sinceMs, untilMs: input.untilMs, after: progress.after, limit: input.perS });
+    const result = await recoverPage({ endpointId: input.endpointId, sinceMs: input.sinceMs, untilMs: input.untilMs, after: progress.after, limit: input.perS, asOfMs: input.asOfMs });
     progress.resent += result.resent;
     progress.after = result.lastId;
-    // A short page was the last; a disabled or deleted endpoint ends the recovery too.
-    if (result.endpointGone || result.resent < input.perS) {
+    // A short page was the last (results recorded before `more` existed: one that resent fewer
+    // than its limit); a disabled or deleted endpoint ends the recovery too.
+    const last = result.more === undefined ? result.resent < input.perS : !result.more;
+    if (result.endpointGone || last) {
       progress.status = result.endpointGone ? 'stopped' : 'completed';
       return { resent: progress.resent, status: progress.status };
     }

@@ -30,6 +30,7 @@ import { Worker } from '@temporalio/worker';
 import { delivery, deliveryWorkflowId, endpointDisabledSignal, resendSignal } from '../../src/workflows/delivery';
 import { endpointHealth, endpointHealthWorkflowId } from '../../src/workflows/endpoint-health';
 import { fanOut, fanOutWorkflowId } from '../../src/workflows/fan-out';
+import { recover, recoverWorkflowId } from '../../src/workflows/recover';
 import { hooklineSearchAttributes } from '../../src/workflows/search-attributes';
 
 const root = join(__dirname, '..', '..');
@@ -92,7 +93,8 @@ const activities = {
   }),
   checkEndpointHealth: async () => ({ verdict: 'disabled', reason: 'recorded', nextCheckMs: 0 }),
   stopDisabledDeliveries: async () => ({ stopped: 0 }),
-  recoverPage: async () => ({ resent: 0, lastId: null, endpointGone: false }),
+  // A full page, then a short one: the recovery completes after its second page.
+  recoverPage: async ({ after }: { after: string | null }) => (after === null ? { resent: 2, lastId: 'dlv_rec_2', endpointGone: false } : { resent: 1, lastId: 'dlv_rec_3', endpointGone: false }),
 };
 
 const { History } = temporal.api.history.v1;
@@ -182,6 +184,11 @@ async function main() {
       const eventId = `evt_fan_${randomUUID()}`;
       await client.execute(fanOut, { taskQueue, workflowId: fanOutWorkflowId(eventId), args: [{ appId: 'app_rec', eventType: 'a.b', eventId }] });
       await record('fanout-three-endpoints', fanOutWorkflowId(eventId));
+
+      const recoveryId = `rcv_rec_${randomUUID()}`;
+      const since = Date.now() - 60_000;
+      await client.execute(recover, { taskQueue, workflowId: recoverWorkflowId(recoveryId), args: [{ recoveryId, appId: 'app_rec', endpointId: 'ep_1', sinceMs: since, untilMs: since + 30_000, perS: 2 }] });
+      await record('recover-two-pages', recoverWorkflowId(recoveryId));
 
       const endpointId = `ep_rec_${randomUUID()}`;
       await client.execute(endpointHealth, { taskQueue, workflowId: endpointHealthWorkflowId(endpointId), args: [{ endpointId }] });
