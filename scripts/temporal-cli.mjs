@@ -23,22 +23,22 @@ function onPath(name) {
 }
 
 /** Returns the CLI path, building it if needed; undefined when nothing can provide one. */
-export function ensureTemporalCli({ log = (m) => process.stderr.write(`${m}\n`) } = {}) {
+export function ensureTemporalCli({ log = (m) => process.stderr.write(`[hookline] ${m}\n`) } = {}) {
   if (process.env.TEMPORAL_CLI_PATH) return process.env.TEMPORAL_CLI_PATH;
   if (existsSync(pinnedCliPath)) return pinnedCliPath;
   const fromPath = onPath('temporal');
   if (fromPath) return fromPath;
   if (!onPath('go')) {
-    log('[hookline] No Temporal CLI and no Go toolchain: the SDK will try to download the dev server (needs internet).');
+    log('No Temporal CLI and no Go toolchain: the SDK will try to download the dev server (needs internet).');
     return undefined;
   }
-  log(`[hookline] Building the Temporal CLI ${TEMPORAL_CLI_VERSION} from Go modules into .tools/bin (first time only; takes a few minutes)...`);
+  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} from Go modules into .tools/bin (first time only; takes a few minutes)...`);
   mkdirSync(binDir, { recursive: true });
   execFileSync('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
     stdio: 'inherit',
     env: { ...process.env, GOBIN: binDir, CGO_ENABLED: '0' },
   });
-  log(`[hookline] Temporal CLI ready: ${pinnedCliPath}`);
+  log(`Temporal CLI ready: ${pinnedCliPath}`);
   return pinnedCliPath;
 }
 

@@ -112,6 +112,12 @@ describe('endpoint URL rules', () => {
     expect(metadata.ok ? '' : metadata.reason).toContain('cloud-metadata');
   });
 
+  it('says what it expected of a URL it cannot take', () => {
+    expect(checkEndpointUrl('ftp://example.com/', { allowInsecure: true })).toEqual({ ok: false, reason: 'scheme must be https or http' });
+    expect(checkEndpointUrl('ftp://example.com/', { allowInsecure: false })).toEqual({ ok: false, reason: 'scheme must be https' });
+    expect(checkEndpointUrl('http://127.0.0.1:99999/', { allowInsecure: true })).toEqual({ ok: false, reason: 'not a valid absolute URL (scheme, host, and a port of at most 65535)' });
+  });
+
   it('lets operator allow-subnets override a blocked literal', () => {
     const allowSubnets = parseAllowSubnets('10.20.0.0/16,fd00:1::/32,100.64.0.0/10');
     const check = (url: string) => checkEndpointUrl(url, { allowInsecure: false, allowSubnets }).ok;

@@ -47,9 +47,9 @@ export function checkEndpointUrl(raw: string, policy: UrlPolicy): UrlVerdict {
     // which is also what the HTTP client will connect to.
     url = new URL(raw);
   } catch {
-    return { ok: false, reason: 'not an absolute URL' };
+    return { ok: false, reason: 'not a valid absolute URL (scheme, host, and a port of at most 65535)' };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, reason: 'scheme must be https' };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, reason: policy.allowInsecure ? 'scheme must be https or http' : 'scheme must be https' };
   if (url.protocol === 'http:' && !policy.allowInsecure) {
     return { ok: false, reason: 'scheme must be https (http needs HOOKLINE_ALLOW_INSECURE_URLS)' };
   }
