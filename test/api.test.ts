@@ -290,6 +290,7 @@ describe.each(storeKinds)('API on %s', (kind) => {
       ['bad status filter', 'GET', `/v1/apps/${app.id}/deliveries?status=lost`, undefined, 400, 'validation_failed'],
       ['unknown route', 'GET', '/v1/nothing', undefined, 404, 'route_not_found'],
       ['a method the path does not take', 'PUT', `/v1/apps/${app.id}`, { name: 'x' }, 405, 'method_not_allowed'],
+      ['a method the path does not take, in capitals', 'PUT', `/V1/APPS/${app.id}`, { name: 'x' }, 405, 'method_not_allowed'],
       ['DELETE of an event', 'DELETE', `/v1/apps/${app.id}/events/evt_01M838KD3CHFQGT1S3B7N6488A`, undefined, 405, 'method_not_allowed'],
       ['duplicate app uid', 'POST', '/v1/apps', { name: 'x', uid: String(app.uid ?? 'dup') }, 409, 'already_exists'],
       // Values the database cannot hold are the request's fault: 400, never 500.
@@ -320,6 +321,8 @@ describe.each(storeKinds)('API on %s', (kind) => {
       ['a repeated key deep in previous_data', 'POST', `/v1/apps/${app.id}/events`, '{"type":"a.b","data":{},"previous_data":{"l":[{"k":1,"k":2}]}}', 400, 'duplicate_key'],
       ['a repeated key in the event envelope', 'POST', `/v1/apps/${app.id}/events`, '{"type":"a.b","data":{},"type":"c.d"}', 400, 'duplicate_key'],
       ['a repeated key in another body', 'POST', '/v1/apps', '{"name":"x","name":"y"}', 400, 'duplicate_key'],
+      ['a key cut off', 'POST', '/v1/apps', '{"abc', 400, 'invalid_json'],
+      ['a bad escape in a key', 'POST', '/v1/apps', '{"\\q":1}', 400, 'invalid_json'],
       ['an empty event type filter', 'GET', `/v1/apps/${app.id}/events?type=`, undefined, 400, 'validation_failed'],
       ['an empty delivery event_type filter', 'GET', `/v1/apps/${app.id}/deliveries?event_type=`, undefined, 400, 'validation_failed'],
       ['a uid no URL can address', 'POST', '/v1/apps', { name: 'x', uid: '..' }, 400, 'validation_failed'],
@@ -342,6 +345,12 @@ describe.each(storeKinds)('API on %s', (kind) => {
       const res = await fetch(`${t.api.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: Buffer.from(body, 'latin1') });
       expect(res.status, path).toBe(400);
       expect(await res.json()).toMatchObject({ error: { code: 'invalid_encoding' } });
+    }
+    // Another utf-… charset than UTF-8 is refused, on events as elsewhere.
+    for (const path of [`/v1/apps/${app.id}/events`, '/v1/apps']) {
+      const res = await fetch(`${t.api.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json; charset=utf-16le' }, body: Buffer.from('{"name":"x"}', 'utf16le') });
+      expect(res.status, path).toBe(415);
+      expect(await res.json()).toMatchObject({ error: { code: 'unsupported_encoding' } });
     }
     // A 405 names the methods the path takes, as the document declares them.
     const wrongMethod = await t.api.request('PUT', `/v1/apps/${app.id}/endpoints/${ep.id}`, { url: 'https://example.com' });

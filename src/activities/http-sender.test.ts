@@ -2,6 +2,8 @@
  * The sender against a real loopback receiver: what the activity's cancellation does to a POST.
  * (Timeouts, redirects, caps and the SSRF guard are covered end to end in `test/`.)
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../../test/support/receiver';
 import { createHttpSender, type HttpSender, type PostRequest } from './http-sender';
@@ -45,6 +47,26 @@ describe('createHttpSender and the cancellation signal', () => {
     const res = await sender.post(request('/slow', { signal: controller.signal }));
     expect(res).toMatchObject({ statusCode: null, errorCode: 'timeout' });
     expect(Date.now() - started).toBeLessThan(4_000);
+  });
+
+  it('keeps an answer whose status came in when its body is then cut off', async () => {
+    // Headers and part of a body, then nothing: the status is the receiver's answer.
+    const stalling = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('partial');
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    try {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      const res = await sender.post({ ...request('/'), url: `http://127.0.0.1:${(stalling.address() as AddressInfo).port}/`, signal: controller.signal });
+      expect(res).toMatchObject({ statusCode: 200, bodyTruncated: true, errorCode: null, errorMessage: expect.stringContaining('could not be read whole') });
+      const timedOut = await sender.post({ ...request('/'), url: `http://127.0.0.1:${(stalling.address() as AddressInfo).port}/`, timeoutMs: 300 });
+      expect(timedOut).toMatchObject({ statusCode: 200, bodyTruncated: true });
+    } finally {
+      stalling.closeAllConnections();
+      await new Promise((resolve) => stalling.close(resolve));
+    }
   });
 
   it('without a signal the endpoint timeout still ends the exchange', async () => {

@@ -103,15 +103,23 @@ export function createHttpSender(opts: SenderOptions): HttpSender {
         if (checkTarget) await checkTarget(new URL(url).hostname.replace(/^\[|\]$/g, ''), {});
         const deadline = AbortSignal.timeout(timeoutMs);
         const res = await request(url, { method: 'POST', headers, body, dispatcher, signal: signal ? AbortSignal.any([deadline, signal]) : deadline });
-        const { text, truncated } = await readCapped(res.body);
+        // The status has come in: it is the answer, even if the body then stalls or is cut off
+        // (by the timeout or the cancellation), which is recorded as a truncated body.
+        let read = { text: '', truncated: true };
+        let readError: string | null = null;
+        try {
+          read = await readCapped(res.body);
+        } catch (err) {
+          readError = `the response body could not be read whole: ${describeRequestError(err)}`;
+        }
         return {
           durationMs: elapsed(),
           statusCode: res.statusCode,
           headers: keptHeaders(res.headers),
-          body: text,
-          bodyTruncated: truncated,
+          body: read.text,
+          bodyTruncated: read.truncated,
           errorCode: null,
-          errorMessage: null,
+          errorMessage: readError,
         };
       } catch (err) {
         return {

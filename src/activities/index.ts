@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { createHealthCheck, createStopDisabledDeliveries, type StopDeps } from './health';
 import { createRecoverPage, type RecoverDeps } from './recover';
-import { createSendWebhook, type SendDeps, type SendInput } from './send-webhook';
+import { createSendWebhook, timedOutOnly, type SendDeps, type SendInput } from './send-webhook';
 
 export type { SendInput, SendResult } from './send-webhook';
 export type { HealthCheckResult } from './health';
@@ -42,8 +42,8 @@ export function createActivities(deps: ActivityDeps) {
         nextAfter: endpoints.length === limit ? endpoints[endpoints.length - 1]!.id : null,
       };
     },
-    /** Its POST is aborted when the activity is cancelled, as when its local activity times out. */
-    sendWebhook: (input: SendInput) => send(input, Context.current().cancellationSignal),
+    /** Its POST is aborted when its local activity times out (see `timedOutOnly`). */
+    sendWebhook: (input: SendInput) => send(input, timedOutOnly(Context.current().cancellationSignal)),
     checkEndpointHealth: createHealthCheck(deps.store, deps.metrics, deps.now),
     stopDisabledDeliveries: createStopDisabledDeliveries(deps),
     recoverPage: createRecoverPage(deps),

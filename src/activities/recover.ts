@@ -49,8 +49,12 @@ async function resendTaken(deps: RecoverDeps, d: Delivery): Promise<boolean> {
   try {
     await deps.resend(d);
   } catch (err) {
-    // Given back, so the page's retry (which resumes before it) finds it again.
-    await deps.store.deliveries.releaseRecoveryClaim(d, claimedAt).catch(() => undefined);
+    // Given back, so the page's retry (which resumes before it) finds it again. If that fails
+    // too (or the worker is lost between the take and the resend), this recovery leaves the
+    // delivery failed, changed after it began: a later recovery sends it.
+    await deps.store.deliveries.releaseRecoveryClaim(d, claimedAt).catch((releaseErr: unknown) => {
+      Context.current().log.warn('a delivery taken for a recovery could not be given back; a later recovery resends it', { deliveryId: d.id, error: String(releaseErr) });
+    });
     throw err;
   }
   return true;

@@ -9,7 +9,7 @@ import type { Store } from '../store';
 import { useMemoryStore, storedApp, storedDelivery, storedEndpoint } from '../../test/support/store-fixtures';
 import type { HttpSender } from './http-sender';
 import { ActivityFailureType } from '../domain/activity-failures';
-import { createSendWebhook, type SendInput } from './send-webhook';
+import { createSendWebhook, timedOutOnly, type SendInput } from './send-webhook';
 
 describe('sendWebhook and the stored delivery', () => {
   let store: Store;
@@ -198,6 +198,21 @@ describe('sendWebhook and the stored delivery', () => {
     expect(await store.deliveries.byId(deliveryId)).toMatchObject({ status: 'pending', attemptCount: 0 });
     expect(await sendWith(input, new AbortController().signal)).toMatchObject({ outcome: 'succeeded' });
     expect((await store.deliveries.attempts(deliveryId)).map((a) => a.attemptNumber)).toEqual([1]);
+  });
+
+  it.each([
+    ['TIMED_OUT', true],
+    ['WORKER_SHUTDOWN', false],
+    ['CANCELLED', false],
+  ])('timedOutOnly: a cancellation for %s gives the try up: %s', (reason, givesUp) => {
+    const before = new AbortController();
+    before.abort(new CancelledFailure(reason));
+    expect(timedOutOnly(before.signal).aborted).toBe(givesUp);
+    const during = new AbortController();
+    const signal = timedOutOnly(during.signal);
+    expect(signal.aborted).toBe(false);
+    during.abort(new CancelledFailure(reason));
+    expect(signal.aborted).toBe(givesUp);
   });
 
   it('an event goes out in the format its application had when the event was committed, on every attempt', async () => {

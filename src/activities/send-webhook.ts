@@ -93,6 +93,21 @@ async function post(deps: SendDeps, ctx: SendContext, startedAt: Date, signal: A
   });
 }
 
+/**
+ * The part of an activity's cancellation `sendWebhook` acts on: its local activity timed out, so
+ * the workflow has given up on this try and makes another. Not a worker's shutdown, which also
+ * cancels: a POST under way then finishes and is recorded, as before the signal was passed in.
+ */
+export function timedOutOnly(cancellation: AbortSignal): AbortSignal {
+  const gaveUp = new AbortController();
+  const check = () => {
+    if (cancellation.reason instanceof CancelledFailure && cancellation.reason.message === 'TIMED_OUT') gaveUp.abort(cancellation.reason);
+  };
+  if (cancellation.aborted) check();
+  else cancellation.addEventListener('abort', check, { once: true });
+  return gaveUp.signal;
+}
+
 export function createSendWebhook(deps: SendDeps) {
   const now = deps.now ?? (() => new Date());
   /**

@@ -14,14 +14,19 @@ describe('rateLimitPerKey: requests open at once', () => {
   async function holdingServer(maxInFlightPerAppKey: number) {
     const waiting: (() => void)[] = [];
     const app = express();
-    app.use((req, res, next) => {
+    app.use(async (req, res, next) => {
+      // A slow key lookup, as `authenticate` can have.
+      if (req.get('x-slow-auth')) await new Promise((resolve) => setTimeout(resolve, 200));
       const key = req.get('x-key')!;
       res.locals.principal = (key === 'admin' ? { kind: 'admin' } : { kind: 'app', keyId: key, appId: 'app_1', appUid: null }) satisfies Principal;
       next();
     });
     app.use(rateLimitPerKey({ rate: { perS: 1000, burst: 1000 }, maxInFlightPerAppKey }));
     app.get('/hold', (_req, res) => {
-      waiting.push(() => res.json({ ok: true }));
+      if (res.closed) return; // its client has gone
+      waiting.push(() => {
+        if (!res.closed) res.json({ ok: true });
+      });
     });
     server = await listen(app, '127.0.0.1', 0);
     const url = server.url;
@@ -52,6 +57,20 @@ describe('rateLimitPerKey: requests open at once', () => {
     await s.held(2);
     s.release();
     expect((await Promise.all(again)).map((r) => r.status)).toEqual([200, 200]);
+  });
+
+  it('counts nothing for a client that left while its key was being looked up', async () => {
+    const s = await holdingServer(1);
+    const controller = new AbortController();
+    const left = fetch(`${server!.url}/hold`, { headers: { 'x-key': 'k1', 'x-slow-auth': '1' }, signal: controller.signal }).catch(() => 'left');
+    setTimeout(() => controller.abort(), 50);
+    expect(await left).toBe('left');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Let in (held open by the server), not refused with a 429 for a slot the first one never freed.
+    const next = s.get('k1');
+    expect(await Promise.race([next.then((res) => res.status), s.held(1).then(() => 'held')])).toBe('held');
+    s.release();
+    expect((await next).status).toBe(200);
   });
 
   it('frees the slot of a request the client gave up on', async () => {

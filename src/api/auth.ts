@@ -91,7 +91,8 @@ export function rateLimitPerKey(limits: KeyLimits, maxKeys = 100_000): RequestHa
       res.set('retry-after', String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))));
       return sendError(res, new ApiError(429, ErrorType.rateLimit, 'rate_limited', 'Too many requests for this key; retry after the Retry-After delay'));
     }
-    if (principal.kind === 'app') {
+    // A client that left while its key was looked up has had its 'close' already: not counted.
+    if (principal.kind === 'app' && !res.closed) {
       open.set(id, (open.get(id) ?? 0) + 1);
       // 'close' comes once per response, answered or cut off.
       res.once('close', () => {

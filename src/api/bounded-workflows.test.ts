@@ -1,4 +1,5 @@
 /** Bounded Temporal calls against a real client whose server does not answer. */
+import { getEventListeners } from 'node:events';
 import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,12 +23,15 @@ describe('boundedWorkflows', () => {
   const startOptions = { taskQueue: 'q', workflowId: 'wf-1', args: [] as [] };
 
   it('gives up on an unreachable Temporal at its deadline, not after the client\'s own retries', async () => {
-    const workflows = boundedWorkflows(client, new AbortController().signal, 300);
+    const shutdown = new AbortController();
+    const workflows = boundedWorkflows(client, shutdown.signal, 300, 600);
     const started = Date.now();
     await expect(workflows.start('someWorkflow', startOptions)).rejects.toThrow();
     await expect(workflows.signalWithStart('someWorkflow', { ...startOptions, signal: 'go', signalArgs: [] })).rejects.toThrow();
     // Two calls; unbounded, each took about 20 s.
     expect(Date.now() - started).toBeLessThan(5_000);
+    // Nothing stays attached to the process's shutdown signal once the calls have ended.
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
   });
 
   it('bounds a listing\'s page reads and a handle\'s describe the same way', async () => {

@@ -9,26 +9,43 @@
  *   does not wait on Temporal. What they were for is in the store and the next process's sweep
  *   starts it.
  */
+import { setMaxListeners } from 'node:events';
 import type { Client, WorkflowClient } from '@temporalio/client';
 import type { WorkflowStarter } from './dispatcher';
 
 /** Room for a slow Temporal under load and a few of the client's retries; well under a client's timeout. */
 export const TEMPORAL_CALL_DEADLINE_MS = 5_000;
+/**
+ * A resend's signal gets longer: a client that reads a 503 for a signal that reached Temporal
+ * late sends the resend again, and the receiver gets a second POST. (A start is deduplicated by
+ * its workflow id, and a recovery's by its claims.)
+ */
+export const SIGNAL_DEADLINE_MS = 15_000;
 
-export function boundedWorkflows(client: Pick<Client, 'workflow' | 'connection'>, shutdown: AbortSignal, deadlineMs = TEMPORAL_CALL_DEADLINE_MS): WorkflowStarter {
+export function boundedWorkflows(client: Pick<Client, 'workflow' | 'connection'>, shutdown: AbortSignal, deadlineMs = TEMPORAL_CALL_DEADLINE_MS, signalDeadlineMs = SIGNAL_DEADLINE_MS): WorkflowStarter {
   const { workflow, connection } = client;
-  // The client cancels a call when the signal fires, but not one whose request it has not sent
-  // yet (still connecting) nor one started after: the race answers those at once.
-  const stopped = new Promise<never>((_resolve, reject) => {
-    const refuse = () => reject(new Error('Hookline is shutting down: the Temporal call was abandoned'));
-    if (shutdown.aborted) refuse();
-    else shutdown.addEventListener('abort', refuse, { once: true });
-  });
-  stopped.catch(() => undefined);
-  const bounded = <R>(call: () => Promise<R>): Promise<R> =>
-    Promise.race([connection.withAbortSignal(shutdown, () => connection.withDeadline(Date.now() + deadlineMs, call)), stopped]);
+  // One listener per call in flight, each removed when its call ends.
+  setMaxListeners(0, shutdown);
+  /**
+   * Each call has its own abort signal, tied to `shutdown` only while it runs: the client adds a
+   * listener to the signal it is given and never removes it. The client cancels a call when the
+   * signal fires, but not one whose request it has not sent yet (still connecting): the race
+   * answers those at once.
+   */
+  const bounded = async <R>(call: () => Promise<R>, ms = deadlineMs): Promise<R> => {
+    if (shutdown.aborted) throw abandoned();
+    const own = new AbortController();
+    const stop = () => own.abort();
+    shutdown.addEventListener('abort', stop, { once: true });
+    try {
+      const stopped = new Promise<never>((_resolve, reject) => own.signal.addEventListener('abort', () => reject(abandoned()), { once: true }));
+      return await Promise.race([connection.withAbortSignal(own.signal, () => connection.withDeadline(Date.now() + ms, call)), stopped]);
+    } finally {
+      shutdown.removeEventListener('abort', stop);
+    }
+  };
   const start: WorkflowClient['start'] = (wf, options) => bounded(() => workflow.start(wf, options));
-  const signalWithStart: WorkflowClient['signalWithStart'] = (wf, options) => bounded(() => workflow.signalWithStart(wf, options));
+  const signalWithStart: WorkflowClient['signalWithStart'] = (wf, options) => bounded(() => workflow.signalWithStart(wf, options), signalDeadlineMs);
   // A listing's pages are read as it is iterated: each read is bounded.
   const list: WorkflowClient['list'] = (options) => {
     const all = workflow.list(options);
@@ -53,5 +70,7 @@ export function boundedWorkflows(client: Pick<Client, 'workflow' | 'connection'>
     });
   return { start, signalWithStart, getHandle, list };
 }
+
+const abandoned = () => new Error('Hookline is shutting down: the Temporal call was abandoned');
 
 const BOUNDED_HANDLE_CALLS = new Set<string | symbol>(['describe', 'query', 'signal', 'terminate', 'cancel']);

@@ -133,7 +133,8 @@ function pathPattern(path: string): RegExp {
     .split('/')
     .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
-  return new RegExp(`^${source}/?$`);
+  // Case-insensitive, as Express routes by default.
+  return new RegExp(`^${source}/?$`, 'i');
 }
 
 /** 429 (the key's rate limit) and 503 (load shedding, Temporal unavailable) say when to try again. */

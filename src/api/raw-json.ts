@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from './errors';
+import { requireUtf8Charset } from './text-check';
 
 /** Marks a placeholder in the serialized response; random per process, so no client string can forge one. */
 const NONCE = `\u0000${randomBytes(16).toString('hex')}:`;
@@ -43,19 +44,13 @@ const RAW_BODY = Symbol('hookline.rawBody');
 type WithRawBody = IncomingMessage & { [RAW_BODY]?: string };
 
 /**
- * The JSON parser's `verify` hook: keeps the body's text. The parser has checked the charset
- * (`utf-…`); one the decoder does not know leaves no text, and the route falls back to the
- * parsed value. Bytes the charset cannot decode are refused (a 400, which the parser passes on).
+ * The JSON parser's `verify` hook: keeps the body's text. The charset must be UTF-8 (415
+ * otherwise), and bytes that are not UTF-8 are refused (400); the parser passes both statuses on.
  */
 export function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer, encoding: string): void {
-  let decoder;
+  requireUtf8Charset(encoding);
   try {
-    decoder = new TextDecoder(encoding || 'utf-8', { fatal: true });
-  } catch {
-    return; // Left unset: see above.
-  }
-  try {
-    (req as WithRawBody)[RAW_BODY] = decoder.decode(buf);
+    (req as WithRawBody)[RAW_BODY] = new TextDecoder('utf-8', { fatal: true }).decode(buf);
   } catch {
     throw ApiError.invalidUtf8();
   }

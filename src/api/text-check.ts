@@ -43,8 +43,24 @@ export const refuseUnpairedSurrogates: RequestHandler = (req, _res, next) => {
  * raw-json.ts): the bytes must be UTF-8, which the parser would otherwise decode with U+FFFD for
  * each bad byte, and no object may repeat a key.
  */
-export function checkBodyText(_req: unknown, _res: unknown, buf: Buffer): void {
+export function checkBodyText(_req: unknown, _res: unknown, buf: Buffer, encoding: string): void {
+  requireUtf8Charset(encoding);
   if (!isUtf8(buf)) throw ApiError.invalidUtf8();
-  const repeated = firstRepeatedKey(buf.toString('utf8'));
+  let repeated: (string | number)[] | null;
+  try {
+    repeated = firstRepeatedKey(buf.toString('utf8'));
+  } catch {
+    return; // Not JSON: the parser, which runs next, answers 400 invalid_json.
+  }
   if (repeated !== null) throw ApiError.repeatedKey(detailPath('', repeated));
+}
+
+/**
+ * The parser takes any `utf-…` charset (UTF-16 too); only UTF-8 is JSON's interchange encoding,
+ * and the one Hookline stores and delivers.
+ */
+export function requireUtf8Charset(encoding: string): void {
+  if (encoding && encoding.toLowerCase() !== 'utf-8' && encoding.toLowerCase() !== 'utf8') {
+    throw new ApiError(415, ErrorType.invalidRequest, 'unsupported_encoding', 'Send the body as UTF-8 JSON');
+  }
 }

@@ -40,6 +40,7 @@ describe('compileSchema', () => {
     ['uniqueItems false', { uniqueItems: false }, []],
     ['a property named uniqueItems', { properties: { uniqueItems: true } }, []],
     ['uniqueItems inside an example', { examples: [{ uniqueItems: true }], const: { uniqueItems: true } }, []],
+    ['under a draft-07 dependency named like a data keyword', { $schema: 'http://json-schema.org/draft-07/schema#', dependencies: { const: { properties: { list: { type: 'array', uniqueItems: true } } } } }, ['/dependencies/const/properties/list']],
   ])('uniqueItems over arrays that could be long and hold objects is refused: %s', (_name, schema, paths) => {
     if (paths.length === 0) return expect(() => compileSchema(schema)).not.toThrow();
     expect(() => compileSchema(schema)).toThrow(SchemaProblem);

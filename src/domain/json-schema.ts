@@ -114,7 +114,7 @@ export const MAX_UNIQUE_ITEMS = 100;
 const SCALAR_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null']);
 /** Keywords whose value is data (or names mapped to subschemas), not a schema whose keywords count. */
 const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example']);
-const MAP_KEYWORDS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
+const MAP_KEYWORDS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas', 'dependencies']);
 
 /** Where `schema` asks for `uniqueItems` over unbounded arrays of non-scalar items (JSON Pointers). */
 function unboundedUniqueItems(node: unknown, path: string, isMap = false): SchemaIssue[] {
