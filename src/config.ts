@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
 import { z } from 'zod';
+import { DB_QUERY_TIMEOUT_MS } from './store/db';
 import { parseAllowSubnets, type ParsedSubnet } from './domain/address-rules';
 import { isStandardSecret } from './domain/signing';
 import { checkEndpointUrl, type UrlPolicy } from './domain/url-rules';
@@ -60,6 +61,7 @@ const EnvSchema = z.object({
   HOOKLINE_DISPATCH_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
   HOOKLINE_FAN_OUT_WINDOW: z.coerce.number().int().min(1).max(1000).default(250),
   HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(250),
+  HOOKLINE_DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).default(DB_QUERY_TIMEOUT_MS),
   HOOKLINE_METRICS_PORT: unsetIfEmpty(z.coerce.number().int().min(0).max(65535)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -118,6 +120,8 @@ export type Config = {
    * throughput (docs/performance.md).
    */
   workerMaxCachedWorkflows: number;
+  /** PostgreSQL: a query (or a wait for a connection) with no answer in this long fails; 0 means no limit. */
+  dbQueryTimeoutMs: number;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 };
 
@@ -227,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dispatchGraceMs: e.HOOKLINE_DISPATCH_GRACE_MS,
     fanOutWindow: e.HOOKLINE_FAN_OUT_WINDOW,
     workerMaxCachedWorkflows: e.HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS,
+    dbQueryTimeoutMs: e.HOOKLINE_DB_QUERY_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -183,7 +183,15 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
       ? { value: config.adminKey, generated: false }
       : localSecret(config.dataDir, 'admin-key', () => `hk_admin_${randomBytes(24).toString('base64url')}`);
     const box = createSecretBox(parseEncryptionKey(encryptionKey), config.previousEncryptionKeys.map(parseEncryptionKey));
-    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }, box);
+    const store = await openStore(
+      {
+        databaseUrl: config.databaseUrl,
+        dataDir: join(config.dataDir, 'pglite'),
+        queryTimeoutMs: config.dbQueryTimeoutMs,
+        onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed (the server restarted or ended it); the pool opens another when needed'),
+      },
+      box,
+    );
     stops.push(() => store.close());
     await store.operator.configure(config.operatorWebhook);
 

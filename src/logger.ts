@@ -7,7 +7,18 @@ export function createLogger(level: string) {
     level,
     base: { service: 'hookline' },
     redact: { paths: ['secret', '*.secret', 'headers.authorization', '*.headers.authorization', 'key', '*.key'], censor: '[redacted]' },
+    serializers: { err: serializeError },
   });
+}
+
+/**
+ * pino's error serializer copies an error's own properties, and the pg driver's errors carry the
+ * client that raised them: its connection parameters (a password among them) and buffers.
+ */
+export function serializeError(err: unknown): unknown {
+  const serialized = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  if (serialized && typeof serialized === 'object') delete serialized.client;
+  return serialized;
 }
 export type Logger = ReturnType<typeof createLogger>;
 

@@ -214,10 +214,13 @@ export function createDispatcher(deps: DispatcherDeps) {
     start(intervalMs: number): void {
       let ticks = 0;
       const tick = () => {
-        this.sweep().then(
-          (n) => n > 0 && logger.info({ started: n }, 'dispatcher started undispatched events'),
-          (err: unknown) => logger.warn({ err }, 'dispatcher sweep failed'),
-        );
+        // A sweep longer than the interval is not joined: its result is logged once, by its tick.
+        if (!sweeping) {
+          this.sweep().then(
+            (n) => n > 0 && logger.info({ started: n }, 'dispatcher started undispatched events'),
+            (err: unknown) => logger.warn({ err }, 'dispatcher sweep failed'),
+          );
+        }
         // Not at the first tick: a process that has just started has nothing of its own to repair yet.
         if (++ticks % SWEEPS_PER_RECONCILE === 0) {
           reconciler.reconcileIfIdle()?.catch((err: unknown) => logger.warn({ err }, 'reconciler round failed; the next one tries again'));

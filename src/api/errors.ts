@@ -125,7 +125,22 @@ function toApiError(err: unknown): ApiError | undefined {
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     return new ApiError(e.status, ErrorType.invalidRequest, 'bad_request', 'The request could not be read');
   }
+  if (storeUnavailable(err)) return new ApiError(503, ErrorType.unavailable, 'store_unavailable', 'The store is not answering; try again');
   return undefined;
+}
+
+/** SQLSTATE: connection exceptions (class 08), and the server shutting down or starting (57P01–57P03). */
+const STORE_DOWN_CODES = /^(08...|57P0[1-3]|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH)$/;
+/** What the pg driver says, without a code, when a connection or a query gets no answer. */
+const STORE_DOWN_MESSAGES = /Query read timeout|timeout exceeded when trying to connect|Connection terminated|connection error and is not queryable/;
+
+/**
+ * The store is down or not answering (PostgreSQL restarting, unreachable, past the query
+ * timeout): the request may succeed later, so a 503, not a 500.
+ */
+export function storeUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return (typeof e?.code === 'string' && STORE_DOWN_CODES.test(e.code)) || (typeof e?.message === 'string' && STORE_DOWN_MESSAGES.test(e.message));
 }
 
 export function sendError(res: Parameters<RequestHandler>[1], err: ApiError): void {
@@ -136,6 +151,7 @@ export function sendError(res: Parameters<RequestHandler>[1], err: ApiError): vo
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const known = toApiError(err);
+    if (known?.status === 503 && !res.headersSent && res.get('retry-after') === undefined) res.set('retry-after', '1');
     if (known) return sendError(res, known);
     logger.error({ err, method: req.method, path: req.route ? String((req.route as { path: unknown }).path) : req.path }, 'unhandled API error');
     sendError(res, new ApiError(500, ErrorType.api, 'internal', 'An internal error occurred'));

@@ -17,11 +17,30 @@ export interface DbOptions {
   /** PGlite data directory; unset means an in-memory database. */
   dataDir?: string | undefined;
   poolSize?: number;
+  /**
+   * PostgreSQL only: a query with no answer in this long fails, and so does waiting this long for
+   * a connection, so a store that stops answering fails requests (503) instead of holding them.
+   * 0: no limit (migrations, which may rebuild an index on a large table).
+   */
+  queryTimeoutMs?: number;
+  /** PostgreSQL only: an idle pooled connection failed (the server restarted or ended it); the pool replaces it. */
+  onIdleError?: (err: Error) => void;
 }
+
+/** The default of `DbOptions.queryTimeoutMs` (`HOOKLINE_DB_QUERY_TIMEOUT_MS`). */
+export const DB_QUERY_TIMEOUT_MS = 10_000;
 
 export async function openDatabase(options: DbOptions): Promise<Db> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    const timeoutMs = options.queryTimeoutMs ?? DB_QUERY_TIMEOUT_MS;
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      ...(timeoutMs > 0 && { query_timeout: timeoutMs, connectionTimeoutMillis: timeoutMs }),
+    });
+    // Without a listener, an idle connection's error (PostgreSQL restarted, a proxy cut it) is
+    // an unhandled 'error' event, which ends the process.
+    pool.on('error', (err) => options.onIdleError?.(err));
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });

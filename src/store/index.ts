@@ -35,6 +35,16 @@ export type Store = ReturnType<typeof createStore>;
 
 /** Opens the database, applies migrations and returns the store. */
 export async function openStore(options: DbOptions, box: SecretBox): Promise<Store> {
+  if (options.databaseUrl) {
+    // Migrations on a pool of their own, without the query timeout.
+    const migrations = await openDatabase({ ...options, poolSize: 1, queryTimeoutMs: 0 });
+    try {
+      await migrate(migrations);
+    } finally {
+      await migrations.destroy();
+    }
+    return createStore(await openDatabase(options), box);
+  }
   const db = await openDatabase(options);
   await migrate(db);
   return createStore(db, box);
