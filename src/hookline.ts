@@ -188,7 +188,8 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
         databaseUrl: config.databaseUrl,
         dataDir: join(config.dataDir, 'pglite'),
         queryTimeoutMs: config.dbQueryTimeoutMs,
-        onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed (the server restarted or ended it); the pool opens another when needed'),
+        connectTimeoutMs: config.dbQueryTimeoutMs,
+        onConnectionError: (err) => logger.warn({ err }, 'a PostgreSQL connection failed (the server restarted or ended it); the pool opens another when needed'),
       },
       box,
     );

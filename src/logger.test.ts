@@ -1,4 +1,4 @@
-/** What the logger writes for an error: never the pg client (and its connection parameters) an error carries. */
+/** What the logger writes for an error: never the pg client (socket, buffers, parameters) an error may carry. */
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';

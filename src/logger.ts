@@ -12,8 +12,9 @@ export function createLogger(level: string) {
 }
 
 /**
- * pino's error serializer copies an error's own properties, and the pg driver's errors carry the
- * client that raised them: its connection parameters (a password among them) and buffers.
+ * pino's error serializer copies an error's own properties, and the pg pool's errors carry the
+ * client that raised them: its socket, buffers and connection parameters (pg keeps the password
+ * out of them, non-enumerable), kilobytes per log line.
  */
 export function serializeError(err: unknown): unknown {
   const serialized = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;

@@ -3,40 +3,10 @@
  * while the store cannot be reached, and everything works again once it can. The store is
  * reached through a TCP relay the test can cut, so the suite's shared PostgreSQL is untouched.
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp, sendEvent } from './support/factories';
 import { startWithEnv, testEnv, type TestHookline } from './support/hookline';
-
-/** Relays a port to PostgreSQL; `cut()` drops every connection and refuses new ones until `restore()`. */
-async function startRelay(target: URL): Promise<{ port: number; cut(): void; restore(): void; close(): Promise<void> }> {
-  const open = new Set<Socket>();
-  let up = true;
-  const server: Server = createServer((client) => {
-    if (!up) return client.destroy();
-    const upstream = connect(Number(target.port), target.hostname);
-    for (const s of [client, upstream]) {
-      open.add(s);
-      s.on('close', () => open.delete(s));
-      s.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    cut() {
-      up = false;
-      for (const s of open) s.destroy();
-    },
-    restore() {
-      up = true;
-    },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
+import { startRelay } from './support/relay';
 
 describe.skipIf(!inject('postgresUrl'))('a PostgreSQL outage', () => {
   let t: TestHookline;

@@ -35,6 +35,10 @@ describe('storeUnavailable', () => {
     ['a connection cut', new Error('Connection terminated unexpectedly'), true],
     ['a unique violation', Object.assign(new Error('duplicate key'), { code: '23505' }), false],
     ['a syntax error (42601)', Object.assign(new Error('syntax error'), { code: '42601' }), false],
+    ['a statement past statement_timeout (57014)', Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }), true],
+    ['a stopped container\'s name', Object.assign(new Error('getaddrinfo ENOTFOUND postgres'), { code: 'ENOTFOUND' }), true],
+    ['too many connections (53300)', Object.assign(new Error('sorry, too many clients already'), { code: '53300' }), true],
+    ['a protocol violation (08P01) is a bug', Object.assign(new Error('bind message supplies 1 parameters'), { code: '08P01' }), false],
     ['a plain bug', new TypeError('x is undefined'), false],
     ['not an error', null, false],
   ])('%s: %s', (_name, err, unavailable) => {

@@ -129,8 +129,13 @@ function toApiError(err: unknown): ApiError | undefined {
   return undefined;
 }
 
-/** SQLSTATE: connection exceptions (class 08), and the server shutting down or starting (57P01–57P03). */
-const STORE_DOWN_CODES = /^(08...|57P0[1-3]|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH)$/;
+/**
+ * SQLSTATE: connection exceptions (08000–08006; not 08P01, a protocol violation, which is a bug),
+ * too many connections (53300), a statement cancelled by statement_timeout (57014), the server
+ * shutting down or starting (57P01–57P03); and the socket and DNS failures of a store that is gone
+ * (a stopped container's name no longer resolves).
+ */
+const STORE_DOWN_CODES = /^(0800[0-6]|53300|57014|57P0[1-3]|ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/;
 /** What the pg driver says, without a code, when a connection or a query gets no answer. */
 const STORE_DOWN_MESSAGES = /Query read timeout|timeout exceeded when trying to connect|Connection terminated|connection error and is not queryable/;
 
@@ -151,6 +156,7 @@ export function sendError(res: Parameters<RequestHandler>[1], err: ApiError): vo
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const known = toApiError(err);
+    if (known?.code === 'store_unavailable') logger.warn({ err, method: req.method, path: req.path }, 'the store did not answer; answered 503');
     if (known?.status === 503 && !res.headersSent && res.get('retry-after') === undefined) res.set('retry-after', '1');
     if (known) return sendError(res, known);
     logger.error({ err, method: req.method, path: req.route ? String((req.route as { path: unknown }).path) : req.path }, 'unhandled API error');

@@ -18,13 +18,15 @@ export interface DbOptions {
   dataDir?: string | undefined;
   poolSize?: number;
   /**
-   * PostgreSQL only: a query with no answer in this long fails, and so does waiting this long for
-   * a connection, so a store that stops answering fails requests (503) instead of holding them.
-   * 0: no limit (migrations, which may rebuild an index on a large table).
+   * PostgreSQL only: the server cancels a statement that runs this long (`statement_timeout`, so
+   * its transaction rolls back cleanly), and the client gives up on a server that sends nothing
+   * for 2 s more. 0: no limit (migrations, which may rebuild an index on a large table).
    */
   queryTimeoutMs?: number;
-  /** PostgreSQL only: an idle pooled connection failed (the server restarted or ended it); the pool replaces it. */
-  onIdleError?: (err: Error) => void;
+  /** PostgreSQL only: waiting this long for a new connection fails it. */
+  connectTimeoutMs?: number;
+  /** PostgreSQL only: a pooled connection failed (the server restarted or ended it, idle or during a query); the pool replaces it. */
+  onConnectionError?: (err: Error) => void;
 }
 
 /** The default of `DbOptions.queryTimeoutMs` (`HOOKLINE_DB_QUERY_TIMEOUT_MS`). */
@@ -36,12 +38,18 @@ export async function openDatabase(options: DbOptions): Promise<Db> {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
-      ...(timeoutMs > 0 && { query_timeout: timeoutMs, connectionTimeoutMillis: timeoutMs }),
+      connectionTimeoutMillis: options.connectTimeoutMs ?? DB_QUERY_TIMEOUT_MS,
+      keepAlive: true,
+      ...(timeoutMs > 0 && { statement_timeout: timeoutMs, query_timeout: timeoutMs + 2_000 }),
     });
-    // Without a listener, an idle connection's error (PostgreSQL restarted, a proxy cut it) is
-    // an unhandled 'error' event, which ends the process.
-    pool.on('error', (err) => options.onIdleError?.(err));
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    // Without a listener, a connection's error (PostgreSQL restarted, a proxy cut it) is an
+    // unhandled 'error' event, which ends the process: the pool listens to idle clients only, so
+    // every client gets a listener of its own for its whole life.
+    // (The pool re-emits an idle client's error too, and throws if nothing listens: that copy is
+    // already reported by the client's own listener.)
+    pool.on('connect', (client) => client.on('error', (err) => options.onConnectionError?.(err)));
+    pool.on('error', () => undefined);
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool: releasingBroken(pool) }) });
   }
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   // Loaded only when used: PGlite's module and WASM cost about 60 MB of RSS in every process
@@ -50,6 +58,21 @@ export async function openDatabase(options: DbOptions): Promise<Db> {
   const { PGlite } = require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
   const client = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
   return new Kysely<Database>({ dialect: pgliteDialect(client) });
+}
+
+/**
+ * The pool Kysely sees: a client handed back while a query is still under way on it (the client
+ * gave up on a server that sent nothing) is destroyed, not reused by the next request.
+ */
+function releasingBroken(pool: pg.Pool) {
+  return {
+    async connect() {
+      const client = await pool.connect();
+      const release = client.release.bind(client);
+      return Object.assign(client, { release: () => release((client as { readyForQuery?: boolean }).readyForQuery === false ? new Error('connection not idle') : undefined) });
+    },
+    end: () => pool.end(),
+  };
 }
 
 const MIGRATIONS_DIR = join(__dirname, 'migrations');
