@@ -55,16 +55,21 @@ describe.each(storeKinds)('recovery on %s', (kind) => {
     expect(resent.at(-1)!.at - resent[0]!.at).toBeGreaterThanOrEqual(1_500);
   });
 
-  it('reports a running recovery through its query, and one terminated by an operator as stopped', async () => {
+  /** An endpoint whose receiver answers 500, and `n` events whose deliveries to it have failed for good. */
+  async function failedDeliveries(n: number) {
     const app = await createApp(t.api, { retry_schedule: ['50ms'] });
     const down = await startReceiver({ status: 500 });
+    const ep = await createEndpoint(t.api, app.id, { url: down.url });
+    const since = new Date(Date.now() - 1_000).toISOString();
+    const events = [];
+    for (let i = 0; i < n; i++) events.push(await sendEvent(t.api, app.id));
+    for (const e of events) await waitUntil(() => deliveriesOf(t.api, app.id, e.id), (ds) => ds[0]?.status === 'failed', 20_000, 'failed delivery');
+    return { app, ep, down, since, events };
+  }
+
+  it('reports a running recovery through its query, and one terminated by an operator as stopped', async () => {
+    const { app, ep, down, since } = await failedDeliveries(3);
     try {
-      const ep = await createEndpoint(t.api, app.id, { url: down.url });
-      const since = new Date(Date.now() - 1_000).toISOString();
-      for (let i = 0; i < 3; i++) {
-        const e = await sendEvent(t.api, app.id);
-        await waitUntil(() => deliveriesOf(t.api, app.id, e.id), (ds) => ds[0]?.status === 'failed', 20_000, 'failed delivery');
-      }
       // One per second: three resends keep it running for two seconds.
       const started = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since, rate_per_s: 1 });
       const path = `/v1/apps/${app.id}/endpoints/${ep.id}/recoveries/${started.body.id}`;
@@ -82,14 +87,8 @@ describe.each(storeKinds)('recovery on %s', (kind) => {
   });
 
   it('overlapping recoveries of one endpoint resend each delivery once, even when it fails again', async () => {
-    const app = await createApp(t.api, { retry_schedule: ['50ms'] });
-    const down = await startReceiver({ status: 500 });
+    const { app, ep, down, since, events } = await failedDeliveries(4);
     try {
-      const ep = await createEndpoint(t.api, app.id, { url: down.url });
-      const since = new Date(Date.now() - 1_000).toISOString();
-      const events = [];
-      for (let i = 0; i < 4; i++) events.push(await sendEvent(t.api, app.id));
-      for (const e of events) await waitUntil(() => deliveriesOf(t.api, app.id, e.id), (ds) => ds[0]?.status === 'failed', 20_000, 'failed delivery');
       const before = down.requests.length;
       // Three at once, then a fourth once the first three are done: every resend fails again, as
       // when a tenant starts recoveries in a loop against an endpoint still down.

@@ -6,6 +6,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from './zod';
 import type { Logger } from '../logger';
+import { storeUnavailable } from '../store/db';
 
 export const ErrorType = {
   invalidRequest: 'invalid_request_error',
@@ -41,6 +42,10 @@ export class ApiError extends Error {
    */
   static repeatedKey(path: string): ApiError {
     return new ApiError(400, ErrorType.invalidRequest, 'duplicate_key', `The body repeats the key at ${path}; JSON parsers disagree on which value counts`, [{ path, message: 'repeated key' }]);
+  }
+
+  static unsupportedEncoding(): ApiError {
+    return new ApiError(415, ErrorType.invalidRequest, 'unsupported_encoding', 'Send the body as UTF-8 JSON');
   }
 
   /** Thrown from the JSON parser's `verify` hooks, which pass an error's own 400 on. */
@@ -109,9 +114,7 @@ function toApiError(err: unknown): ApiError | undefined {
   const e = err as HttpishError;
   if (e?.type === 'entity.parse.failed') return new ApiError(400, ErrorType.invalidRequest, 'invalid_json', 'The body is not valid JSON');
   if (e?.type === 'entity.too.large') return new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', 'The request body is too large');
-  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
-    return new ApiError(415, ErrorType.invalidRequest, 'unsupported_encoding', 'Send the body as UTF-8 JSON');
-  }
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return ApiError.unsupportedEncoding();
   // PostgreSQL unique violation, from pg or PGlite alike.
   if (e?.code === '23505') {
     const what = e.constraint?.startsWith('event_types') ? 'An event type with that name' : 'A resource with that uid';
@@ -127,25 +130,6 @@ function toApiError(err: unknown): ApiError | undefined {
   }
   if (storeUnavailable(err)) return new ApiError(503, ErrorType.unavailable, 'store_unavailable', 'The store is not answering; try again');
   return undefined;
-}
-
-/**
- * SQLSTATE: connection exceptions (08000–08006; not 08P01, a protocol violation, which is a bug),
- * too many connections (53300), a statement cancelled by statement_timeout (57014), the server
- * shutting down or starting (57P01–57P03); and the socket and DNS failures of a store that is gone
- * (a stopped container's name no longer resolves).
- */
-const STORE_DOWN_CODES = /^(0800[0-6]|53300|57014|57P0[1-3]|ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/;
-/** What the pg driver says, without a code, when a connection or a query gets no answer. */
-const STORE_DOWN_MESSAGES = /Query read timeout|timeout exceeded when trying to connect|Connection terminated|connection error and is not queryable/;
-
-/**
- * The store is down or not answering (PostgreSQL restarting, unreachable, past the query
- * timeout): the request may succeed later, so a 503, not a 500.
- */
-export function storeUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  return (typeof e?.code === 'string' && STORE_DOWN_CODES.test(e.code)) || (typeof e?.message === 'string' && STORE_DOWN_MESSAGES.test(e.message));
 }
 
 export function sendError(res: Parameters<RequestHandler>[1], err: ApiError): void {

@@ -61,6 +61,6 @@ export function checkBodyText(_req: unknown, _res: unknown, buf: Buffer, encodin
  */
 export function requireUtf8Charset(encoding: string): void {
   if (encoding && encoding.toLowerCase() !== 'utf-8' && encoding.toLowerCase() !== 'utf8') {
-    throw new ApiError(415, ErrorType.invalidRequest, 'unsupported_encoding', 'Send the body as UTF-8 JSON');
+    throw ApiError.unsupportedEncoding();
   }
 }

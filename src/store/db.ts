@@ -75,6 +75,25 @@ function releasingBroken(pool: pg.Pool) {
   };
 }
 
+/**
+ * SQLSTATE: connection exceptions (08000–08006; not 08P01, a protocol violation, which is a bug),
+ * too many connections (53300), a statement cancelled by statement_timeout (57014), the server
+ * shutting down or starting (57P01–57P03); and the socket and DNS failures of a store that is gone
+ * (a stopped container's name no longer resolves).
+ */
+const STORE_DOWN_CODES = /^(0800[0-6]|53300|57014|57P0[1-3]|ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/;
+/** What the pg driver says, without a code, when a connection or a query gets no answer. */
+const STORE_DOWN_MESSAGES = /Query read timeout|timeout exceeded when trying to connect|Connection terminated|connection error and is not queryable/;
+
+/**
+ * The store is down or not answering (PostgreSQL restarting, unreachable, past the query
+ * timeout): the request may succeed later, so a 503, not a 500.
+ */
+export function storeUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return (typeof e?.code === 'string' && STORE_DOWN_CODES.test(e.code)) || (typeof e?.message === 'string' && STORE_DOWN_MESSAGES.test(e.message));
+}
+
 const MIGRATIONS_DIR = join(__dirname, 'migrations');
 
 /** Reads `migrations/NNNN_name.sql`; statements end with a semicolon at the end of a line. */
