@@ -110,6 +110,7 @@ async function startWorkerRole({ config, logger, store, client, connections, met
     stopDelivery: deliveryStopper(client),
     resend: deliveryResender(store, client.workflow, config.temporal.taskQueue, logger),
     metrics,
+    maxInFlightPerEndpoint: config.workerMaxInFlightPerEndpoint,
   });
   const worker = await createHooklineWorker({
     connection: connections.worker,

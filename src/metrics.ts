@@ -50,6 +50,12 @@ export function createMetrics() {
       buckets: ATTEMPT_BUCKETS_S,
       registers,
     }),
+    deferrals: new Counter({
+      name: 'hookline_delivery_deferrals_total',
+      help: 'Attempts put off before sending, each to a durable timer, by reason: endpoint_busy (the endpoint had HOOKLINE_WORKER_MAX_IN_FLIGHT_PER_ENDPOINT POSTs open from this worker) or rate_limit (its rate_limit_per_s)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     endpointsDisabled: new Counter({
       name: 'hookline_endpoints_disabled_total',
       help: 'Endpoints disabled by this process: by the disable policy, a 410, or the API',
@@ -59,10 +65,14 @@ export function createMetrics() {
   };
   // Every reason exports a series from the start (0), so a dashboard never sees "no data" for it.
   for (const reason of Object.values(ShedReason)) metrics.apiShed.inc({ reason }, 0);
+  for (const reason of Object.values(DeferReason)) metrics.deferrals.inc({ reason }, 0);
   return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+export const DeferReason = { endpointBusy: 'endpoint_busy', rateLimit: 'rate_limit' } as const;
+export type DeferReason = (typeof DeferReason)[keyof typeof DeferReason];
 
 export const DisableCause = { policy: 'policy', gone: 'gone', api: 'api' } as const;
 export type DisableCause = (typeof DisableCause)[keyof typeof DisableCause];

@@ -240,3 +240,39 @@ describe('sendWebhook and the stored delivery', () => {
     expect(after).toEqual({ n: 1 });
   });
 });
+
+describe('sendWebhook and a busy endpoint', () => {
+  let store: Store;
+  useMemoryStore((opened) => (store = opened));
+
+  it('sends at most maxInFlightPerEndpoint at once to one endpoint; the next is put off unsent, and others go on', async () => {
+    const app = await storedApp(store);
+    const [slow, other] = [await storedEndpoint(store, app.id), await storedEndpoint(store, app.id)];
+    let answer = () => {};
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const posted: string[] = [];
+    const http: HttpSender = {
+      async post(req) {
+        posted.push(req.url);
+        if (posted.length === 1) await answered;
+        return { durationMs: 1, statusCode: 200, headers: {}, body: '', bodyTruncated: false, errorCode: null, errorMessage: null };
+      },
+      async close() {},
+    };
+    const metrics = createMetrics();
+    const send = createSendWebhook({ store, http, urlPolicy: { allowInsecure: true, allowSubnets: [] }, userAgent: 'Hookline/test', reportFailure: async () => {}, metrics, maxInFlightPerEndpoint: 1 });
+    const attempt = async (endpointId: string) => send({ deliveryId: (await storedDelivery(store, app.id, endpointId)).deliveryId, attemptNumber: 1, trigger: 'scheduled', retryIndex: 0, jitter: 0, retry: true });
+    const held = attempt(slow.id);
+    await expect.poll(() => posted.length).toBe(1);
+    // It waits a second here for the place, then is put off: the open POST is a second old.
+    const turnedAway = await attempt(slow.id);
+    expect(turnedAway).toMatchObject({ outcome: 'busy' });
+    expect(turnedAway.nextDelayMs).toBeGreaterThanOrEqual(1_000);
+    expect(await attempt(other.id)).toMatchObject({ outcome: 'succeeded' });
+    expect(posted).toHaveLength(2);
+    answer();
+    expect(await held).toMatchObject({ outcome: 'succeeded' });
+    expect(await attempt(slow.id)).toMatchObject({ outcome: 'succeeded' });
+    expect(await metrics.registry.getSingleMetricAsString('hookline_delivery_deferrals_total')).toContain('hookline_delivery_deferrals_total{reason="endpoint_busy"} 1');
+  });
+});

@@ -6,12 +6,13 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { ActivityFailureType } from '../domain/activity-failures';
 import { decideOutcome, FailureReason } from '../domain/attempt-outcome';
+import { DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT, EndpointGate, type GateEntry } from '../domain/endpoint-gate';
 import { renderBody } from '../domain/envelope';
 import { type Attempt, AttemptErrorCode, type AttemptTrigger, DeliveryStatus, EndpointStatus } from '../domain/model';
 import { scheduleDelaysMs } from '../domain/schedule';
 import { signatureHeaders } from '../domain/signing';
 import { checkEndpointUrl, type UrlPolicy } from '../domain/url-rules';
-import { DisableCause, type Metrics } from '../metrics';
+import { DeferReason, DisableCause, type Metrics } from '../metrics';
 import type { Store } from '../store';
 import { OperationalEventType } from '../store/operator';
 import type { SendContext } from '../store/send-context';
@@ -39,8 +40,12 @@ export interface SendInput {
 
 /** What goes back into the workflow history: ids and an outcome summary, never payloads. */
 export interface SendResult {
-  /** `throttled`: not sent; wait `nextDelayMs` for the reserved slot. `gone`/`disabled`: nothing to send. */
-  outcome: 'succeeded' | 'failed' | 'throttled' | 'gone' | 'disabled';
+  /**
+   * `throttled`: not sent; wait `nextDelayMs` for the reserved rate-limit slot. `busy`: not sent;
+   * the endpoint has its most POSTs open from this worker, try again in `nextDelayMs`.
+   * `gone`/`disabled`: nothing to send.
+   */
+  outcome: 'succeeded' | 'failed' | 'throttled' | 'busy' | 'gone' | 'disabled';
   statusCode: number | null;
   errorCode: string | null;
   /** Delay before the next attempt (or the reserved slot), or null when the delivery is finished. */
@@ -63,6 +68,8 @@ export interface SendDeps {
   /** Starts or signals the endpoint's health workflow; called on failures only. */
   reportFailure: (endpointId: string) => Promise<void>;
   metrics: Metrics;
+  /** POSTs one endpoint may have open from this process at once (`EndpointGate`). */
+  maxInFlightPerEndpoint?: number;
   now?: () => Date;
 }
 
@@ -110,6 +117,8 @@ export function timedOutOnly(cancellation: AbortSignal): AbortSignal {
 
 export function createSendWebhook(deps: SendDeps) {
   const now = deps.now ?? (() => new Date());
+  // One per worker process: `createActivities` builds this once.
+  const gate = new EndpointGate({ maxInFlight: deps.maxInFlightPerEndpoint ?? DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT, now: () => now().getTime() });
   /**
    * `signal` is the activity's cancellation (`createActivities` passes it): the local activity
    * timed out and the workflow will try again, so this try must not send, or record, any more.
@@ -127,16 +136,29 @@ export function createSendWebhook(deps: SendDeps) {
     // Disabling the endpoint ended this delivery, and its retries stop there even if the endpoint
     // is enabled again before the timer fires: recovery sends it later. A resend marks it pending.
     if (stoppedByDisable(ctx, input)) return finished('disabled');
-    if (ctx.endpoint.rateLimitPerS) {
-      const waitMs = await throttle(deps.store, ctx.endpoint.id, ctx.endpoint.rateLimitPerS, input.slotReserved === true, signal);
-      // The workflow waits on a durable timer, not this activity, then calls again with the slot.
-      if (waitMs > 0) return { ...finished('throttled'), nextDelayMs: waitMs };
+    const entry = await gate.enter(ctx.endpoint.id);
+    if (!entry.admitted) {
+      // The workflow waits on a durable timer, which holds no worker slot, then calls again.
+      deps.metrics.deferrals.inc({ reason: DeferReason.endpointBusy });
+      return { ...finished('busy'), nextDelayMs: entry.waitMs };
     }
-    // A manual try asked for a number already recorded (a resend that came while that attempt
-    // was completing, or a manual try whose result was lost) is a new POST: recorded under the
-    // next number, which the workflow adopts, so every POST has its record.
-    const number = input.trigger === 'manual' && ctx.delivery.attemptCount >= input.attemptNumber ? ctx.delivery.attemptCount + 1 : input.attemptNumber;
-    return numbered(await sendAndRecord(deps, ctx, { ...input, attemptNumber: number }, now(), signal), input, number);
+    try {
+      if (ctx.endpoint.rateLimitPerS) {
+        const waitMs = await throttle(deps.store, ctx.endpoint.id, ctx.endpoint.rateLimitPerS, input.slotReserved === true, signal);
+        // The workflow waits on a durable timer, not this activity, then calls again with the slot.
+        if (waitMs > 0) {
+          deps.metrics.deferrals.inc({ reason: DeferReason.rateLimit });
+          return { ...finished('throttled'), nextDelayMs: waitMs };
+        }
+      }
+      // A manual try asked for a number already recorded (a resend that came while that attempt
+      // was completing, or a manual try whose result was lost) is a new POST: recorded under the
+      // next number, which the workflow adopts, so every POST has its record.
+      const number = input.trigger === 'manual' && ctx.delivery.attemptCount >= input.attemptNumber ? ctx.delivery.attemptCount + 1 : input.attemptNumber;
+      return numbered(await sendAndRecord(deps, ctx, { ...input, attemptNumber: number }, now(), signal, entry), input, number);
+    } finally {
+      entry.leave();
+    }
   };
 }
 
@@ -166,8 +188,10 @@ async function concludeRecorded(deps: SendDeps, ctx: SendContext, input: SendInp
 }
 
 /** The attempt's POST, its record, and its follow-ups. */
-async function sendAndRecord(deps: SendDeps, ctx: SendContext, input: SendInput, startedAt: Date, signal: AbortSignal | undefined): Promise<SendResult> {
+async function sendAndRecord(deps: SendDeps, ctx: SendContext, input: SendInput, startedAt: Date, signal: AbortSignal | undefined, entry: Extract<GateEntry, { admitted: true }>): Promise<SendResult> {
   const response = await post(deps, ctx, startedAt, signal);
+  // The endpoint's part is over: its place goes to the next POST while this one is recorded.
+  entry.leave(response.durationMs);
   // Cut off by the cancellation, not by the endpoint: there is no answer to record, and the
   // workflow's next try of this number sends it. (An answer that came in is recorded.)
   if (response.statusCode === null && signal?.aborted) throw new CancelledFailure(`attempt ${input.attemptNumber} was given up before an answer came`);

@@ -99,6 +99,25 @@ describe('delivery and fanOut workflows', () => {
     expect(summary && Buffer.from(summary).toString()).toContain('retry 1/3 in 50ms');
   });
 
+  it('waits out a rate limit with its slot reserved, and a busy endpoint with the same try, on timers', async () => {
+    const i = input();
+    const outcomes: Partial<SendResult>[] = [{ outcome: 'throttled', nextDelayMs: 30 }, { outcome: 'busy', nextDelayMs: 30 }, fail(20), { outcome: 'busy', nextDelayMs: 40 }, ok];
+    scripts.set(i.deliveryId, () => outcomes.shift()!);
+    const handle = await start(i);
+    expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 2 });
+    // A busy answer took no rate-limit slot: a reserved one stays reserved, none is made up.
+    expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.retryIndex, c.trigger, c.slotReserved])).toEqual([
+      [1, 0, 'scheduled', false],
+      [1, 0, 'scheduled', true],
+      [1, 0, 'scheduled', true],
+      [2, 1, 'scheduled', false],
+      [2, 1, 'scheduled', false],
+    ]);
+    const history = await handle.fetchHistory();
+    const summaries = history.events!.flatMap((e) => (e.timerStartedEventAttributes && e.userMetadata?.summary?.data ? [Buffer.from(e.userMetadata.summary.data).toString()] : []));
+    expect(summaries).toEqual([expect.stringContaining('rate limit: attempt 1 in 30ms'), expect.stringContaining('endpoint busy: attempt 1 in 30ms'), expect.stringContaining('retry 1/3 in 20ms'), expect.stringContaining('endpoint busy: attempt 2 in 40ms')]);
+  });
+
   it('ends failed when the schedule is spent', async () => {
     const i = input();
     scripts.set(i.deliveryId, (c) => fail(c.attemptNumber < 3 ? 20 : null));

@@ -277,6 +277,12 @@ async function afterAttempt(result: SendResult, state: DeliveryState, loop: Loop
   // A manual try of a number already recorded was recorded under the next one (sendWebhook).
   if (result.attemptNumber !== undefined) state.attemptNumber = result.attemptNumber;
   loop.infraFailures = 0;
+  if (result.outcome === 'busy') {
+    // Nothing was sent and no rate-limit slot taken: the same try again after the wait, which
+    // holds no worker slot. (Results before 'busy' existed never take this branch on replay.)
+    await sleep(result.nextDelayMs ?? 0, { summary: `endpoint busy: attempt ${state.attemptNumber} in ${formatDuration(result.nextDelayMs ?? 0)}` });
+    return undefined;
+  }
   loop.afterFailedTry = false;
   loop.slotReserved = false;
   if (result.endpointStatusVersion !== undefined) loop.seenStatusVersion = Math.max(loop.seenStatusVersion, result.endpointStatusVersion);

@@ -53,6 +53,7 @@ const disabled = { outcome: 'disabled', statusCode: null, errorCode: null, nextD
 
 const infraTries = new Map<string, number>();
 const throttledOnce = new Set<string>();
+const busyOnce = new Set<string>();
 
 /** Scripted outcomes by delivery id prefix; anything else succeeds at once. */
 function sendWebhook({ deliveryId, attemptNumber }: Attempt) {
@@ -77,6 +78,15 @@ function sendWebhook({ deliveryId, attemptNumber }: Attempt) {
     if (attemptNumber === 1 && !throttledOnce.has(deliveryId)) {
       throttledOnce.add(deliveryId);
       return Promise.resolve({ ...failed(200), outcome: 'throttled', statusCode: null });
+    }
+    return Promise.resolve(attemptNumber === 1 ? failed(300) : succeeded);
+  }
+  if (deliveryId.startsWith('dlv_busy_')) {
+    // Each attempt finds the endpoint busy once; the first then fails, the second succeeds.
+    const key = `${deliveryId}#${attemptNumber}`;
+    if (!busyOnce.has(key)) {
+      busyOnce.add(key);
+      return Promise.resolve({ ...failed(150), outcome: 'busy', statusCode: null });
     }
     return Promise.resolve(attemptNumber === 1 ? failed(300) : succeeded);
   }
@@ -166,6 +176,11 @@ async function main() {
       const schedule = await startDelivery('schedule');
       await schedule.result();
       await record('delivery-throttled-then-retry', schedule.workflowId);
+
+      // A busy endpoint before each of two attempts (since 'busy' exists; older versions lack it).
+      const busy = await startDelivery('busy');
+      await busy.result();
+      await record('delivery-busy-endpoint', busy.workflowId);
 
       // A resend's revival of a finished delivery, and a test send: one attempt each, no retries.
       const revived = await startDelivery('once', { revive: { attemptNumber: 4 } });
