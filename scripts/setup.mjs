@@ -18,10 +18,10 @@ function dependenciesMissing() {
 }
 
 if (dependenciesMissing()) {
-  // `npm install`, not `npm ci`: the registry here serves only some of the optional per-platform
-  // packages of @swc/core, so the lockfile lists only those and `npm ci` refuses it as out of sync.
-  log('Installing dependencies (npm install)...');
-  execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  // `npm ci`: exactly the lockfile, which it never rewrites, so a fresh clone stays clean. (After
+  // editing package.json, run `npm install` yourself: `npm ci` refuses a lockfile out of step.)
+  log('Installing dependencies (npm ci)...');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
 }
 
 const major = Number(process.versions.node.split('.')[0]);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Connection } from '@temporalio/client';
-import { TEMPORAL_DYNAMIC_CONFIG, devServerDynamicConfigArgs, devServerPartitionConfig, findTemporalCli, partitionMarker, registerSearchAttributes } from './temporal';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { TEMPORAL_DYNAMIC_CONFIG, devServerDynamicConfigArgs, devServerPartitionConfig, findTemporalCli, partitionMarker, registerSearchAttributes, startDevServer } from './temporal';
 
 /** The keys and first values of a Temporal dynamic config file (only the shape our file uses). */
 function readDynamicConfigFile(path: string): Record<string, number> {
@@ -32,6 +33,31 @@ describe('Temporal dynamic config', () => {
       '--dynamic-config-value',
       'matching.numTaskqueueWritePartitions=1',
     ]);
+  });
+});
+
+describe('startDevServer on a port something already listens on', () => {
+  const servers: Server[] = [];
+  const listening = async (host: string) => {
+    const server = createServer();
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    return (server.address() as AddressInfo).port;
+  };
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+  });
+  // The CLI path does not exist: a refusal must come before anything is spawned.
+  const options = { dataDir: tmpdir(), namespace: 'default', cliPath: '/nonexistent/temporal' };
+
+  it.each(['127.0.0.1', '0.0.0.0'])('refuses a frontend port taken on %s, and says what to set', async (host) => {
+    const port = await listening(host);
+    await expect(startDevServer({ ...options, port, uiPort: 0 })).rejects.toThrow(`the Temporal dev server's port ${port} on 127.0.0.1 is already in use (another Hookline, or a Temporal dev server?). Set HOOKLINE_TEMPORAL_PORT to a free port, or TEMPORAL_ADDRESS=127.0.0.1:${port} to use the Temporal that is there.`);
+  });
+
+  it('refuses a Web UI port taken', async () => {
+    const uiPort = await listening('127.0.0.1');
+    await expect(startDevServer({ ...options, port: 0, uiPort })).rejects.toThrow(`the Temporal Web UI's port ${uiPort} on 127.0.0.1 is already in use`);
   });
 });
 

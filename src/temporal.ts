@@ -2,6 +2,7 @@
  * Temporal connections: a cluster at TEMPORAL_ADDRESS, or in dev a local dev server (the official
  * CLI, with the Web UI) whose files live in the data directory.
  */
+import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { Connection, type Client, type TLSConfig } from '@temporalio/client';
@@ -32,6 +33,9 @@ export interface DevServer {
   uiUrl: string | undefined;
   stop(): Promise<void>;
 }
+
+/** Where the dev server listens: loopback only. */
+const DEV_SERVER_HOST = '127.0.0.1';
 
 /** Pragmas that made the file-backed dev server 2–6× faster on the reference machine. */
 const SQLITE_PRAGMAS = ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'];
@@ -82,14 +86,32 @@ export const partitionMarker = (dbFile: string): string => `${dbFile}.partitions
 export const devServerDynamicConfigArgs = (devServerOnly: Record<string, number> = {}): string[] =>
   Object.entries({ ...TEMPORAL_DYNAMIC_CONFIG, ...devServerOnly }).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]);
 
+/**
+ * Refuses a dev-server port that something already listens on. The SDK waits until the server's
+ * port answers and cannot tell who answers: with the port taken, the new server exits at once,
+ * and Hookline would run on the other process's Temporal (another `npm start`, or a
+ * `temporal server start-dev`) with its own store, and lose that one's events.
+ */
+export async function requirePortFree(port: number, what: string, setting: string, alternative = ''): Promise<void> {
+  if (port === 0) return;
+  const taken = await new Promise<boolean>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(true) : reject(err)));
+    probe.listen(port, DEV_SERVER_HOST, () => probe.close(() => resolve(false)));
+  });
+  if (taken) throw new Error(`${what} port ${port} on ${DEV_SERVER_HOST} is already in use (another Hookline, or a Temporal dev server?). Set ${setting} to a free port${alternative}.`);
+}
+
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  await requirePortFree(opts.port, "the Temporal dev server's", 'HOOKLINE_TEMPORAL_PORT', `, or TEMPORAL_ADDRESS=${DEV_SERVER_HOST}:${opts.port} to use the Temporal that is there`);
+  if (opts.uiPort !== 0) await requirePortFree(opts.uiPort, "the Temporal Web UI's", 'HOOKLINE_TEMPORAL_UI_PORT', ' (0 turns the Web UI off)');
   const dbFilename = join(opts.dataDir, 'temporal.sqlite');
   const newDatabase = !existsSync(dbFilename);
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: opts.cliPath ? { type: 'existing-path', path: opts.cliPath } : { type: 'cached-download' },
       namespace: opts.namespace,
-      ip: '127.0.0.1',
+      ip: DEV_SERVER_HOST,
       ...(opts.port !== 0 && { port: opts.port }),
       ui: opts.uiPort !== 0,
       ...(opts.uiPort !== 0 && { uiPort: opts.uiPort }),
@@ -99,7 +121,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     },
   });
   if (newDatabase) writeFileSync(partitionMarker(dbFilename), '1\n');
-  return { address: env.address, uiUrl: opts.uiPort !== 0 ? `http://127.0.0.1:${opts.uiPort}` : undefined, stop: () => env.teardown() };
+  return { address: env.address, uiUrl: opts.uiPort !== 0 ? `http://${DEV_SERVER_HOST}:${opts.uiPort}` : undefined, stop: () => env.teardown() };
 }
 
 /**

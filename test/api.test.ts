@@ -340,6 +340,12 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const longKey = await t.api.post(`/v1/apps/${app.id}/events`, { type: 'a.b', data: {} }, { 'idempotency-key': 'k'.repeat(257) });
     expect(longKey.status).toBe(400);
     expect(longKey.body.error.message).toMatch(/headers/);
+    // An empty key is a mistake, not "no key": refused rather than sent without idempotency.
+    const emptyKey = await t.api.post(`/v1/apps/${app.id}/events`, { type: 'a.b', data: {} }, { 'idempotency-key': '' });
+    expect(emptyKey.status, JSON.stringify(emptyKey.body)).toBe(400);
+    // A path segment that is not an `app_…` id is read as a uid, and the 404 says which it was.
+    expect((await t.api.get('/v1/apps/no-such-uid')).body.error).toMatchObject({ code: 'application_not_found', message: 'No application with uid "no-such-uid"' });
+    expect((await t.api.get('/v1/apps/app_0000000000000000000000000/endpoints')).body.error).toMatchObject({ code: 'application_not_found', message: 'No application with id "app_0000000000000000000000000"' });
     // Bytes that are not UTF-8 are refused, not decoded as U+FFFD and stored so.
     for (const [path, body] of [[`/v1/apps/${app.id}/events`, '{"type":"a.b","data":{"raw":"\xff"}}'], ['/v1/apps', '{"name":"\xff"}']] as const) {
       const res = await fetch(`${t.api.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: Buffer.from(body, 'latin1') });

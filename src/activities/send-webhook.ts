@@ -255,6 +255,7 @@ function decide(ctx: SendContext, input: SendInput, sent: SentAttempt) {
     retryIndex: input.retryIndex,
     jitter: input.jitter,
     retry: input.retry,
+    test: input.trigger === 'test',
     now: sent.startedAt,
   });
   const nextAttemptAt = outcome.nextDelayMs === null ? null : new Date(sent.startedAt.getTime() + sent.durationMs + outcome.nextDelayMs);

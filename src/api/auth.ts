@@ -47,7 +47,7 @@ export const scopeToApplication: RequestHandler = (req, res, next) => {
   const app = String(req.params.app);
   // Decided the way the store resolves the segment: an `app_…` segment is an id, anything else a uid.
   if (principal.kind === 'app' && app !== (namesId(IdPrefix.app, app) ? principal.appId : principal.appUid)) {
-    return sendError(res, ApiError.notFound('application', app));
+    return sendError(res, ApiError.applicationNotFound(app));
   }
   next();
 };

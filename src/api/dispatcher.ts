@@ -3,7 +3,7 @@
  * commits; `sweep` finds committed events whose fan-out was never confirmed (the process died
  * between the commit and the start, or Temporal was down) and starts them, and test sends whose
  * workflow never started. Workflow ids are deterministic and starts refuse duplicates, so a
- * start that races a sweep is harmless (ARCHITECTURE.md invariant 1).
+ * start that races a sweep is harmless (docs/architecture.md, invariant 1).
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type WorkflowClient } from '@temporalio/client';
 import type { Delivery } from '../domain/model';

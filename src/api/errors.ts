@@ -7,6 +7,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from './zod';
 import type { Logger } from '../logger';
 import { storeUnavailable } from '../store/db';
+import { IdPrefix, namesId } from '../domain/ids';
 
 export const ErrorType = {
   invalidRequest: 'invalid_request_error',
@@ -56,6 +57,11 @@ export class ApiError extends Error {
   /** `by` names what identified it: an id or uid (most resources), a name (event types). */
   static notFound(resource: string, id: string, by = 'id'): ApiError {
     return new ApiError(404, ErrorType.notFound, `${resource}_not_found`, `No ${resource} with ${by} "${id}"`);
+  }
+
+  /** `{app}` in a path is an id when it reads as one (`app_…`), else a uid, as the store resolves it. */
+  static applicationNotFound(segment: string): ApiError {
+    return ApiError.notFound('application', segment, namesId(IdPrefix.app, segment) ? 'id' : 'uid');
   }
 }
 

@@ -1,5 +1,6 @@
 /** What Hookline's users import: the consumer's signature check, and the producer's API client. */
 export {
+  DEFAULT_SIGNATURE_HEADERS,
   verifyWebhook,
   WebhookSchemes,
   WebhookVerificationError,

@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { generateSecret, liveSecrets, signatureHeaders } from '../domain/signing';
-import { verifyWebhook, type VerifyWebhookOptions, WebhookVerificationError } from './index';
+import { DEFAULT_SIGNATURE_HEADER } from '../api/endpoint-schemas';
+import { DEFAULT_SIGNATURE_HEADERS, verifyWebhook, type VerifyWebhookOptions, WebhookVerificationError } from './index';
 
 // Same fixed vectors as src/domain/signing.test.ts; the hex values come from openssl, not from this code base.
 const OLD = 'sk_test_old_0123456789abcdef';
@@ -153,8 +154,6 @@ describe('verifyWebhook: hex', () => {
 describe('verifyWebhook: options', () => {
   it.each<[string, Partial<VerifyWebhookOptions>, RegExp]>([
     ['an unknown scheme', { scheme: 'md5' as VerifyWebhookOptions['scheme'] }, /unknown scheme "md5"/],
-    ['stripe without signatureHeader', { scheme: 'stripe', signatureHeader: undefined }, /needs signatureHeader/],
-    ['hex without signatureHeader', { scheme: 'hex', signatureHeader: '' }, /needs signatureHeader/],
     ['an empty secret', { secret: '' }, /secret is empty/],
     ['no secrets', { secret: [] }, /secret is empty/],
     ['a negative tolerance', { toleranceS: -1 }, /toleranceS/],
@@ -163,6 +162,19 @@ describe('verifyWebhook: options', () => {
     const options: VerifyWebhookOptions = { scheme: 'hex', signatureHeader: 'X-Sig', secret: OLD, headers: { 'x-sig': HEX_OLD }, body: BODY };
     expect(() => verifyWebhook({ ...options, ...override })).toThrow(TypeError);
     expect(() => verifyWebhook({ ...options, ...override })).toThrow(message);
+  });
+});
+
+describe('verifyWebhook: the default signature header', () => {
+  it('is the one the API gives an endpoint that names none', () => {
+    expect(DEFAULT_SIGNATURE_HEADERS).toEqual({ stripe: DEFAULT_SIGNATURE_HEADER.stripe, hex: DEFAULT_SIGNATURE_HEADER.hex });
+  });
+
+  it.each(['stripe', 'hex'] as const)('%s: is read when signatureHeader is unset or empty', (scheme) => {
+    const now = new Date();
+    const headers = signatureHeaders({ scheme, signatureHeader: DEFAULT_SIGNATURE_HEADERS[scheme], msgId: 'evt_1', timestampS: Math.floor(now.getTime() / 1000), body: BODY, secrets: [OLD] });
+    for (const signatureHeader of [undefined, '']) expect(outcome({ scheme, signatureHeader, secret: OLD, headers, body: BODY, now })).toBe('ok');
+    expect(outcome({ scheme, signatureHeader: 'Acme-Signature', secret: OLD, headers, body: BODY, now })).toBe('missing header Acme-Signature');
   });
 });
 

@@ -4,8 +4,8 @@
  *
  * Style: like Svix's and Stripe's libraries, `verifyWebhook` THROWS. It returns nothing when the
  * delivery is authentic and throws `WebhookVerificationError` with the reason otherwise, so a
- * forgotten check fails closed. Wrong options (unknown scheme, no secret, missing
- * `signatureHeader`) are programming errors and throw `TypeError` instead, so a handler that maps
+ * forgotten check fails closed. Wrong options (unknown scheme, no secret) are programming errors
+ * and throw `TypeError` instead, so a handler that maps
  * `WebhookVerificationError` to 400 does not hide its own misconfiguration.
  *
  * Always pass the RAW request body: re-serialised JSON does not have the same bytes.
@@ -30,16 +30,22 @@ export interface VerifyWebhookOptions {
   body: string | Uint8Array;
   /** Replay window for `standard` and `stripe`, both ways (clock skew). `hex` has no timestamp. */
   toleranceS?: number;
-  /** The header carrying the signature for `stripe` and `hex`, e.g. `Acme-Signature`. */
+  /**
+   * The header carrying the signature for `stripe` and `hex`, e.g. `Acme-Signature`: the endpoint's
+   * `signature_header`. Unset means Hookline's default for the scheme (`DEFAULT_SIGNATURE_HEADERS`).
+   */
   signatureHeader?: string;
   now?: Date;
 }
 
 const WHSEC_PREFIX = 'whsec_';
 
+/** The header Hookline signs in when an endpoint names none (the API's defaults; a test keeps them equal). */
+export const DEFAULT_SIGNATURE_HEADERS = { stripe: 'Hookline-Signature', hex: 'X-Hookline-Signature' } as const;
+
 /** Throws `WebhookVerificationError` unless the delivery is signed by `secret` and, where timestamped, fresh. */
 export function verifyWebhook(options: VerifyWebhookOptions): void {
-  const { scheme, headers, body, toleranceS = 300, signatureHeader, now = new Date() } = options;
+  const { scheme, headers, body, toleranceS = 300, now = new Date() } = options;
   const secrets = typeof options.secret === 'string' ? [options.secret] : [...options.secret];
   if (secrets.length === 0 || secrets.some((s) => s.length === 0)) throw new TypeError('verifyWebhook: secret is empty');
   if (!Number.isFinite(toleranceS) || toleranceS < 0) throw new TypeError('verifyWebhook: toleranceS must be a number ≥ 0');
@@ -51,17 +57,12 @@ export function verifyWebhook(options: VerifyWebhookOptions): void {
       // Keys first, so a malformed secret is reported as the TypeError it is, whatever the request.
       return verifyStandard(secrets.map(standardKey), headers, bodyBytes, toleranceS, nowS);
     case WebhookSchemes.stripe:
-      return verifyStripe(secrets, requiredOption(signatureHeader, scheme), headers, bodyBytes, toleranceS, nowS);
+      return verifyStripe(secrets, options.signatureHeader || DEFAULT_SIGNATURE_HEADERS.stripe, headers, bodyBytes, toleranceS, nowS);
     case WebhookSchemes.hex:
-      return verifyHex(secrets, requiredOption(signatureHeader, scheme), headers, bodyBytes);
+      return verifyHex(secrets, options.signatureHeader || DEFAULT_SIGNATURE_HEADERS.hex, headers, bodyBytes);
     default:
       throw new TypeError(`verifyWebhook: unknown scheme ${JSON.stringify(scheme)}`);
   }
-}
-
-function requiredOption(signatureHeader: string | undefined, scheme: WebhookScheme): string {
-  if (!signatureHeader) throw new TypeError(`verifyWebhook: the ${scheme} scheme needs signatureHeader`);
-  return signatureHeader;
 }
 
 function verifyStandard(keys: Buffer[], headers: WebhookHeaders, body: Buffer, toleranceS: number, nowS: number): void {

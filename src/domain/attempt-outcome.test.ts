@@ -24,9 +24,10 @@ describe('decideOutcome', () => {
     expect(run({ status: 404 }).disableEndpoint).toBe(false);
   });
 
-  it('ends when the schedule is spent, and after a revived manual attempt', () => {
+  it('ends when the schedule is spent, after a revived manual attempt, and after a test send\'s attempt', () => {
     expect(run({}, { retryIndex: 2 })).toMatchObject({ status: 'failed', failureReason: 'schedule_exhausted', nextDelayMs: null });
     expect(run({}, { retry: false })).toMatchObject({ status: 'failed', failureReason: 'manual_attempt_failed' });
+    expect(run({}, { retry: false, test: true })).toMatchObject({ status: 'failed', failureReason: 'test_attempt_failed' });
   });
 
   it.each([

@@ -10,6 +10,8 @@ import { retryDelayMs } from './schedule';
 export const FailureReason = {
   exhausted: 'schedule_exhausted',
   manualFailed: 'manual_attempt_failed',
+  /** A test send's one attempt failed (test sends are never retried). */
+  testFailed: 'test_attempt_failed',
   endpointDisabled: 'endpoint_disabled',
   /** A test send whose workflow could not be started: nothing was sent, the API answered 503. */
   notStarted: 'not_started',
@@ -33,8 +35,10 @@ export interface OutcomeInput {
   delaysMs: readonly number[];
   retryIndex: number;
   jitter: number;
-  /** False for a revived delivery's single manual attempt. */
+  /** False for a revived delivery's single manual attempt, and a test send's one attempt. */
   retry: boolean;
+  /** A test send: its failure reads `test_attempt_failed`. */
+  test?: boolean;
   now: Date;
 }
 
@@ -49,7 +53,7 @@ export interface Outcome {
   disableEndpoint: boolean;
 }
 
-export function decideOutcome({ response, delaysMs, retryIndex, jitter, retry, now }: OutcomeInput): Outcome {
+export function decideOutcome({ response, delaysMs, retryIndex, jitter, retry, test = false, now }: OutcomeInput): Outcome {
   const { status } = response;
   if (status !== null && status >= 200 && status < 300) {
     return { succeeded: true, errorCode: null, nextDelayMs: null, status: DeliveryStatus.succeeded, failureReason: null, disableEndpoint: false };
@@ -60,7 +64,7 @@ export function decideOutcome({ response, delaysMs, retryIndex, jitter, retry, n
   }
   const scheduled = retry ? retryDelayMs(delaysMs, retryIndex, jitter) : null;
   if (scheduled === null) {
-    return { succeeded: false, errorCode, nextDelayMs: null, status: DeliveryStatus.failed, failureReason: retry ? FailureReason.exhausted : FailureReason.manualFailed, disableEndpoint: false };
+    return { succeeded: false, errorCode, nextDelayMs: null, status: DeliveryStatus.failed, failureReason: retry ? FailureReason.exhausted : test ? FailureReason.testFailed : FailureReason.manualFailed, disableEndpoint: false };
   }
   const nextDelayMs = applyRetryAfter({ status, retryAfterMs: parseRetryAfter(response.retryAfter, now), scheduledDelayMs: scheduled });
   return { succeeded: false, errorCode, nextDelayMs, status: DeliveryStatus.pending, failureReason: null, disableEndpoint: false };

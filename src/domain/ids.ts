@@ -85,7 +85,7 @@ export function isId(prefix: IdPrefix, value: string): boolean {
 
 /**
  * Attempt ids are derived, not random: an activity that re-runs after a worker crash
- * writes the same row again instead of a second one (ARCHITECTURE.md invariant 2).
+ * writes the same row again instead of a second one (docs/architecture.md, invariant 2).
  */
 export function attemptId(deliveryId: string, attemptNumber: number): string {
   return `${IdPrefix.attempt}_${deliveryId.slice(IdPrefix.delivery.length + 1)}_${attemptNumber}`;

@@ -56,7 +56,7 @@ export function appsRouter({ store, api }: RouteContext): Router {
       ...(body.disable_policy !== undefined && { disablePolicy: body.disable_policy }),
       ...(body.metadata !== undefined && { metadata: body.metadata }),
     });
-    if (!updated) throw ApiError.notFound('application', params.app);
+    if (!updated) throw ApiError.applicationNotFound(params.app);
     return appJson(updated);
   });
 

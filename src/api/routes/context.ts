@@ -22,7 +22,7 @@ export interface RouteContext {
 
 export async function findApp(store: Store, idOrUid: string): Promise<Application> {
   const app = await store.apps.get(idOrUid);
-  if (!app) throw ApiError.notFound('application', idOrUid);
+  if (!app) throw ApiError.applicationNotFound(idOrUid);
   return app;
 }
 

@@ -108,7 +108,7 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
         }
       }
       const inserted = await store.events.insert(appId, { ...request, idempotencyKey });
-      if (!inserted) throw ApiError.notFound('application', params.app);
+      if (!inserted) throw ApiError.applicationNotFound(params.app);
       const { event, created } = inserted;
       if (!created) return replayed(event, request, res);
       metrics.eventsAccepted.inc({ result: 'created' });
