@@ -76,6 +76,7 @@ export interface Scale {
   p4: { singleEvents: number; tenEvents: number };
   p5: { parked: number; endpoints: number; getSamples: number; settleMs: number; timeoutMs: number };
   p6: { concurrency: number[]; windowMs: number; overloadMs: number; drainTimeoutMs: number };
+  p7: { slowEndpoints: number; backlogEvents: number; holdMs: number; fastRatePerS: number; fastDurationMs: number; timeoutMs: number };
   /** Longest wait for in-flight deliveries to arrive after a closed loop stops. */
   drainTimeoutMs: number;
 }
@@ -105,6 +106,7 @@ function baseScale(quick: boolean): Scale {
       p4: { singleEvents: 10, tenEvents: 3 },
       p5: { parked: 300, endpoints: 10, getSamples: 100, settleMs: 2_000, timeoutMs: 90_000 },
       p6: { concurrency: [16, 64], windowMs: 3_000, overloadMs: 3_000, drainTimeoutMs: 60_000 },
+      p7: { slowEndpoints: 6, backlogEvents: 40, holdMs: 6_000, fastRatePerS: 5, fastDurationMs: 3_000, timeoutMs: 180_000 },
       drainTimeoutMs: 60_000,
     };
   }
@@ -120,11 +122,12 @@ function baseScale(quick: boolean): Scale {
     p4: { singleEvents: 100, tenEvents: 20 },
     p5: { parked: 20_000, endpoints: 10, getSamples: 500, settleMs: 15_000, timeoutMs: 45 * 60_000 },
     p6: { concurrency: [8, 32, 128], windowMs: 20_000, overloadMs: 15_000, drainTimeoutMs: 10 * 60_000 },
+    p7: { slowEndpoints: 6, backlogEvents: 100, holdMs: 15_000, fastRatePerS: 5, fastDurationMs: 10_000, timeoutMs: 10 * 60_000 },
     drainTimeoutMs: 10 * 60_000,
   };
 }
 
-export const SCENARIOS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6'] as const;
+export const SCENARIOS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 export function parseOnly(value: string | undefined): Set<ScenarioId> {

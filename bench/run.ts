@@ -5,6 +5,8 @@
  *   BENCH_ONLY=P1,P4  only these scenarios (the references always run: every ratio needs them)
  *   BENCH_BUDGET_S    whole-run watchdog in seconds (default 12 min quick, 4 h full)
  *   BENCH_P5_PARKED   how many deliveries P5 parks (default 300 quick, 20,000 full)
+ *   BENCH_P7_CAPS     P7's per-endpoint caps, one stack each (default: 20, then 100,000 = none)
+ *   BENCH_P7_TASK_SLOTS  P7's worker slots (HOOKLINE_WORKER_TASK_SLOTS; default its default)
  *   DATABASE_URL      PostgreSQL for the stack (else PGlite); P5 and P6 without it start a private
  *                     PostgreSQL when the server binaries exist, else run on PGlite and say so.
  *                     P5 runs the worker in a process of its own, on PostgreSQL.
@@ -22,6 +24,8 @@ import { p1Rows, p1Throughput, p2Latency, type P1Result } from './scenarios/p1-p
 import { p3FanOut, p4History } from './scenarios/p3-p4';
 import { p5Parked } from './scenarios/p5';
 import { p6Ingest } from './scenarios/p6';
+import { P7_NO_CAP, p7NoisyNeighbour, p7Rows, type P7Result } from './scenarios/p7';
+import { DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT } from '../src/domain/endpoint-gate';
 import { measureCeiling, measureFloor, referenceRows, type References } from './scenarios/references';
 import { startCountingReceiver, startSplitStack, startStack, type CountingReceiver } from './support';
 import type { HistoryBreakdown } from './lib-history';
@@ -185,6 +189,19 @@ async function main() {
     await onStack(`${p6Store}, P6`, { ...(pgUrl && { DATABASE_URL: pgUrl }), HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: String(DEFAULT_API_MAX_EVENT_LOOP_DELAY_MS) }, ceiling, receiver, async (ctx) => {
       await attempt('P6', async () => record('P6', await p6Ingest(ctx)));
     });
+  }
+  if (selected.has('P7')) {
+    // A stack per cap: the cap is a worker setting, read at start.
+    const runs: P7Result[] = [];
+    let last: Ctx | undefined;
+    const caps = process.env.BENCH_P7_CAPS ? process.env.BENCH_P7_CAPS.split(',').map(Number) : [DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT, P7_NO_CAP];
+    for (const cap of caps) {
+      await onStack(`${mainStore}, P7 ${cap === P7_NO_CAP ? 'no cap' : `cap ${cap}`}`, { HOOKLINE_WORKER_MAX_IN_FLIGHT_PER_ENDPOINT: String(cap), ...(process.env.BENCH_P7_TASK_SLOTS && { HOOKLINE_WORKER_TASK_SLOTS: process.env.BENCH_P7_TASK_SLOTS }) }, ceiling, receiver, async (ctx) => {
+        last = ctx;
+        await attempt('P7', async () => void runs.push(await p7NoisyNeighbour(ctx, cap)));
+      });
+    }
+    if (last && runs.length) record('P7', p7Rows(last, runs));
   }
   if (pgUrl && selected.has('P5')) {
     report.stores.P5 = `${privatePg ? 'postgresql (private, fsync off)' : 'postgresql'}, worker in its own process`;

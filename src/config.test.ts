@@ -13,6 +13,8 @@ describe('loadConfig', () => {
     expect(c.apiPort).toBe(8080);
     expect(c.fanOutWindow).toBe(250);
     expect(c.workerMaxCachedWorkflows).toBe(250);
+    expect(c.workerTaskSlots).toBe(200);
+    expect(c.workerMaxInFlightPerEndpoint).toBe(20);
     expect(c.dispatchIntervalMs).toBe(10_000);
     expect(c.temporal.address).toBeUndefined();
   });
@@ -20,6 +22,8 @@ describe('loadConfig', () => {
   it.each([
     [{ HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS: '0' }, (c: ReturnType<typeof loadConfig>) => c.workerMaxCachedWorkflows, 0],
     [{ HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS: '50' }, (c: ReturnType<typeof loadConfig>) => c.workerMaxCachedWorkflows, 50],
+    [{ HOOKLINE_WORKER_TASK_SLOTS: '500' }, (c: ReturnType<typeof loadConfig>) => c.workerTaskSlots, 500],
+    [{ HOOKLINE_WORKER_MAX_IN_FLIGHT_PER_ENDPOINT: '5' }, (c: ReturnType<typeof loadConfig>) => c.workerMaxInFlightPerEndpoint, 5],
     [{ HOOKLINE_FAN_OUT_WINDOW: '10' }, (c: ReturnType<typeof loadConfig>) => c.fanOutWindow, 10],
     [{ HOOKLINE_ROLE: 'worker', ...keys }, (c: ReturnType<typeof loadConfig>) => c.role, 'worker'],
     [{ DATABASE_URL: '' }, (c: ReturnType<typeof loadConfig>) => c.databaseUrl, undefined],
@@ -49,6 +53,8 @@ describe('loadConfig', () => {
     [{ HOOKLINE_ROLE: 'worker', HOOKLINE_ENCRYPTION_KEY: keys.HOOKLINE_ENCRYPTION_KEY }, 'set DATABASE_URL: with HOOKLINE_ROLE=worker'],
     [{ HOOKLINE_ROLE: 'api', HOOKLINE_ENCRYPTION_KEY: keys.HOOKLINE_ENCRYPTION_KEY, HOOKLINE_ADMIN_KEY: 'hk_admin_test_0123456789' }, 'set DATABASE_URL: with HOOKLINE_ROLE=api'],
     [{ HOOKLINE_ADMIN_KEY: 'short' }, 'HOOKLINE_ADMIN_KEY must be at least 16 characters'],
+    [{ HOOKLINE_WORKER_MAX_IN_FLIGHT_PER_ENDPOINT: '0' }, 'HOOKLINE_WORKER_MAX_IN_FLIGHT_PER_ENDPOINT'],
+    [{ HOOKLINE_WORKER_TASK_SLOTS: '1' }, 'HOOKLINE_WORKER_TASK_SLOTS'],
     [{ HOOKLINE_ROLE: 'worker' }, 'set HOOKLINE_ENCRYPTION_KEY:'],
     // TLS to Temporal is for a cluster of your own: the local dev server speaks plaintext.
     [{ TEMPORAL_TLS: 'true' }, 'need TEMPORAL_ADDRESS'],

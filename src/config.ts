@@ -62,6 +62,7 @@ const EnvSchema = z.object({
   HOOKLINE_DISPATCH_GRACE_MS: z.coerce.number().int().nonnegative().default(5_000),
   HOOKLINE_FAN_OUT_WINDOW: z.coerce.number().int().min(1).max(1000).default(250),
   HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(250),
+  HOOKLINE_WORKER_TASK_SLOTS: z.coerce.number().int().min(2).default(200),
   HOOKLINE_WORKER_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().min(1).default(DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT),
   HOOKLINE_DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).default(DB_QUERY_TIMEOUT_MS),
   HOOKLINE_METRICS_PORT: unsetIfEmpty(z.coerce.number().int().min(0).max(65535)),
@@ -122,6 +123,8 @@ export type Config = {
    * throughput (docs/performance.md).
    */
   workerMaxCachedWorkflows: number;
+  /** Workflow tasks and local activities a worker runs at once (src/worker.ts, `taskSlotOptions`). */
+  workerTaskSlots: number;
   /** POSTs one endpoint may have open from one worker process; the rest wait on timers. */
   workerMaxInFlightPerEndpoint: number;
   /** PostgreSQL: a query (or a wait for a connection) with no answer in this long fails; 0 means no limit. */
@@ -235,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dispatchGraceMs: e.HOOKLINE_DISPATCH_GRACE_MS,
     fanOutWindow: e.HOOKLINE_FAN_OUT_WINDOW,
     workerMaxCachedWorkflows: e.HOOKLINE_WORKER_MAX_CACHED_WORKFLOWS,
+    workerTaskSlots: e.HOOKLINE_WORKER_TASK_SLOTS,
     workerMaxInFlightPerEndpoint: e.HOOKLINE_WORKER_MAX_IN_FLIGHT_PER_ENDPOINT,
     dbQueryTimeoutMs: e.HOOKLINE_DB_QUERY_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,

@@ -118,6 +118,7 @@ async function startWorkerRole({ config, logger, store, client, connections, met
     taskQueue: config.temporal.taskQueue,
     activities,
     maxCachedWorkflows: config.workerMaxCachedWorkflows,
+    taskSlots: config.workerTaskSlots,
     workflowBundlePath: opts.workflowBundlePath,
   });
   const run = worker.run();

@@ -9,6 +9,8 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Pool } from 'undici';
 import { createHttpSender } from '../../src/activities/http-sender';
+import { loadConfig } from '../../src/config';
+import { taskSlotOptions } from '../../src/worker';
 import { generateSecret, standardHeaders } from '../../src/domain/signing';
 import type { floorWorkflow } from '../floor-workflows';
 import { closedLoop } from '../lib-load';
@@ -71,12 +73,15 @@ const FLOOR_QUEUE = 'bench-floor';
 export async function measureFloor(stack: Stack, scale: Scale) {
   const { client, temporalAddress } = stack.hookline;
   const connection = await NativeConnection.connect({ address: temporalAddress });
-  // Same SDK defaults as Hookline's worker (createHooklineWorker passes none), so the only
-  // difference left is the workflow code.
+  // The same worker settings as Hookline's defaults (cache and slots), so the only difference
+  // left is the workflow code.
+  const defaults = loadConfig({});
   const worker = await Worker.create({
     connection,
     namespace: 'default',
     taskQueue: FLOOR_QUEUE,
+    maxCachedWorkflows: defaults.workerMaxCachedWorkflows,
+    ...taskSlotOptions(defaults.workerTaskSlots, defaults.workerMaxCachedWorkflows),
     workflowsPath: require.resolve('../floor-workflows'),
     activities: { noop: async () => undefined },
   });
