@@ -115,14 +115,17 @@ export async function p7NoisyNeighbour(ctx: Ctx, cap: number): Promise<P7Result>
   }
 }
 
-/** Waits until the POSTs open at the slow endpoints stop growing (1 s unchanged, 30 s at most). */
+/**
+ * Waits until POSTs are open at the slow endpoints and their number has stopped growing (2 s
+ * unchanged; 60 s at most): the fast loop then runs beside a backlog that is already being sent.
+ */
 async function settledOpen(slow: SlowReceiver[]): Promise<number> {
   const total = () => slow.reduce((n, r) => n + r.open, 0);
-  const deadline = performance.now() + 30_000;
+  const deadline = performance.now() + 60_000;
   let last = -1;
-  while (performance.now() < deadline && total() !== last) {
+  while (performance.now() < deadline && (total() === 0 || total() !== last)) {
     last = total();
-    await sleep(1_000);
+    await sleep(2_000);
   }
   return total();
 }

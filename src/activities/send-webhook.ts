@@ -118,7 +118,8 @@ export function timedOutOnly(cancellation: AbortSignal): AbortSignal {
 export function createSendWebhook(deps: SendDeps) {
   const now = deps.now ?? (() => new Date());
   // One per worker process: `createActivities` builds this once.
-  const gate = new EndpointGate({ maxInFlight: deps.maxInFlightPerEndpoint ?? DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT, now: () => now().getTime() });
+  // A monotonic clock: the gate measures POST times and waits, which a wall-clock step would skew.
+  const gate = new EndpointGate({ maxInFlight: deps.maxInFlightPerEndpoint ?? DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT, now: () => performance.now() });
   /**
    * `signal` is the activity's cancellation (`createActivities` passes it): the local activity
    * timed out and the workflow will try again, so this try must not send, or record, any more.

@@ -57,11 +57,42 @@ describe('EndpointGate', () => {
   });
 
   it('turns a delivery away when no place came within the short wait, and lets no more than the cap wait here', async () => {
-    const gate = new EndpointGate({ maxInFlight: 2, shortWaitMs: 20, now: clock().now });
+    const gate = new EndpointGate({ maxInFlight: 2, shortWaitMs: 50, now: clock().now });
     await admitted(gate.enter('ep_a'));
     await admitted(gate.enter('ep_a'));
-    const waits = await Promise.all([gate.enter('ep_a'), gate.enter('ep_a'), gate.enter('ep_a')]);
-    expect(waits.map((e) => !e.admitted && e.waitMs)).toEqual([MIN_BUSY_WAIT_MS, MIN_BUSY_WAIT_MS, MIN_BUSY_WAIT_MS]);
+    const [first, second] = [gate.enter('ep_a'), gate.enter('ep_a')];
+    // Two wait here (the cap); the third is turned away at once.
+    expect(await waitOf(gate.enter('ep_a'))).toBe(MIN_BUSY_WAIT_MS);
+    expect(await settled(first)).toBe(false);
+    expect(await Promise.all([waitOf(first), waitOf(second)])).toEqual([MIN_BUSY_WAIT_MS, MIN_BUSY_WAIT_MS]);
+  });
+
+  it('queues at most MAX_BUSY_WAIT_MS ahead, so a long backlog does not leave places empty', async () => {
+    const c = clock();
+    const gate = new EndpointGate({ maxInFlight: 1, shortWaitMs: 0, now: c.now });
+    const open = await admitted(gate.enter('ep_a'));
+    c.ms = 30_000;
+    // 22 turns of 30 s would reach 660 s ahead; the queue stops at 600 s.
+    for (let i = 0; i < 22; i++) await waitOf(gate.enter('ep_a'));
+    c.ms = 30_000 + MAX_BUSY_WAIT_MS;
+    open.leave(c.ms);
+    // The queue has drained by now: the endpoint is forgotten, and the next POST starts afresh.
+    expect(gate.endpoints).toBe(0);
+    await admitted(gate.enter('ep_a'));
+    expect(await waitOf(gate.enter('ep_a'))).toBe(MIN_BUSY_WAIT_MS);
+  });
+
+  it('drops, within a minute, an idle endpoint whose deliveries never came back', async () => {
+    const c = clock();
+    const gate = new EndpointGate({ maxInFlight: 1, shortWaitMs: 0, now: c.now });
+    const open = await admitted(gate.enter('ep_a'));
+    c.ms = 10_000;
+    await waitOf(gate.enter('ep_a'));
+    open.leave(10_000);
+    expect(gate.endpoints).toBe(1);
+    c.ms = 10_000 + MAX_BUSY_WAIT_MS + 60_000;
+    (await admitted(gate.enter('ep_b'))).leave(5);
+    expect(gate.endpoints).toBe(0);
   });
 
   // The queue drains at maxInFlight POSTs per POST time: the running mean, or the age of the

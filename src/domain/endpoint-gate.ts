@@ -2,11 +2,12 @@
  * How many POSTs one worker process has open to each endpoint, and what a delivery does when its
  * endpoint is at the cap.
  *
- * Why a cap: every POST holds one of the worker's local-activity slots (100 by default) for as
- * long as the receiver takes, up to the endpoint's timeout (30 s at most). Without one, a single
- * slow or hanging endpoint with a backlog takes every slot, and every other endpoint's
- * deliveries wait behind it. With it, that endpoint holds `maxInFlight` slots at most, plus a few
- * for a second at most; the rest of its deliveries wait on durable timers, which hold nothing.
+ * Why a cap: every POST is a local activity, and it holds one of the worker's slots (its workflow
+ * task's, HOOKLINE_WORKER_TASK_SLOTS) for as long as the receiver takes, up to the endpoint's
+ * timeout (30 s at most). Without one, a single slow or hanging endpoint with a backlog takes
+ * every slot, and every other endpoint's deliveries wait behind it. With it, that endpoint holds
+ * `maxInFlight` slots, and up to as many again for a second at most (the short wait below); the
+ * rest of its deliveries wait on durable timers, which hold nothing.
  *
  * At the cap, a delivery whose turn should come within `shortWaitMs` waits here for a place, in
  * arrival order: a fast endpoint under a burst (or a busy worker, whose event loop lengthens
@@ -15,16 +16,22 @@
  * endpoint answers (`maxInFlight` POSTs per POST time), so a backlog comes back about as fast as
  * the endpoint can take it, at one timer per delivery per turn. The pace is the larger of the
  * running mean of POST times and the age of the oldest POST open now: an endpoint that was fast
- * and has just begun to hang is not paced by its past.
+ * and has just begun to hang is not paced by its past. The queue reaches at most
+ * `MAX_BUSY_WAIT_MS` ahead: past that, a turn counted for every wait of every delivery would
+ * outrun the endpoint (each comes back more than once), and places would stand empty while the
+ * deliveries waited.
  *
- * The clock is injected so tests need no real one. The state is per process and in memory: with
- * several workers, an endpoint can have `maxInFlight` POSTs open from each.
+ * The clock is injected (monotonic in production) so tests need no real one. The state is per
+ * process and in memory: with several workers, an endpoint can have `maxInFlight` POSTs open from
+ * each.
  */
 export const DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT = 20;
 export const MIN_BUSY_WAIT_MS = 1_000;
 export const MAX_BUSY_WAIT_MS = 10 * 60_000;
 /** Weight of the newest POST time in the running mean. */
 const MEAN_WEIGHT = 0.2;
+/** How often idle lanes whose deliveries never came back (disabled, deleted, sent elsewhere) are dropped. */
+const SWEEP_EVERY_MS = 60_000;
 
 interface Lane {
   /** Start times of the POSTs open now (at most `maxInFlight`). */
@@ -54,6 +61,7 @@ export class EndpointGate {
   private readonly shortWaitMs: number;
   private readonly now: () => number;
   private readonly lanes = new Map<string, Lane>();
+  private lastSweepMs = 0;
 
   constructor({ maxInFlight, shortWaitMs = MIN_BUSY_WAIT_MS, now = Date.now }: GateOptions) {
     if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError(`maxInFlight must be a positive integer, got ${maxInFlight}`);
@@ -63,6 +71,7 @@ export class EndpointGate {
   }
 
   async enter(endpointId: string): Promise<GateEntry> {
+    this.sweep();
     let lane = this.lanes.get(endpointId);
     if (!lane) {
       lane = { open: new Set(), waiting: [], meanPostMs: null, queueEndsMs: 0 };
@@ -75,7 +84,7 @@ export class EndpointGate {
       if (handedOver) return handedOver;
     }
     const nowMs = this.now();
-    lane.queueEndsMs = Math.max(nowMs, lane.queueEndsMs) + this.turnMs(lane);
+    lane.queueEndsMs = Math.min(nowMs + MAX_BUSY_WAIT_MS, Math.max(nowMs, lane.queueEndsMs) + this.turnMs(lane));
     return { admitted: false, waitMs: Math.round(Math.min(MAX_BUSY_WAIT_MS, Math.max(MIN_BUSY_WAIT_MS, lane.queueEndsMs - nowMs))) };
   }
 
@@ -87,6 +96,14 @@ export class EndpointGate {
   /** Endpoints with a POST open, a delivery waiting or a queue: the map forgets the others. */
   get endpoints(): number {
     return this.lanes.size;
+  }
+
+  /** Drops lanes with nothing open, nobody waiting and a drained queue, once a minute at most. */
+  private sweep(): void {
+    const nowMs = this.now();
+    if (nowMs - this.lastSweepMs < SWEEP_EVERY_MS) return;
+    this.lastSweepMs = nowMs;
+    for (const [id, lane] of this.lanes) if (lane.open.size === 0 && lane.waiting.length === 0 && lane.queueEndsMs <= nowMs) this.lanes.delete(id);
   }
 
   /** Time between two places freeing up: the endpoint's pace spread over its places. */
@@ -127,7 +144,7 @@ export class EndpointGate {
       if (next) return next(this.admit(endpointId, lane));
       // An idle endpoint whose queue has drained is forgotten, its mean with it: the next POST is
       // admitted anyway, and the map stays as small as the set of endpoints being sent to. (One
-      // with a queue is kept for the deliveries coming back; the last of them forgets it.)
+      // with a queue is kept for the deliveries coming back; the last of them, or the sweep, forgets it.)
       if (lane.open.size === 0 && lane.queueEndsMs <= this.now()) this.lanes.delete(endpointId);
     };
     return { admitted: true, leave };

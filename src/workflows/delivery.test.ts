@@ -118,6 +118,21 @@ describe('delivery and fanOut workflows', () => {
     expect(summaries).toEqual([expect.stringContaining('rate limit: attempt 1 in 30ms'), expect.stringContaining('endpoint busy: attempt 1 in 30ms'), expect.stringContaining('retry 1/3 in 20ms'), expect.stringContaining('endpoint busy: attempt 2 in 40ms')]);
   });
 
+  it('a resend cuts a busy wait short, and the same attempt goes as manual', async () => {
+    const i = input();
+    const outcomes: Partial<SendResult>[] = [{ outcome: 'busy', nextDelayMs: 3_600_000 }, ok];
+    scripts.set(i.deliveryId, () => outcomes.shift()!);
+    const handle = await start(i);
+    await untilWaiting(handle);
+    expect((await handle.query(deliveryStateQuery)).nextAttemptInMs).toBe(3_600_000);
+    await handle.signal(resendSignal);
+    expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 1 });
+    expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger])).toEqual([
+      [1, 'scheduled'],
+      [1, 'manual'],
+    ]);
+  });
+
   it('ends failed when the schedule is spent', async () => {
     const i = input();
     scripts.set(i.deliveryId, (c) => fail(c.attemptNumber < 3 ? 20 : null));

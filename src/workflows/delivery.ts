@@ -237,7 +237,7 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
       }
       continue;
     }
-    const ended = await afterAttempt(result, state, loop);
+    const ended = await afterAttempt(input, result, state, loop);
     if (ended) return ended;
   }
 }
@@ -273,14 +273,21 @@ function resumeOf(state: DeliveryState, loop: Loop): DeliveryResume {
  * What follows an attempt the endpoint answered (or that found nothing to send): the delivery's
  * result if it has ended, otherwise undefined once the wait before the next attempt is over.
  */
-async function afterAttempt(result: SendResult, state: DeliveryState, loop: Loop): Promise<DeliveryResult | undefined> {
+async function afterAttempt(input: DeliveryInput, result: SendResult, state: DeliveryState, loop: Loop): Promise<DeliveryResult | undefined> {
   // A manual try of a number already recorded was recorded under the next one (sendWebhook).
   if (result.attemptNumber !== undefined) state.attemptNumber = result.attemptNumber;
   loop.infraFailures = 0;
   if (result.outcome === 'busy') {
     // Nothing was sent and no rate-limit slot taken: the same try again after the wait, which
-    // holds no worker slot. (Results before 'busy' existed never take this branch on replay.)
-    await sleep(result.nextDelayMs ?? 0, { summary: `endpoint busy: attempt ${state.attemptNumber} in ${formatDuration(result.nextDelayMs ?? 0)}` });
+    // holds no worker slot; a resend or the endpoint's disable ends it early. A slow endpoint
+    // can keep a delivery here for long, so the run continues as new when its history is long.
+    // (Results before 'busy' existed never take this branch on replay.)
+    const waitMs = result.nextDelayMs ?? 0;
+    state.status = 'waiting';
+    state.nextAttemptInMs = waitMs;
+    await condition(() => loop.resendRequested || loop.checkRequested, waitMs, { summary: `endpoint busy: attempt ${state.attemptNumber} in ${formatDuration(waitMs)}` });
+    state.nextAttemptInMs = null;
+    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof delivery>({ ...input, resume: resumeOf(state, loop) });
     return undefined;
   }
   loop.afterFailedTry = false;
