@@ -57,12 +57,16 @@ export async function startCountingReceiver(status = 204): Promise<CountingRecei
         await new Promise((r) => setTimeout(r, 250));
       }
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
+}
+
+/** Closes a receiver now, with its keep-alive connections (which `close` alone would wait for). */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
 }
 
 export interface Stack {

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Row, ScenarioOutput } from '../lib-report';
 import { openLoop } from '../lib-load';
 import { log, round, sleep, summarize, tally, until, type Summary } from '../lib-util';
+import { closeServer } from '../support';
 import { appWithEndpoints, type Ctx } from './context';
 
 /** A cap that never binds: the worker's slots are the only limit. */
@@ -49,11 +50,7 @@ async function startSlowReceiver(holdMs: number): Promise<SlowReceiver> {
     get mostOpen() {
       return state.mostOpen;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
 }
 
