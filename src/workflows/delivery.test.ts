@@ -118,19 +118,32 @@ describe('delivery and fanOut workflows', () => {
     expect(summaries).toEqual([expect.stringContaining('rate limit: attempt 1 in 30ms'), expect.stringContaining('endpoint busy: attempt 1 in 30ms'), expect.stringContaining('retry 1/3 in 20ms'), expect.stringContaining('endpoint busy: attempt 2 in 40ms')]);
   });
 
-  it('a resend cuts a busy wait short, and the same attempt goes as manual', async () => {
+  it('a resend during a busy wait keeps its place in the queue, and the try that follows is manual', async () => {
     const i = input();
-    const outcomes: Partial<SendResult>[] = [{ outcome: 'busy', nextDelayMs: 3_600_000 }, ok];
+    const outcomes: Partial<SendResult>[] = [{ outcome: 'busy', nextDelayMs: 2_000 }, ok];
     scripts.set(i.deliveryId, () => outcomes.shift()!);
     const handle = await start(i);
     await untilWaiting(handle);
-    expect((await handle.query(deliveryStateQuery)).nextAttemptInMs).toBe(3_600_000);
+    expect((await handle.query(deliveryStateQuery)).nextAttemptInMs).toBe(2_000);
     await handle.signal(resendSignal);
     expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 1 });
     expect(calls.get(i.deliveryId)!.map((c) => [c.attemptNumber, c.trigger])).toEqual([
       [1, 'scheduled'],
       [1, 'manual'],
     ]);
+    const events = (await handle.fetchHistory()).events!;
+    expect(events.filter((e) => e.timerFiredEventAttributes)).toHaveLength(1);
+    expect(events.filter((e) => e.timerCanceledEventAttributes)).toHaveLength(0);
+  });
+
+  it('the endpoint-disabled signal ends a busy wait at once', async () => {
+    const i = input();
+    const outcomes: Partial<SendResult>[] = [{ outcome: 'busy', nextDelayMs: 3_600_000 }, { outcome: 'disabled', nextDelayMs: null }];
+    scripts.set(i.deliveryId, () => outcomes.shift()!);
+    const handle = await start(i);
+    await untilWaiting(handle);
+    await handle.signal(endpointDisabledSignal, { statusVersion: 1 });
+    expect(await handle.result()).toEqual({ status: 'failed', attempts: 0 });
   });
 
   it('ends failed when the schedule is spent', async () => {

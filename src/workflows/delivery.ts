@@ -279,13 +279,15 @@ async function afterAttempt(input: DeliveryInput, result: SendResult, state: Del
   loop.infraFailures = 0;
   if (result.outcome === 'busy') {
     // Nothing was sent and no rate-limit slot taken: the same try again after the wait, which
-    // holds no worker slot; a resend or the endpoint's disable ends it early. A slow endpoint
-    // can keep a delivery here for long, so the run continues as new when its history is long.
+    // holds no worker slot. The endpoint's disable ends it early. A resend does not: the wait is
+    // this delivery's place in the endpoint's queue, and trying now would only be turned away to
+    // the back of it; the resend makes the try that follows manual. A slow endpoint can keep a
+    // delivery here for long, so the run continues as new when its history is long.
     // (Results before 'busy' existed never take this branch on replay.)
     const waitMs = result.nextDelayMs ?? 0;
     state.status = 'waiting';
     state.nextAttemptInMs = waitMs;
-    await condition(() => loop.resendRequested || loop.checkRequested, waitMs, { summary: `endpoint busy: attempt ${state.attemptNumber} in ${formatDuration(waitMs)}` });
+    await condition(() => loop.checkRequested, waitMs, { summary: `endpoint busy: attempt ${state.attemptNumber} in ${formatDuration(waitMs)}` });
     state.nextAttemptInMs = null;
     if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof delivery>({ ...input, resume: resumeOf(state, loop) });
     return undefined;
