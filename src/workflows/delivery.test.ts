@@ -1,69 +1,35 @@
 /**
- * Workflow tests: the real delivery and fan-out workflows on the shared dev server, with fake
- * activities that script each attempt's outcome. One bundle per run (global setup), unique ids.
+ * Workflow tests: the real delivery workflow on the shared dev server, with a fake `sendWebhook`
+ * that scripts each attempt's outcome. One bundle per run (global setup), unique ids.
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import type { Activities, SendInput, SendResult } from '../activities';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useWorkflowWorker } from '../../test/support/workflow-worker';
+import type { SendInput, SendResult } from '../activities';
 import { ActivityFailureType } from '../domain/activity-failures';
 import { delivery, deliveryStateQuery, endpointDisabledSignal, resendSignal, type DeliveryInput } from './delivery';
-import { fanOut } from './fan-out';
 
 type Script = (input: SendInput) => Partial<SendResult> | Error | Promise<Partial<SendResult>>;
 
 const ok: Partial<SendResult> = { outcome: 'succeeded', statusCode: 200, nextDelayMs: null };
 const fail = (nextDelayMs: number | null): Partial<SendResult> => ({ outcome: 'failed', statusCode: 500, nextDelayMs });
 
-describe('delivery and fanOut workflows', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let run: Promise<void>;
-  const taskQueue = `wf-test-${randomUUID()}`;
+describe('delivery workflow', () => {
   const scripts = new Map<string, Script>();
   const calls = new Map<string, SendInput[]>();
-  const windows: { after: string | null; limit: number }[] = [];
-  /** Per event: a window's resolution waits for this promise (a test holds a window open). */
-  const windowGates = new Map<string, Promise<void>>();
-
-  const activities: Activities = {
+  const { env: testEnv, taskQueue } = useWorkflowWorker({
     async sendWebhook(input) {
       calls.set(input.deliveryId, [...(calls.get(input.deliveryId) ?? []), input]);
       const result = (await scripts.get(input.deliveryId)?.(input)) ?? ok;
       if (result instanceof Error) throw result;
       return { outcome: 'failed', statusCode: null, errorCode: null, nextDelayMs: null, scheduleLength: 3, ...result };
     },
-    async checkEndpointHealth() {
-      return { verdict: 'healthy', reason: 'fake', nextCheckMs: 0 };
-    },
-    async stopDisabledDeliveries() {
-      return { stopped: 0 };
-    },
-    async recoverPage() {
-      return { resent: 0, lastId: null, endpointGone: true };
-    },
-    async resolveEndpoints({ eventId, after, limit }) {
-      windows.push({ after, limit });
-      await windowGates.get(eventId);
-      const all = Array.from({ length: 7 }, (_, i) => `ep_${i}`);
-      const start = after === null ? 0 : all.indexOf(after) + 1;
-      const page = all.slice(start, start + limit);
-      return { deliveries: page.map((ep) => ({ deliveryId: `dlv_${eventId}_${ep}`, endpointId: ep })), skipped: 0, nextAfter: page.length === limit ? page[page.length - 1]! : null };
-    },
-  };
-
-  beforeAll(async () => {
-    env = await TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') });
-    worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, workflowBundle: { codePath: inject('workflowBundlePath') } });
-    run = worker.run();
   });
-  afterAll(async () => {
-    worker?.shutdown();
-    await run;
-    await env?.teardown();
+  let env: TestWorkflowEnvironment;
+  beforeAll(() => {
+    env = testEnv();
   });
 
   const input = (): DeliveryInput => {
@@ -352,42 +318,5 @@ describe('delivery and fanOut workflows', () => {
       ['scheduled', false],
       ['manual', false],
     ]);
-  });
-
-  it('fans out in windows, continuing as new, and starts each child once', async () => {
-    const eventId = `evt_${randomUUID()}`;
-    windows.length = 0;
-    const handle = await env.client.workflow.start(fanOut, { taskQueue, workflowId: `fanout/${eventId}`, args: [{ appId: 'app_1', eventId, eventType: 'a.b', windowSize: 3 }] });
-    expect(await handle.result()).toEqual({ deliveries: 7 });
-    expect(windows).toEqual([
-      { after: null, limit: 3 },
-      { after: 'ep_2', limit: 3 },
-      { after: 'ep_5', limit: 3 },
-    ]);
-    for (let i = 0; i < 7; i++) {
-      const child = env.client.workflow.getHandle(`delivery/${eventId}/ep_${i}`);
-      expect(await child.result()).toEqual({ status: 'succeeded', attempts: 1 });
-    }
-  });
-
-  it('a canceled fan-out finishes its window, starts no other, and ends canceled', async () => {
-    const eventId = `evt_${randomUUID()}`;
-    let open!: () => void;
-    windowGates.set(eventId, new Promise<void>((resolve) => (open = resolve)));
-    const before = windows.length;
-    const handle = await env.client.workflow.start(fanOut, { taskQueue, workflowId: `fanout/${eventId}`, args: [{ appId: 'app_1', eventId, eventType: 'a.b', windowSize: 3 }] });
-    for (let tries = 0; windows.length === before; tries++) {
-      if (tries > 100) throw new Error('the window never started');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await handle.cancel();
-    open();
-    await expect(handle.result()).rejects.toMatchObject({ cause: { name: 'CancelledFailure' } });
-    expect(windows.length - before).toBe(1);
-    // The window's children started (their rows are committed) and run on; the next window's never did.
-    for (let i = 0; i < 3; i++) {
-      expect(await env.client.workflow.getHandle(`delivery/${eventId}/ep_${i}`).result()).toEqual({ status: 'succeeded', attempts: 1 });
-    }
-    await expect(env.client.workflow.getHandle(`delivery/${eventId}/ep_3`).describe()).rejects.toThrow(/not found/i);
   });
 });
