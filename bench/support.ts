@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config';
 import { startHookline, type Hookline } from '../src/hookline';
 import { createLogger, installTemporalLogging } from '../src/logger';
 import { NODE_HEAP_FLAGS } from '../src/node-flags';
-import { findTemporalCli, startDevServer } from '../src/temporal';
+import { findTemporalCli, startDevServer } from '../src/dev-server';
 
 export interface CountingReceiver {
   url: string;

@@ -19,7 +19,8 @@ import { createLogger, installTemporalLogging, type Logger } from './logger';
 import { listen, type ApiServer } from './server';
 import { openStore, type Store } from './store';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box';
-import { connectTemporal, deliveryResender, deliveryStopper, endpointFailureReporter, findTemporalCli, registerSearchAttributes, searchAttributesToRegister, startDevServer, type DevServer, type TemporalConnections } from './temporal';
+import { findTemporalCli, startDevServer, type DevServer } from './dev-server';
+import { connectTemporal, deliveryResender, deliveryStopper, endpointFailureReporter, registerSearchAttributes, searchAttributesToRegister, type TemporalConnections } from './temporal';
 import { createMetrics, serveMetrics, type Metrics } from './metrics';
 import type { Probes } from './readiness';
 import { createHooklineWorker } from './worker';
@@ -78,7 +79,7 @@ interface Shared {
 }
 
 /** Temporal: the configured cluster, or (role `all` only) a local dev server with the Web UI. */
-async function temporalFor(config: Config, stops: Stops): Promise<{ address: string; devServer: DevServer | undefined }> {
+async function temporalFor(config: Config, logger: Logger, stops: Stops, halts: Stops): Promise<{ address: string; devServer: DevServer | undefined }> {
   if (config.temporal.address) return { address: config.temporal.address, devServer: undefined };
   if (config.role !== 'all') throw new Error('TEMPORAL_ADDRESS is required when HOOKLINE_ROLE is api or worker');
   const devServer = await startDevServer({
@@ -87,8 +88,10 @@ async function temporalFor(config: Config, stops: Stops): Promise<{ address: str
     port: config.temporal.devServerPort,
     uiPort: config.temporal.devServerUiPort,
     cliPath: findTemporalCli(config.temporal.cliPath),
+    logger,
   });
   stops.push(() => devServer.stop());
+  halts.push(() => devServer.unsupervise());
   return { address: devServer.address, devServer };
 }
 
@@ -175,8 +178,10 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   installTemporalLogging(logger);
   const stops: Stops = [];
+  /** Run first, in order, before `stops` tear anything down. */
+  const halts: Stops = [];
   const stop = async () => {
-    for (const fn of stops.reverse()) await fn().catch((err: unknown) => logger.warn({ err }, 'error during shutdown'));
+    for (const fn of [...halts, ...stops.reverse()]) await fn().catch((err: unknown) => logger.warn({ err }, 'error during shutdown'));
   };
   try {
     mkdirSync(config.dataDir, { recursive: true });
@@ -198,7 +203,7 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
     stops.push(() => store.close());
     await store.operator.configure(config.operatorWebhook);
 
-    const { address, devServer } = await temporalFor(config, stops);
+    const { address, devServer } = await temporalFor(config, logger, stops, halts);
     const connections = await connectTemporal(address, config.temporal);
     stops.push(() => connections.close());
     if ((await registerSearchAttributes(connections.client, config.temporal.namespace)) === 'unchecked') {

@@ -10,7 +10,7 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { hooklineSearchAttributes } from '../../src/workflows/search-attributes';
-import { devServerDynamicConfigArgs, devServerPartitionConfig } from '../../src/temporal';
+import { devServerDynamicConfigArgs, devServerPartitionConfig } from '../../src/dev-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {

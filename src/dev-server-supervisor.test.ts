@@ -1,0 +1,136 @@
+import { createServer, type AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MAX_RESTART_BACKOFF_MS, portListens, REFUSALS_BEFORE_RESTART, superviseDevServer, type Supervisor } from './dev-server-supervisor';
+
+const INTERVAL_MS = 1_000;
+
+/** A supervisor over a scripted port: `up` says whether it listens, `restart` what a restart does. */
+function scripted(restart: () => Promise<void> = async () => undefined) {
+  const state = { up: true, checks: 0 };
+  const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+  const restartSpy = vi.fn(restart);
+  const supervisor = superviseDevServer({
+    host: '127.0.0.1',
+    port: 7233,
+    intervalMs: INTERVAL_MS,
+    logger,
+    restart: restartSpy,
+    listening: async () => {
+      state.checks += 1;
+      return state.up;
+    },
+  });
+  return { state, logger, restart: restartSpy, supervisor };
+}
+
+describe('superviseDevServer', () => {
+  let running: Supervisor[] = [];
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(async () => {
+    await Promise.all(running.map((s) => s.stop()));
+    running = [];
+    vi.useRealTimers();
+  });
+  const start = (...args: Parameters<typeof scripted>) => {
+    const s = scripted(...args);
+    running.push(s.supervisor);
+    return s;
+  };
+
+  it('leaves a listening server alone', async () => {
+    const s = start();
+    await vi.advanceTimersByTimeAsync(10 * INTERVAL_MS);
+    expect(s.state.checks).toBe(10);
+    expect(s.restart).not.toHaveBeenCalled();
+  });
+
+  it(`restarts after ${REFUSALS_BEFORE_RESTART} refusals in a row, not after one`, async () => {
+    const s = start(async () => {
+      s.state.up = true;
+    });
+    s.state.up = false;
+    await vi.advanceTimersByTimeAsync(INTERVAL_MS);
+    expect(s.restart).not.toHaveBeenCalled();
+    // A refusal followed by an answer starts the count again.
+    s.state.up = true;
+    await vi.advanceTimersByTimeAsync(INTERVAL_MS);
+    s.state.up = false;
+    await vi.advanceTimersByTimeAsync(INTERVAL_MS);
+    expect(s.restart).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(INTERVAL_MS);
+    expect(s.restart).toHaveBeenCalledTimes(1);
+    expect(s.supervisor.restarts()).toBe(1);
+    expect(s.logger.warn).toHaveBeenCalledTimes(1);
+    expect(s.logger.info).toHaveBeenCalledWith({ port: 7233, restarts: 1 }, 'the Temporal dev server is running again');
+    await vi.advanceTimersByTimeAsync(5 * INTERVAL_MS);
+    expect(s.restart).toHaveBeenCalledTimes(1);
+  });
+
+  it('backs off after failed restarts, doubling up to the cap, and recovers', async () => {
+    let failures = 3;
+    const s = start(async () => {
+      if (failures-- > 0) throw new Error('port taken');
+      s.state.up = true;
+    });
+    s.state.up = false;
+    const restartTimes: number[] = [];
+    s.restart.mockImplementation(async () => {
+      restartTimes.push(Date.now());
+      if (failures-- > 0) throw new Error('port taken');
+      s.state.up = true;
+    });
+    const t0 = Date.now();
+    await vi.advanceTimersByTimeAsync(30 * INTERVAL_MS);
+    // Restarts at 2 s, then backoffs of 2, 4 and 8 intervals after each failure.
+    expect(restartTimes.map((t) => (t - t0) / INTERVAL_MS)).toEqual([2, 4, 8, 16]);
+    expect(s.logger.error).toHaveBeenCalledTimes(3);
+    expect(s.supervisor.restarts()).toBe(1);
+  });
+
+  it('caps the backoff', async () => {
+    const s = start(() => Promise.reject(new Error('no CLI')));
+    s.state.up = false;
+    await vi.advanceTimersByTimeAsync(10 * MAX_RESTART_BACKOFF_MS);
+    const waits = s.logger.error.mock.calls.map(([fields]) => (fields as { retryInMs: number }).retryInMs);
+    expect(Math.max(...waits)).toBe(MAX_RESTART_BACKOFF_MS);
+    expect(waits.slice(0, 3)).toEqual([2 * INTERVAL_MS, 4 * INTERVAL_MS, 8 * INTERVAL_MS]);
+  });
+
+  it('stop() waits for a restart under way and then never restarts again', async () => {
+    let finish!: () => void;
+    const s = start(() => new Promise<void>((resolve) => (finish = resolve)));
+    s.state.up = false;
+    await vi.advanceTimersByTimeAsync(2 * INTERVAL_MS);
+    expect(s.restart).toHaveBeenCalledTimes(1);
+    let stopped = false;
+    const stopping = s.supervisor.stop().then(() => (stopped = true));
+    await vi.advanceTimersByTimeAsync(INTERVAL_MS);
+    expect(stopped).toBe(false);
+    finish();
+    await stopping;
+    await vi.advanceTimersByTimeAsync(10 * INTERVAL_MS);
+    expect(s.restart).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not restart once stopped, even while the port refuses', async () => {
+    const s = start();
+    s.state.up = false;
+    await vi.advanceTimersByTimeAsync(INTERVAL_MS);
+    await s.supervisor.stop();
+    await vi.advanceTimersByTimeAsync(10 * INTERVAL_MS);
+    expect(s.restart).not.toHaveBeenCalled();
+  });
+});
+
+describe('portListens', () => {
+  it('is true for a listening port and false once nothing listens there', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    expect(await portListens('127.0.0.1', port)).toBe(true);
+    await new Promise((resolve) => server.close(resolve));
+    expect(await portListens('127.0.0.1', port)).toBe(false);
+  });
+});
