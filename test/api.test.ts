@@ -93,6 +93,10 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const offset = new Date(new Date(String(e2.created_at)).getTime() - 20 + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
     expect(await ids(`/v1/apps/${app.id}/events?since=${encodeURIComponent(offset)}`)).toEqual([e3.id, e2.id]);
     expect((await t.api.get(`/v1/apps/${app.id}/events?since=${at(e3, 0)}&until=${at(e1, 0)}`)).body.error.code).toBe('invalid_time_range');
+    // A `+` left unencoded arrives as a space: the 400 says how to write it.
+    const unencoded = await t.api.get(`/v1/apps/${app.id}/events?since=${offset}`);
+    expect(unencoded.status).toBe(400);
+    expect(JSON.stringify(unencoded.body.error.details)).toContain('write + as %2B');
 
     // Fan-outs may create the deliveries in another order than the events came: match by event.
     const all = (await waitUntil(() => t.api.get(`/v1/apps/${app.id}/deliveries`), (res) => res.body.data.length === 3, 20_000, 'three deliveries')).body.data as { id: string; event_id: string }[];
@@ -287,6 +291,8 @@ describe.each(storeKinds)('API on %s', (kind) => {
       ['unknown delivery', 'POST', `/v1/apps/${app.id}/deliveries/dlv_01M838KDBENE2CD8HEZ8403BKN/resend`, undefined, 404, 'delivery_not_found'],
       ['bad limit', 'GET', `/v1/apps/${app.id}/events?limit=0`, undefined, 400, 'validation_failed'],
       ['foreign cursor', 'GET', `/v1/apps/${app.id}/events?cursor=ep_123`, undefined, 400, 'invalid_cursor'],
+      // Not an id, though it has the prefix: read as one it gave an empty page, as if the list had ended.
+      ['malformed cursor', 'GET', `/v1/apps/${app.id}/events?cursor=evt_0`, undefined, 400, 'invalid_cursor'],
       ['bad status filter', 'GET', `/v1/apps/${app.id}/deliveries?status=lost`, undefined, 400, 'validation_failed'],
       ['unknown route', 'GET', '/v1/nothing', undefined, 404, 'route_not_found'],
       ['a method the path does not take', 'PUT', `/v1/apps/${app.id}`, { name: 'x' }, 405, 'method_not_allowed'],
@@ -298,7 +304,7 @@ describe.each(storeKinds)('API on %s', (kind) => {
       ['NUL in metadata', 'POST', '/v1/apps', { name: 'x', metadata: { k: 'a\u0000' } }, 400, 'invalid_value'],
       ['unpaired surrogate in metadata', 'POST', '/v1/apps', { name: 'x', metadata: { k: '\ud800' } }, 400, 'invalid_value'],
       ['NUL in an endpoint description', 'PATCH', `/v1/apps/${app.id}/endpoints/${ep.id}`, { description: '\u0000' }, 400, 'invalid_value'],
-      ['NUL in a cursor', 'GET', `/v1/apps/${app.id}/events?cursor=evt_%00`, undefined, 400, 'invalid_value'],
+      ['NUL in a cursor', 'GET', `/v1/apps/${app.id}/events?cursor=evt_%00`, undefined, 400, 'invalid_cursor'],
       ['NUL in a type filter', 'GET', `/v1/apps/${app.id}/events?type=%00`, undefined, 400, 'invalid_value'],
       ['NUL in an app path', 'GET', '/v1/apps/%00', undefined, 400, 'invalid_value'],
       ['data nested 5,000 deep', 'POST', `/v1/apps/${app.id}/events`, `{"type":"a.b","data":${'['.repeat(5000)}${']'.repeat(5000)}}`, 400, 'validation_failed'],
@@ -343,6 +349,10 @@ describe.each(storeKinds)('API on %s', (kind) => {
     // An empty key is a mistake, not "no key": refused rather than sent without idempotency.
     const emptyKey = await t.api.post(`/v1/apps/${app.id}/events`, { type: 'a.b', data: {} }, { 'idempotency-key': '' });
     expect(emptyKey.status, JSON.stringify(emptyKey.body)).toBe(400);
+    // Two Idempotency-Key headers would be joined into a third key, "a, b": refused.
+    const twice = await rawRequest(t.api.url, [`POST /v1/apps/${app.id}/events HTTP/1.1`, 'host: x', `authorization: Bearer ${ADMIN_KEY}`, 'content-type: application/json', 'idempotency-key: a', 'idempotency-key: b', 'content-length: 24', 'connection: close', '', '{"type":"a.b","data":{}}']);
+    expect(twice).toMatch(/^HTTP\/1\.1 400/);
+    expect(twice).toContain('sent more than once');
     // A path segment that is not an `app_…` id is read as a uid, and the 404 says which it was.
     expect((await t.api.get('/v1/apps/no-such-uid')).body.error).toMatchObject({ code: 'application_not_found', message: 'No application with uid "no-such-uid"' });
     expect((await t.api.get('/v1/apps/app_0000000000000000000000000/endpoints')).body.error).toMatchObject({ code: 'application_not_found', message: 'No application with id "app_0000000000000000000000000"' });
@@ -489,3 +499,15 @@ describe('shedding while the event loop is late', () => {
     expect(sample(await scrape(`${t.api.url}/metrics`), 'hookline_api_shed_total', { reason: 'event_loop_delay' })).toBeGreaterThanOrEqual(1);
   });
 });
+
+/** Sends `lines` as one raw HTTP request (fetch cannot repeat a header) and returns the whole answer. */
+function rawRequest(url: string, lines: string[]): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port) }, () => socket.end(lines.join('\r\n')));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}

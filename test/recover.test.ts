@@ -117,6 +117,10 @@ describe.each(storeKinds)('recovery on %s', (kind) => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_time_range');
     expect((await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: 'yesterday' })).status).toBe(400);
+    // Year 0 is valid ISO 8601 but not a PostgreSQL time: it was accepted and its recovery never ended.
+    const yearZero = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: '0000-01-01T00:00:00Z' });
+    expect(yearZero.status).toBe(400);
+    expect(yearZero.body.error.details).toContainEqual(expect.objectContaining({ path: 'since', message: 'must be 1970-01-01T00:00:00Z or later' }));
     const started = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: new Date(Date.now() - 60_000).toISOString() });
     expect(started.status).toBe(202);
     expect((await t.api.get(`/v1/apps/${app.id}/endpoints/${other.id}/recoveries/${started.body.id}`)).status).toBe(404);

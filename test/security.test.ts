@@ -224,7 +224,7 @@ describe.each(storeKinds)('security on %s', (kind) => {
 
     it('refuses private and loopback literals on create, but accepts names without resolving them', async () => {
       const app = await createApp(t.api);
-      for (const url of ['https://127.0.0.2/x', 'https://[::ffff:127.0.0.2]/x', 'https://169.254.169.254/latest', 'https://2130706434/', 'https://0x7f.2/', 'https://localhost/x', 'http://secure.test/x', 'https://[fd00::1]/x', 'https://100.64.0.1/x']) {
+      for (const url of ['https://127.0.0.2/x', 'https://[::ffff:127.0.0.2]/x', 'https://169.254.169.254/latest', 'https://2130706434/', 'https://0x7f.2/', 'https://localhost/x', 'http://secure.test/x', 'https://[fd00::1]/x', 'https://100.64.0.1/x', 'https://example.com/\r\nX: y', 'https://example.com/\tx']) {
         const res = await t.api.post(`/v1/apps/${app.id}/endpoints`, { url });
         expect(res.status, url).toBe(400);
       }

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../store';
 import { useMemoryStore } from '../../test/support/store-fixtures';
-import { compileSchema } from '../domain/json-schema';
+import { compileSchema, SchemaProblem } from '../domain/json-schema';
 import { createEventSchemas, EVENT_SCHEMA_TTL_MS } from './event-schemas';
 
 describe('createEventSchemas', () => {
@@ -79,5 +79,17 @@ describe('createEventSchemas', () => {
     at += EVENT_SCHEMA_TTL_MS + 1;
     expect(await schemas.issues('cache.c', {})).toEqual([]);
     expect(lines.filter((l) => l.includes('no longer compiles'))).toHaveLength(1);
+  });
+
+  it('a schema that fails while checking data (not the data failing it) accepts the event and logs, once per type', async () => {
+    await store.eventTypes.create({ name: 'cache.e', description: '', example: {}, schema: { type: 'object' } });
+    const lines: string[] = [];
+    const overflowing = () => () => {
+      throw new SchemaProblem('The schema cannot be applied: Maximum call stack size exceeded');
+    };
+    const schemas = createEventSchemas({ store, logger: pino({ level: 'error' }, { write: (l: string) => void lines.push(l) }), now: () => 0, compile: overflowing });
+    expect(await schemas.issues('cache.e', { a: 1 })).toEqual([]);
+    expect(await schemas.issues('cache.e', { a: 2 })).toEqual([]);
+    expect(lines.filter((l) => l.includes('cannot be applied; its events are accepted unchecked'))).toHaveLength(1);
   });
 });

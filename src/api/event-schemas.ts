@@ -32,6 +32,8 @@ export function createEventSchemas(deps: { store: Store; logger: Logger; ttlMs?:
   const entries = new Map<string, Entry>();
   /** By schema text: its check, or null for a schema that no longer compiles (logged once). */
   const compiled = new Map<string, DataCheck | null>();
+  /** Types whose schema failed while checking data, already logged. */
+  const unusable = new Set<string>();
 
   function compiledCheck(name: string, schema: unknown): DataCheck | null {
     const text = JSON.stringify(schema);
@@ -76,7 +78,18 @@ export function createEventSchemas(deps: { store: Store; logger: Logger; ttlMs?:
     /** What is wrong with `data` for event type `name`; nothing when it has no schema or `data` satisfies it. */
     async issues(name: string, data: unknown, opts?: { allIssues?: boolean }): Promise<SchemaIssue[]> {
       const check = await checkFor(name);
-      return check ? check(data, opts) : [];
+      if (!check) return [];
+      try {
+        return check(data, opts);
+      } catch (err) {
+        // The schema, not the data, is at fault (a stored schema that today's rules refuse at
+        // compile time does not get here): as for one that no longer compiles, the event is
+        // accepted unchecked, and the operator told once per type.
+        if (!(err instanceof SchemaProblem)) throw err;
+        if (!unusable.has(name)) logger.error({ err, eventType: name }, 'a stored event-type schema cannot be applied; its events are accepted unchecked');
+        unusable.add(name);
+        return [];
+      }
     },
 
     /** After a change to `name` through this process: the next event reads it again. */

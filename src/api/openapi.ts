@@ -81,6 +81,7 @@ export class ApiRegistry {
       if (spec.auth === 'admin') requireAdmin(res);
       // A route without a body still refuses one it cannot take: not JSON (415), or fields (400).
       if (!spec.body && spec.method !== 'get') parse(Nothing, requestBody(req), 'body');
+      if (spec.headers) refuseRepeatedHeaders(req, spec.headers);
       const input: Input<P, Q, B, H> = {
         params: parse(spec.params, req.params, 'path'),
         headers: parse(spec.headers, req.headers, 'headers') ?? ({} as z.output<H>),
@@ -171,4 +172,19 @@ function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType
       ...errors,
     },
   };
+}
+
+/**
+ * A declared header sent more than once is refused: Node joins the copies with ", ", and the
+ * joined value (an Idempotency-Key of "a, b") is neither of the ones sent.
+ */
+function refuseRepeatedHeaders(req: Request, headers: AnyObject): void {
+  const declared = new Set(Object.keys(headers.shape));
+  const seen = new Set<string>();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    if (!declared.has(name)) continue;
+    if (seen.has(name)) throw ApiError.validation('The request headers are not valid', [{ path: name, message: 'sent more than once; send it once' }]);
+    seen.add(name);
+  }
 }

@@ -32,6 +32,13 @@ export const metadata = stringMap(z.string().max(256), z.string().max(1024)).ref
 export const channel = z.string().min(1).max(128).regex(/^[a-zA-Z0-9\-_.:]+$/, 'letters, digits, "-", "_", "." and ":" only');
 // ISO 8601 with `Z` or an offset (`+02:00`); answers always use `Z`.
 export const timestamp = z.iso.datetime({ offset: true });
+/**
+ * A time a request gives: from 1970 on, as ids and the store count time (a year-0 `since`
+ * once reached PostgreSQL, which has no year 0, and a recovery retried it for good).
+ */
+export const timeInput = z.iso
+  .datetime({ offset: true, error: 'must be an ISO 8601 time with Z or an offset such as +02:00 (in a query string, write + as %2B)' })
+  .refine((value) => Date.parse(value) >= 0, 'must be 1970-01-01T00:00:00Z or later');
 
 export const RetryScheduleSchema = z
   .union([z.string(), z.array(z.union([z.string(), z.number()]))])

@@ -9,7 +9,7 @@ import { IdPrefix, OPERATOR_APP_UID } from '../domain/ids';
 import { AttemptErrorCode } from '../domain/model';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../domain/json-depth';
 import { disablePolicyProblem, type DisablePolicy } from '../domain/health-policy';
-import { AppParams, channel, idOf, MAX_PAGE_SIZE, metadata, PageQuery, pageOf, RetryScheduleSchema, timestamp, uid } from './schema-parts';
+import { AppParams, channel, idOf, MAX_PAGE_SIZE, metadata, PageQuery, pageOf, RetryScheduleSchema, timeInput, timestamp, uid } from './schema-parts';
 import { z } from './zod';
 
 export { MAX_PAGE_SIZE, AppParams, PageQuery, pageOf, RetryScheduleSchema };
@@ -145,8 +145,8 @@ export const EventResponse = z
   .openapi('Event');
 /** Lists of events and deliveries filter by creation time: [since, until). */
 const createdRange = {
-  since: timestamp.optional().openapi({ description: 'Only items created at or after this time' }),
-  until: timestamp.optional().openapi({ description: 'Only items created before this time' }),
+  since: timeInput.optional().openapi({ description: 'Only items created at or after this time' }),
+  until: timeInput.optional().openapi({ description: 'Only items created before this time' }),
 };
 // An empty filter is refused, not read as no filter: `?type=` must not return every event.
 export const EventListQuery = PageQuery.extend({ type: z.string().min(1).max(256).optional(), ...createdRange });

@@ -21,6 +21,8 @@ import Ajv2019 from 'ajv/dist/2019';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { RE2JS } from 're2js';
+import { MAX_JSON_DEPTH } from './json-depth';
+import { schemaCostProblems } from './schema-cost';
 
 export interface SchemaIssue {
   /** JSON Pointer to the offending value (`""` is the whole document). */
@@ -44,6 +46,9 @@ export class SchemaProblem extends Error {
     super(message);
   }
 }
+
+/** The `$id` a schema without one is compiled under (each schema has Ajv instances of its own). */
+const ANONYMOUS_SCHEMA_ID = 'https://hookline.invalid/event-type-schema';
 
 /** At most this many issues are reported: enough to fix a payload, bounded for a huge one. */
 export const MAX_ISSUES = 20;
@@ -155,20 +160,30 @@ export function compileSchema(schema: unknown): DataCheck {
     throw new SchemaProblem(`The schema cannot be checked: ${messageOf(err)}`);
   }
   if (!valid) throw new SchemaProblem("The schema does not satisfy its draft's meta-schema", issuesOf(meta.errors));
-  const costly = unboundedUniqueItems(canonical, '');
-  if (costly.length > 0) throw new SchemaProblem(`uniqueItems on items that are not all strings, numbers, booleans or null needs a maxItems of at most ${MAX_UNIQUE_ITEMS}: checking it compares every pair of items`, costly);
+  const pairwise = unboundedUniqueItems(canonical, '');
+  if (pairwise.length > 0) throw new SchemaProblem(`uniqueItems on items that are not all strings, numbers, booleans or null needs a maxItems of at most ${MAX_UNIQUE_ITEMS}: checking it compares every pair of items`, pairwise);
+  // Ajv resolves `{"$ref": "#"}` (the usual recursive schema) only in a schema with an `$id`.
+  const identified = canonical.$id === undefined ? { ...canonical, $id: ANONYMOUS_SCHEMA_ID } : canonical;
   let first: ValidateFunction;
   let all: ValidateFunction;
   try {
-    first = newAjv(draft, { allErrors: false, validateSchema: false }).compile(canonical);
-    all = newAjv(draft, { allErrors: true, validateSchema: false }).compile(canonical);
+    first = newAjv(draft, { allErrors: false, validateSchema: false }).compile(identified);
+    all = newAjv(draft, { allErrors: true, validateSchema: false }).compile(identified);
   } catch (err) {
     throw new SchemaProblem(`The schema cannot be compiled: ${messageOf(err)}`);
   }
+  // After Ajv's own refusals, which say more about a reference that resolves to nothing.
+  const costly = schemaCostProblems(canonical, MAX_JSON_DEPTH);
+  if (costly.length > 0) throw new SchemaProblem(`The schema is refused: ${costly[0]!.message}`, costly);
   return (data, opts) => {
-    if (first(data)) return [];
-    if (!opts?.allIssues) return issuesOf(first.errors);
-    all(data);
-    return issuesOf(all.errors);
+    try {
+      if (first(data)) return [];
+      if (!opts?.allIssues) return issuesOf(first.errors);
+      all(data);
+      return issuesOf(all.errors);
+    } catch (err) {
+      // A shape the checks above missed (the stack overflowed): the schema is at fault, not the data.
+      throw new SchemaProblem(`The schema cannot be applied: ${messageOf(err)}`);
+    }
   };
 }

@@ -3,7 +3,7 @@ import type { Application, Endpoint } from '../../domain/model';
 import type { UrlPolicy } from '../../domain/url-rules';
 import type { Store } from '../../store';
 import type { CreatedRange } from '../../store/page';
-import { namesId, type IdPrefix } from '../../domain/ids';
+import { isId, type IdPrefix } from '../../domain/ids';
 import type { Metrics } from '../../metrics';
 import type { Dispatcher } from '../dispatcher';
 import { ApiError, ErrorType } from '../errors';
@@ -49,7 +49,7 @@ export function createdRange(query: { since?: string | undefined; until?: string
 
 /** A cursor is the id of the last item on the previous page; anything else is refused. */
 export function checkCursor(cursor: string | undefined, prefix: IdPrefix): string | undefined {
-  if (cursor !== undefined && !namesId(prefix, cursor)) {
+  if (cursor !== undefined && !isId(prefix, cursor)) {
     throw new ApiError(400, 'invalid_request_error', 'invalid_cursor', 'The cursor is not one this list returned');
   }
   return cursor;
