@@ -115,7 +115,7 @@ export async function startSplitStack(databaseUrl: string, env: Record<string, s
   const dataDir = mkdtempSync(join(tmpdir(), 'hookline-bench-split-'));
   // The SDK runtime is installed once per process, before the dev server instantiates it.
   installTemporalLogging(createLogger('warn'));
-  const devServer = await startDevServer({ dataDir, namespace: 'default', port: 0, uiPort: 0, cliPath: findTemporalCli(undefined) });
+  const devServer = await startDevServer({ dataDir, namespace: 'default', port: 0, uiPort: 0, cliPath: findTemporalCli(undefined), logger: createLogger('warn') });
   const shared = {
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: devServer.address,

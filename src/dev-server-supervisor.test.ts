@@ -114,13 +114,46 @@ describe('superviseDevServer', () => {
     expect(s.restart).toHaveBeenCalledTimes(1);
   });
 
-  it('does not restart once stopped, even while the port refuses', async () => {
-    const s = start();
+  it('does not restart once stopped, even when a check under way at the stop finds the port refusing', async () => {
+    const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+    const restart = vi.fn(async () => undefined);
+    let answer!: (up: boolean) => void;
+    let checks = 0;
+    const supervisor = superviseDevServer({
+      host: '127.0.0.1',
+      port: 7233,
+      intervalMs: INTERVAL_MS,
+      logger,
+      restart,
+      // The first check refuses at once; the second stays pending until answered.
+      listening: () => (++checks === 1 ? Promise.resolve(false) : new Promise<boolean>((resolve) => (answer = resolve))),
+    });
+    await vi.advanceTimersByTimeAsync(2 * INTERVAL_MS);
+    const stopping = supervisor.stop();
+    answer(false);
+    await stopping;
+    expect(restart).not.toHaveBeenCalled();
+  });
+
+  it('after a failed restart, a port that answers is not taken for ours: it keeps restarting', async () => {
+    let taken = true;
+    const s = start(async () => {
+      if (taken) throw new Error('port 7233 is already in use');
+    });
     s.state.up = false;
-    await vi.advanceTimersByTimeAsync(INTERVAL_MS);
-    await s.supervisor.stop();
+    await vi.advanceTimersByTimeAsync(2 * INTERVAL_MS);
+    expect(s.restart).toHaveBeenCalledTimes(1);
+    // Another process now listens on the port.
+    s.state.up = true;
+    await vi.advanceTimersByTimeAsync(2 * INTERVAL_MS);
+    expect(s.restart).toHaveBeenCalledTimes(2);
+    taken = false;
+    await vi.advanceTimersByTimeAsync(4 * INTERVAL_MS);
+    expect(s.restart).toHaveBeenCalledTimes(3);
+    expect(s.supervisor.restarts()).toBe(1);
+    // Ours again: answering resets, and nothing more happens.
     await vi.advanceTimersByTimeAsync(10 * INTERVAL_MS);
-    expect(s.restart).not.toHaveBeenCalled();
+    expect(s.restart).toHaveBeenCalledTimes(3);
   });
 });
 

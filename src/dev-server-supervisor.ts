@@ -46,7 +46,9 @@ export function superviseDevServer(opts: SupervisorOptions): Supervisor {
   let current: Promise<void> | undefined;
 
   async function check(): Promise<void> {
-    if (await listening(host, port)) {
+    // Once a restart has failed, something listening may be another process that took the port
+    // (another `npm start`): it is not ours, so keep restarting (refused while the port is taken).
+    if (failedRestarts === 0 && (await listening(host, port))) {
       refusals = 0;
       return;
     }

@@ -110,28 +110,32 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   if (opts.uiPort !== 0) await requirePortFree(opts.uiPort, "the Temporal Web UI's", 'HOOKLINE_TEMPORAL_UI_PORT', ' (0 turns the Web UI off)');
   const dbFilename = join(opts.dataDir, 'temporal.sqlite');
   const newDatabase = !existsSync(dbFilename);
-  let env = await launch(opts, opts.port, dbFilename);
+  let env: TestWorkflowEnvironment | undefined = await launch(opts, opts.port, dbFilename);
   if (newDatabase) writeFileSync(partitionMarker(dbFilename), '1\n');
   // A restart must come back where the clients and the worker already connect.
-  const port = Number(env.address.slice(env.address.lastIndexOf(':') + 1));
+  const address = env.address;
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
   const supervisor = superviseDevServer({
     host: DEV_SERVER_HOST,
     port,
     intervalMs: opts.checkIntervalMs ?? DEV_SERVER_CHECK_INTERVAL_MS,
     logger: opts.logger ?? silent,
     restart: async () => {
-      await env.teardown().catch(() => undefined);
+      // Unset until a new one runs: a failed restart leaves nothing for stop() to tear down twice.
+      const old = env;
+      env = undefined;
+      await old?.teardown().catch(() => undefined);
       await requirePortFree(port, "the Temporal dev server's", 'HOOKLINE_TEMPORAL_PORT');
       env = await launch(opts, port, dbFilename);
     },
   });
   return {
-    address: env.address,
+    address,
     uiUrl: opts.uiPort !== 0 ? `http://${DEV_SERVER_HOST}:${opts.uiPort}` : undefined,
     unsupervise: () => supervisor.stop(),
     stop: async () => {
       await supervisor.stop();
-      await env.teardown();
+      await env?.teardown();
     },
   };
 }

@@ -31,7 +31,8 @@ describe.skipIf(process.platform !== 'linux')('the embedded Temporal dev server 
   beforeAll(async () => {
     r = await startReceiver();
     // No TEMPORAL_ADDRESS: this instance starts a dev server of its own, as `npm start` does.
-    t = await startWithEnv(await testEnv('pglite', { TEMPORAL_ADDRESS: '', HOOKLINE_TEMPORAL_PORT: '0', HOOKLINE_TEMPORAL_UI_PORT: '0' }));
+    // Grace 0: the sweep takes an event whose start failed at once, not after the default grace.
+    t = await startWithEnv(await testEnv('pglite', { TEMPORAL_ADDRESS: '', HOOKLINE_TEMPORAL_PORT: '0', HOOKLINE_TEMPORAL_UI_PORT: '0', HOOKLINE_DISPATCH_GRACE_MS: '0' }));
   }, 120_000);
   afterAll(async () => {
     await t?.stop();
@@ -57,11 +58,15 @@ describe.skipIf(process.platform !== 'linux')('the embedded Temporal dev server 
     const restarted = await waitUntil(async () => pidsWith(db), (pids) => pids.length === 1, 30_000, 'a new dev server');
     expect(restarted[0]).not.toBe(server);
 
-    // The API's own start may have given up while the server was down: the sweep starts it then.
+    // The API's own start may give up while the server is down (its deadline is 5 s): the sweep,
+    // asked here at every probe as the periodic one would be, starts it then.
     await waitUntil(() => fetch(`${t.hookline.apiUrl}/readyz`).then((res) => res.status), (status) => status === 200, 30_000, 'readiness');
-    await t.hookline.dispatcher!.sweep();
     for (const event of [waiting, meanwhile]) {
-      await waitUntil(() => deliveriesOf(t.api, app.id, event.id), (ds) => ds[0]?.status === 'succeeded', 30_000, `event ${event.id} delivered`);
+      const delivered = async () => {
+        await t.hookline.dispatcher!.sweep();
+        return deliveriesOf(t.api, app.id, event.id);
+      };
+      await waitUntil(delivered, (ds) => ds[0]?.status === 'succeeded', 60_000, `event ${event.id} delivered`);
     }
     const [retried] = await deliveriesOf(t.api, app.id, waiting.id);
     expect(retried!.attempt_count).toBe(2);

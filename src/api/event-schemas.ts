@@ -95,6 +95,7 @@ export function createEventSchemas(deps: { store: Store; logger: Logger; ttlMs?:
     /** After a change to `name` through this process: the next event reads it again. */
     forget(name: string): void {
       entries.delete(name);
+      unusable.delete(name);
     },
   };
 }

@@ -37,7 +37,11 @@ export const timestamp = z.iso.datetime({ offset: true });
  * once reached PostgreSQL, which has no year 0, and a recovery retried it for good).
  */
 export const timeInput = z.iso
-  .datetime({ offset: true, error: 'must be an ISO 8601 time with Z or an offset such as +02:00 (in a query string, write + as %2B)' })
+  .datetime({
+    offset: true,
+    // A query string's unencoded `+` arrives as a space.
+    error: (issue) => (typeof issue.input === 'string' && issue.input.includes(' ') ? 'must be an ISO 8601 time with Z or an offset such as +02:00 (in a query string, write + as %2B)' : undefined),
+  })
   .refine((value) => Date.parse(value) >= 0, 'must be 1970-01-01T00:00:00Z or later');
 
 export const RetryScheduleSchema = z

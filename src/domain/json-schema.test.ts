@@ -79,6 +79,19 @@ describe('compileSchema', () => {
     expect(check({ s: 'a', 'x-count': 'one' })).toEqual([{ path: '/x-count', message: 'must be number' }]);
   });
 
+  it('compiles {"$ref": "#"} recursion without an $id', () => {
+    const tree = compileSchema({ type: 'object', properties: { children: { type: 'array', items: { $ref: '#' } } } });
+    expect(tree({ children: [{ children: [] }] })).toEqual([]);
+    expect(tree({ children: [{ children: 1 }] })).toEqual([{ path: '/children/0/children', message: 'must be array' }]);
+  });
+
+  it('a schema that overflows the stack while checking throws SchemaProblem, not a RangeError', () => {
+    const looping = compileSchema({ $defs: { a: { allOf: [{ $ref: '#/$defs/a' }] } }, properties: { x: { $ref: '#/$defs/a' } } });
+    expect(looping({ y: 1 })).toEqual([]);
+    expect(() => looping({ x: 1 })).toThrow(SchemaProblem);
+    expect(() => looping({ x: 1 })).toThrow('The schema cannot be applied: Maximum call stack size exceeded');
+  });
+
   it('says where a schema breaks its meta-schema', () => {
     const problem = (() => {
       try {

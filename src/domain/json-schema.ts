@@ -21,8 +21,6 @@ import Ajv2019 from 'ajv/dist/2019';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { RE2JS } from 're2js';
-import { MAX_JSON_DEPTH } from './json-depth';
-import { schemaCostProblems } from './schema-cost';
 
 export interface SchemaIssue {
   /** JSON Pointer to the offending value (`""` is the whole document). */
@@ -172,9 +170,6 @@ export function compileSchema(schema: unknown): DataCheck {
   } catch (err) {
     throw new SchemaProblem(`The schema cannot be compiled: ${messageOf(err)}`);
   }
-  // After Ajv's own refusals, which say more about a reference that resolves to nothing.
-  const costly = schemaCostProblems(canonical, MAX_JSON_DEPTH);
-  if (costly.length > 0) throw new SchemaProblem(`The schema is refused: ${costly[0]!.message}`, costly);
   return (data, opts) => {
     try {
       if (first(data)) return [];
