@@ -61,7 +61,6 @@ describe('superviseDevServer', () => {
     expect(s.restart).not.toHaveBeenCalled();
     await vi.advanceTimersByTimeAsync(INTERVAL_MS);
     expect(s.restart).toHaveBeenCalledTimes(1);
-    expect(s.supervisor.restarts()).toBe(1);
     expect(s.logger.warn).toHaveBeenCalledTimes(1);
     expect(s.logger.info).toHaveBeenCalledWith({ port: 7233, restarts: 1 }, 'the Temporal dev server is running again');
     await vi.advanceTimersByTimeAsync(5 * INTERVAL_MS);
@@ -70,23 +69,19 @@ describe('superviseDevServer', () => {
 
   it('backs off after failed restarts, doubling up to the cap, and recovers', async () => {
     let failures = 3;
-    const s = start(async () => {
-      if (failures-- > 0) throw new Error('port taken');
-      s.state.up = true;
-    });
-    s.state.up = false;
     const restartTimes: number[] = [];
-    s.restart.mockImplementation(async () => {
+    const s = start(async () => {
       restartTimes.push(Date.now());
       if (failures-- > 0) throw new Error('port taken');
       s.state.up = true;
     });
+    s.state.up = false;
     const t0 = Date.now();
     await vi.advanceTimersByTimeAsync(30 * INTERVAL_MS);
     // Restarts at 2 s, then backoffs of 2, 4 and 8 intervals after each failure.
     expect(restartTimes.map((t) => (t - t0) / INTERVAL_MS)).toEqual([2, 4, 8, 16]);
     expect(s.logger.error).toHaveBeenCalledTimes(3);
-    expect(s.supervisor.restarts()).toBe(1);
+    expect(s.logger.info).toHaveBeenCalledTimes(1); // one restart that worked
   });
 
   it('caps the backoff', async () => {
@@ -150,7 +145,7 @@ describe('superviseDevServer', () => {
     taken = false;
     await vi.advanceTimersByTimeAsync(4 * INTERVAL_MS);
     expect(s.restart).toHaveBeenCalledTimes(3);
-    expect(s.supervisor.restarts()).toBe(1);
+    expect(s.logger.info).toHaveBeenCalledTimes(1); // one restart that worked
     // Ours again: answering resets, and nothing more happens.
     await vi.advanceTimersByTimeAsync(10 * INTERVAL_MS);
     expect(s.restart).toHaveBeenCalledTimes(3);

@@ -24,20 +24,16 @@ export interface SupervisorOptions {
   restart(): Promise<void>;
   /** Whether something accepts connections at host:port; tests replace it. */
   listening?: (host: string, port: number) => Promise<boolean>;
-  now?: () => number;
 }
 
 export interface Supervisor {
   /** Stops checking; waits for a check or restart under way. */
   stop(): Promise<void>;
-  /** Successful restarts so far. */
-  restarts(): number;
 }
 
 export function superviseDevServer(opts: SupervisorOptions): Supervisor {
   const { host, port, logger } = opts;
   const listening = opts.listening ?? portListens;
-  const now = opts.now ?? Date.now;
   let refusals = 0;
   let restarts = 0;
   let failedRestarts = 0;
@@ -53,7 +49,7 @@ export function superviseDevServer(opts: SupervisorOptions): Supervisor {
       return;
     }
     refusals += 1;
-    if (stopped || refusals < REFUSALS_BEFORE_RESTART || now() < nextRestartAt) return;
+    if (stopped || refusals < REFUSALS_BEFORE_RESTART || Date.now() < nextRestartAt) return;
     logger.warn({ port }, 'the Temporal dev server has stopped; starting it again on the same port and database (nothing is lost)');
     try {
       await opts.restart();
@@ -64,7 +60,7 @@ export function superviseDevServer(opts: SupervisorOptions): Supervisor {
     } catch (err) {
       failedRestarts += 1;
       const backoffMs = Math.min(MAX_RESTART_BACKOFF_MS, opts.intervalMs * 2 ** failedRestarts);
-      nextRestartAt = now() + backoffMs;
+      nextRestartAt = Date.now() + backoffMs;
       logger.error({ err, port, retryInMs: backoffMs }, 'could not start the Temporal dev server again; Hookline keeps what it accepts and tries again');
     }
   }
@@ -82,7 +78,6 @@ export function superviseDevServer(opts: SupervisorOptions): Supervisor {
       clearInterval(timer);
       await current;
     },
-    restarts: () => restarts,
   };
 }
 

@@ -47,7 +47,7 @@ describe('startDevServer on a port something already listens on', () => {
     await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
   });
   // The CLI path does not exist: a refusal must come before anything is spawned.
-  const options = { dataDir: tmpdir(), namespace: 'default', cliPath: '/nonexistent/temporal' };
+  const options = { dataDir: tmpdir(), namespace: 'default', cliPath: '/nonexistent/temporal', logger: { info: () => undefined, warn: () => undefined, error: () => undefined } };
 
   it.each(['127.0.0.1', '0.0.0.0'])('refuses a frontend port taken on %s, and says what to set', async (host) => {
     const port = await listening(host);

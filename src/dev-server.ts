@@ -20,10 +20,8 @@ export interface DevServerOptions {
   uiPort: number;
   /** The `temporal` CLI; unset lets the SDK download one (needs internet). */
   cliPath: string | undefined;
-  /** Where the supervisor says that it restarts the server; unset: silent. */
-  logger?: Pick<Logger, 'info' | 'warn' | 'error'> | undefined;
-  /** How often the supervisor checks that the server still listens. */
-  checkIntervalMs?: number;
+  /** Where the supervisor says that it restarts the server. */
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
 export interface DevServer {
@@ -118,8 +116,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const supervisor = superviseDevServer({
     host: DEV_SERVER_HOST,
     port,
-    intervalMs: opts.checkIntervalMs ?? DEV_SERVER_CHECK_INTERVAL_MS,
-    logger: opts.logger ?? silent,
+    intervalMs: DEV_SERVER_CHECK_INTERVAL_MS,
+    logger: opts.logger,
     restart: async () => {
       // Unset until a new one runs: a failed restart leaves nothing for stop() to tear down twice.
       const old = env;
@@ -181,7 +179,5 @@ function isExecutableFile(path: string): boolean {
   }
 }
 
-/** How often the supervisor checks the dev server's port by default. */
+/** How often the supervisor checks the dev server's port. */
 export const DEV_SERVER_CHECK_INTERVAL_MS = 2_000;
-
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };

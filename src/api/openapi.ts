@@ -77,11 +77,12 @@ export class ApiRegistry {
     // filters by `event_type` must not quietly return everything. Not on the unauthenticated
     // probes (`/healthz`, `/readyz`): a monitor may add a cache-busting parameter.
     const query = spec.query ? spec.query.strict() : spec.auth === false ? undefined : Nothing;
+    const declaredHeaders = spec.headers && new Set(Object.keys(spec.headers.shape));
     const handle: RequestHandler = async (req, res) => {
       if (spec.auth === 'admin') requireAdmin(res);
       // A route without a body still refuses one it cannot take: not JSON (415), or fields (400).
       if (!spec.body && spec.method !== 'get') parse(Nothing, requestBody(req), 'body');
-      if (spec.headers) refuseRepeatedHeaders(req, spec.headers);
+      if (declaredHeaders) refuseRepeatedHeaders(req, declaredHeaders);
       const input: Input<P, Q, B, H> = {
         params: parse(spec.params, req.params, 'path'),
         headers: parse(spec.headers, req.headers, 'headers') ?? ({} as z.output<H>),
@@ -178,8 +179,7 @@ function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType
  * A declared header sent more than once is refused: Node joins the copies with ", ", and the
  * joined value (an Idempotency-Key of "a, b") is neither of the ones sent.
  */
-function refuseRepeatedHeaders(req: Request, headers: AnyObject): void {
-  const declared = new Set(Object.keys(headers.shape));
+function refuseRepeatedHeaders(req: Request, declared: ReadonlySet<string>): void {
   const seen = new Set<string>();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!.toLowerCase();

@@ -177,7 +177,8 @@ export function compileSchema(schema: unknown): DataCheck {
       all(data);
       return issuesOf(all.errors);
     } catch (err) {
-      // A shape the checks above missed (the stack overflowed): the schema is at fault, not the data.
+      // The schema, not the data, is at fault: a reference cycle that never moves into the data
+      // overflows the stack. Callers refuse such a schema, or accept the event unchecked.
       throw new SchemaProblem(`The schema cannot be applied: ${messageOf(err)}`);
     }
   };
