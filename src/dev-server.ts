@@ -3,11 +3,12 @@
  * official CLI with the Web UI, its database in the data directory, and a supervisor that starts
  * it again if it dies. Also the dynamic config Hookline wants from any Temporal server.
  */
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Logger } from './logger';
+import { stopOrphanedDevServers } from './dev-server-orphans';
 import { superviseDevServer } from './dev-server-supervisor';
 import { hooklineSearchAttributes } from './workflows/search-attributes';
 
@@ -104,9 +105,11 @@ export async function requirePortFree(port: number, what: string, setting: strin
 }
 
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  // Absolute: the server's command line names it, and that is how a left-behind one is found.
+  const dbFilename = resolve(opts.dataDir, 'temporal.sqlite');
+  await stopOrphanedDevServers(dbFilename, opts.logger);
   await requirePortFree(opts.port, "the Temporal dev server's", 'HOOKLINE_TEMPORAL_PORT', `, or TEMPORAL_ADDRESS=${DEV_SERVER_HOST}:${opts.port} to use the Temporal that is there`);
   if (opts.uiPort !== 0) await requirePortFree(opts.uiPort, "the Temporal Web UI's", 'HOOKLINE_TEMPORAL_UI_PORT', ' (0 turns the Web UI off)');
-  const dbFilename = join(opts.dataDir, 'temporal.sqlite');
   const newDatabase = !existsSync(dbFilename);
   let env: TestWorkflowEnvironment | undefined = await launch(opts, opts.port, dbFilename);
   if (newDatabase) writeFileSync(partitionMarker(dbFilename), '1\n');

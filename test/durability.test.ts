@@ -2,9 +2,6 @@
  * Accepted means durable: a crash between the event commit and the workflow start loses nothing,
  * and a worker killed with SIGKILL while a delivery waits on its retry timer loses nothing either.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { Client, Connection, type WorkflowStartOptions } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deliveryStateQuery, deliveryWorkflowId } from '../src/workflows/delivery';
@@ -13,37 +10,9 @@ import { apiClient } from './support/api-client';
 import { createApp, createEndpoint, deliveriesOf, sendEvent } from './support/factories';
 import { ADMIN_KEY, overrideWorkflows, startWithEnv, storeKinds, testEnv } from './support/hookline';
 import type { WorkflowStarter } from '../src/api/dispatcher';
+import { freePort, killHard, spawnHookline, waitHealthy } from './support/process';
 import { startReceiver, type Receiver } from './support/receiver';
 import { waitUntil } from './support/wait';
-
-const root = join(__dirname, '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.once('error', reject);
-  });
-}
-
-/** Runs Hookline exactly as `npm start` does (`src/main.ts`), as its own process. */
-function spawnHookline(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.resume();
-  return child;
-}
-
-async function waitHealthy(url: string): Promise<void> {
-  await waitUntil(
-    () => fetch(`${url}/readyz`).then((r) => r.status, () => 0),
-    (status) => status === 200,
-    60_000,
-    'hookline readiness',
-  );
-}
 
 describe.each(storeKinds)('durability on %s', (kind) => {
   let r: Receiver;
@@ -127,9 +96,7 @@ describe.each(storeKinds)('durability on %s', (kind) => {
         await connection.close();
       }
 
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
+      await killHard(child);
 
       child = spawnHookline(env);
       await waitHealthy(url);
