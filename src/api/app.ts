@@ -61,14 +61,14 @@ export function createApi(deps: ApiDeps): RequestListener {
 
   app.use(measureRequests(deps.metrics));
   app.use(healthRouter(ctx, deps.readiness));
-  app.get('/metrics', async (_req, res) => {
+  api.plainGet(app, '/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   const document = api.document.bind(api);
-  app.get('/openapi.json', (_req, res) => {
+  api.plainGet(app, '/openapi.json', (_req, res) => {
     res.json(document());
   });
-  app.get('/docs', (_req, res) => {
+  api.plainGet(app, '/docs', (_req, res) => {
     res.type('html').send(renderDocs(document()));
   });
 

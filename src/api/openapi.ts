@@ -101,6 +101,12 @@ export class ApiRegistry {
     this.routes.push({ method: spec.method, path: pathPattern(spec.path) });
   }
 
+  /** A GET route outside the document (`/metrics`, `/openapi.json`, `/docs`); another method on it is still a 405. */
+  plainGet(router: Pick<Router, 'get'>, path: string, handler: RequestHandler): void {
+    router.get(path, handler);
+    this.routes.push({ method: 'get', path: pathPattern(path) });
+  }
+
   /** The methods the routes at this request path answer (HEAD with GET, as Express does); none for an unknown path. */
   methodsAt(path: string): string[] {
     const methods = new Set(this.routes.filter((r) => r.path.test(path)).map((r) => r.method.toUpperCase()));

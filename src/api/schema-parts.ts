@@ -56,7 +56,14 @@ export const RetryScheduleSchema = z
   });
 
 export const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50),
+  // Digits only: coercion would take `0x10`, `1e1` and ` 5` as numbers.
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,6}$/, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(MAX_PAGE_SIZE))
+    .default(50)
+    .openapi({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 }),
   // Ids, or event-type names (up to 256 characters).
   cursor: z.string().max(256).optional(),
 });

@@ -7,7 +7,7 @@ import { FailureReason } from '../domain/attempt-outcome';
 import { PayloadFormat } from '../domain/envelope';
 import { IdPrefix, OPERATOR_APP_UID } from '../domain/ids';
 import { AttemptErrorCode } from '../domain/model';
-import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../domain/json-depth';
+import { jsonDocumentProblem, MAX_JSON_DEPTH } from '../domain/json-depth';
 import { disablePolicyProblem, type DisablePolicy } from '../domain/health-policy';
 import { AppParams, channel, idOf, MAX_PAGE_SIZE, metadata, PageQuery, pageOf, RetryScheduleSchema, timeInput, timestamp, uid } from './schema-parts';
 import { z } from './zod';
@@ -66,13 +66,17 @@ export const AppResponse = z
 export const EventParams = AppParams.extend({ event: idOf(IdPrefix.event) });
 // Bodies arrive through JSON.parse, so any value here is JSON already.
 const jsonValue = z.unknown();
+function refuseJsonProblem(value: unknown, ctx: z.RefinementCtx): void {
+  const problem = jsonDocumentProblem(value, MAX_JSON_DEPTH);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
 /**
  * A JSON object or array, passed on as JSON.parse built it: rebuilding it (as z.record does) would
- * drop a `__proto__` key. Nesting is capped (MAX_JSON_DEPTH) so that serializing it cannot overflow.
+ * drop a `__proto__` key. Nesting is capped and numbers must fit a double (json-depth.ts).
  */
 const jsonDocument = z
   .custom<Record<string, unknown> | unknown[]>((v) => typeof v === 'object' && v !== null, { message: 'must be a JSON object or array' })
-  .refine((v) => !jsonDepthExceeds(v, MAX_JSON_DEPTH), `must not nest deeper than ${MAX_JSON_DEPTH} levels`)
+  .superRefine(refuseJsonProblem)
   .openapi({ type: ['object', 'array'] });
 export const CreateEventBody = z
   .object({
@@ -106,7 +110,7 @@ const eventTypeName = z.string().refine(isEventTypeName, 'must be dot-separated 
 const example = jsonDocument.openapi({ description: 'The payload a test send delivers as the event\'s data; it must satisfy the schema' });
 const eventSchema = z
   .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { message: 'must be a JSON Schema object' })
-  .refine((v) => !jsonDepthExceeds(v, MAX_JSON_DEPTH), `must not nest deeper than ${MAX_JSON_DEPTH} levels`)
+  .superRefine(refuseJsonProblem)
   .openapi({
     type: 'object',
     description: 'A JSON Schema (draft 2020-12 unless `$schema` names 2019-09 or 07) that event data of this type must satisfy when it is posted',
@@ -148,8 +152,16 @@ const createdRange = {
   since: timeInput.optional().openapi({ description: 'Only items created at or after this time' }),
   until: timeInput.optional().openapi({ description: 'Only items created before this time' }),
 };
-// An empty filter is refused, not read as no filter: `?type=` must not return every event.
-export const EventListQuery = PageQuery.extend({ type: z.string().min(1).max(256).optional(), ...createdRange });
+/**
+ * An event-type filter names one type. An empty one is refused, not read as no filter (`?type=`
+ * must not return every event), and so is a pattern, which would match nothing.
+ */
+const typeFilter = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine(isEventTypeName, 'must be one event type, such as invoice.paid (patterns such as invoice.* are for endpoint subscriptions, not filters)');
+export const EventListQuery = PageQuery.extend({ type: typeFilter.optional(), ...createdRange });
 
 // Deliveries and attempts
 /**
@@ -163,7 +175,7 @@ export const DeliveryStatusSchema = z.enum(['pending', 'succeeded', 'failed', 's
 export const DeliveryListQuery = PageQuery.extend({
   status: DeliveryStatusSchema.optional(),
   endpoint_id: idOf(IdPrefix.endpoint).optional(),
-  event_type: z.string().min(1).max(256).optional(),
+  event_type: typeFilter.optional(),
   ...createdRange,
 });
 export const AttemptResponse = z

@@ -1,4 +1,5 @@
 /** Domain objects to their JSON form: snake_case, ISO timestamps, never a secret. */
+import { withPolicyDefaults } from '../domain/health-policy';
 import type { Application, Attempt, Delivery, Endpoint, WebhookEvent } from '../domain/model';
 import type { Page } from '../store/page';
 import { RawJson } from './raw-json';
@@ -19,7 +20,7 @@ export function appJson(a: Application): z.input<typeof AppResponse> {
     name: a.name,
     retry_schedule: a.retrySchedule,
     payload_format: a.payloadFormat,
-    disable_policy: a.disablePolicy,
+    disable_policy: withPolicyDefaults(a.disablePolicy),
     metadata: a.metadata,
     created_at: iso(a.createdAt),
     updated_at: iso(a.updatedAt),

@@ -13,6 +13,7 @@ import {
   type RecentAttempts,
   statsWindowMs,
   verdictFromRecent,
+  withPolicyDefaults,
 } from './health-policy';
 
 const s = 1000;
@@ -193,6 +194,17 @@ describe('verdictFromRecent: the newest attempts decide most checks', () => {
       if (full.verdict === 'watching') expect(quick.nextCheckMs).toBeLessThanOrEqual(nextCheckDelayMs(policy, statsOf(attempts, policy), now));
     }
     expect(decided).toBeGreaterThan(1_000);
+  });
+});
+
+describe('withPolicyDefaults', () => {
+  it.each<[DisablePolicy, DisablePolicy]>([
+    [{ type: 'failure_rate' }, DEFAULT_DISABLE_POLICY],
+    [{ type: 'failure_rate', threshold: 0.5 }, { type: 'failure_rate', threshold: 0.5, window_s: 86_400, min_attempts: 10 }],
+    [{ type: 'failure_rate', threshold: 1, window_s: 60, min_attempts: 1 }, { type: 'failure_rate', threshold: 1, window_s: 60, min_attempts: 1 }],
+    [{ type: 'consecutive', threshold: 5 }, { type: 'consecutive', threshold: 5 }],
+  ])('%j reads as %j', (policy, expected) => {
+    expect(withPolicyDefaults(policy)).toEqual(expected);
   });
 });
 

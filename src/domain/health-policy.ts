@@ -30,6 +30,13 @@ export type DisablePolicy =
 export const FAILURE_RATE_DEFAULTS = { threshold: 0.9, window_s: DAY_S, min_attempts: 10 } as const;
 export const DEFAULT_DISABLE_POLICY: DisablePolicy = { type: 'failure_rate', ...FAILURE_RATE_DEFAULTS };
 
+/** The policy with the defaults of the fields it leaves out: what applies, and what the API shows. */
+export function withPolicyDefaults(policy: DisablePolicy): DisablePolicy {
+  if (policy.type !== 'failure_rate') return policy;
+  const { type, ...given } = policy;
+  return { type, ...FAILURE_RATE_DEFAULTS, ...given };
+}
+
 export const MIN_WINDOW_S = 60;
 export const MAX_WINDOW_S = 30 * DAY_S;
 export const MAX_MIN_ATTEMPTS = 10_000;
