@@ -434,7 +434,11 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect(doc.paths['/v1/apps']!.post!.requestBody!.required).toBe(true);
     expect(doc.paths['/v1/apps/{app}/endpoints/{endpoint}/test']!.post!.requestBody!.required).toBe(false);
     expect(Object.keys(doc.paths['/v1/apps/{app}/endpoints/by-uid/{uid}']!.put!.responses)).toEqual(expect.arrayContaining(['200', '201']));
-    expect(Object.keys(doc.paths['/v1/apps']!.post!.responses).sort()).toEqual(['201', '400', '401', '403', '404', '409', '413', '415', '429', '503']);
+    // 409 and 422: an Idempotency-Key still in use, or reused for another request.
+    expect(Object.keys(doc.paths['/v1/apps']!.post!.responses).sort()).toEqual(['201', '400', '401', '403', '404', '409', '413', '415', '422', '429', '503']);
+    expect(doc.paths['/v1/apps']!.post!.responses['201']).toHaveProperty('headers.idempotent-replayed');
+    expect(JSON.stringify(doc.paths['/v1/apps/{app}/deliveries/{delivery}/resend']!.post)).toContain('idempotency-key');
+    expect(JSON.stringify(doc.paths['/v1/apps/{app}/endpoints/{endpoint}/enable']!.post)).not.toContain('idempotency-key');
     // A route's own conflicts and limits, besides the errors every route can answer.
     expect(Object.keys(doc.paths['/v1/apps/{app}/events']!.post!.responses)).toContain('422');
     expect(Object.keys(doc.paths['/v1/apps/{app}/endpoints']!.post!.responses)).toEqual(expect.arrayContaining(['409', '422']));

@@ -14,6 +14,7 @@ import { keysRouter } from './routes/keys';
 import type { Dispatcher } from './dispatcher';
 import { renderDocs } from './docs';
 import { createEventSchemas } from './event-schemas';
+import { createIdempotency } from './idempotent';
 import { limitInFlight } from './load-shed';
 import { measureRequests } from './measure';
 import { errorHandler, routeNotFound } from './errors';
@@ -52,7 +53,7 @@ export interface ApiDeps {
 const SMALL_BODY_LIMIT = '64kb';
 
 export function createApi(deps: ApiDeps): RequestListener {
-  const api = new ApiRegistry();
+  const api = new ApiRegistry(createIdempotency(deps.store.idempotentRequests, deps.logger));
   const eventSchemas = createEventSchemas({ store: deps.store, logger: deps.logger });
   const ctx: RouteContext = { store: deps.store, dispatcher: deps.dispatcher, metrics: deps.metrics, api, urlPolicy: deps.urlPolicy, limits: deps.limits, eventSchemas };
   const app = express();

@@ -5,9 +5,11 @@
  */
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Request, RequestHandler, Response, Router } from 'express';
-import { requireAdmin } from './auth';
+import { principalOf, requireAdmin } from './auth';
 import { ApiError, ErrorBody, ErrorType, zodDetails } from './errors';
+import { requestFingerprint, scopeOf, type Idempotency } from './idempotent';
 import { stringifyWithRaw } from './raw-json';
+import { IdempotencyHeaders } from './schema-parts';
 import { z } from './zod';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -38,6 +40,8 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
   errors?: readonly number[];
   /** Headers the success response may carry; documented only. */
   responseHeaders?: Record<string, { description: string; schema: { type: 'string'; enum?: string[] } }>;
+  /** Takes an `Idempotency-Key` (idempotent.ts). Such a route declares no headers of its own. */
+  idempotent?: boolean;
 }
 
 export interface Input<P extends AnyObject, Q extends AnyObject, B extends z.ZodType, H extends AnyObject = z.ZodObject<Record<string, never>>> {
@@ -55,7 +59,8 @@ export class ApiRegistry {
   /** Every route's method and path, for the 405 of a known path asked with another method. */
   private readonly routes: { method: Method; path: RegExp }[] = [];
 
-  constructor() {
+  /** Unset: `Idempotency-Key` is read by no route (the registry of a test that has no store). */
+  constructor(private readonly idempotency?: Idempotency) {
     this.registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   }
 
@@ -66,6 +71,7 @@ export class ApiRegistry {
     handler: (input: Input<P, Q, B, H>) => Promise<z.input<R> | undefined>,
   ): void {
     const status = spec.status ?? 200;
+    if (spec.idempotent) spec = { ...spec, headers: IdempotencyHeaders as unknown as H };
     this.registry.registerPath(toOpenApi(spec, status));
     const parse = <T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> => {
       if (!schema) return undefined as z.output<T>;
@@ -91,11 +97,21 @@ export class ApiRegistry {
         req,
         res,
       };
+      const key = spec.idempotent ? (input.headers as { 'idempotency-key'?: string })['idempotency-key'] : undefined;
+      if (key !== undefined && this.idempotency) {
+        const request = { scope: scopeOf(principalOf(res)), key, fingerprint: requestFingerprint(req.method, req.path, input.body) };
+        const answer = await this.idempotency.once(request, status, async () => {
+          const body = await handler(input);
+          return res.headersSent ? undefined : body === undefined ? null : stringifyWithRaw(body);
+        });
+        if (!answer) return;
+        if (answer.replayed) res.setHeader('idempotent-replayed', 'true');
+        return send(res, answer.status, answer.body);
+      }
       const body = await handler(input);
       if (res.headersSent) return;
-      if (body === undefined) res.status(status).end();
       // Not res.json: an event's data goes out as its stored text (raw-json.ts).
-      else res.status(status).type('json').send(stringifyWithRaw(body));
+      send(res, status, body === undefined ? null : stringifyWithRaw(body));
     };
     router[spec.method](spec.path, handle);
     this.routes.push({ method: spec.method, path: pathPattern(spec.path) });
@@ -121,6 +137,11 @@ export class ApiRegistry {
       servers: [{ url: '/' }],
     });
   }
+}
+
+function send(res: Response, status: number, json: string | null): void {
+  if (json === null) res.status(status).end();
+  else res.status(status).type('json').send(json);
 }
 
 /**
@@ -154,7 +175,7 @@ function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType
   // (load shedding) come before the route; 413 and 415 only where there is a body; 403 on admin routes.
   // A route without a body still answers one it cannot take (413, 415), except GET, which ignores it.
   const takesBody = spec.body !== undefined || spec.method !== 'get';
-  const codes = new Set([400, 404, ...(spec.auth !== false ? [401, 429, 503] : []), ...(takesBody ? [413, 415] : []), ...(spec.auth === 'admin' ? [403] : []), ...(spec.errors ?? [])]);
+  const codes = new Set([400, 404, ...(spec.auth !== false ? [401, 429, 503] : []), ...(takesBody ? [413, 415] : []), ...(spec.auth === 'admin' ? [403] : []), ...(spec.idempotent ? [409, 422] : []), ...(spec.errors ?? [])]);
   const errors = Object.fromEntries([...codes].sort().map((code) => [code, { description: 'Error', ...(RETRY_AFTER_CODES.has(code) && { headers: retryAfter }), content: { 'application/json': { schema: ErrorBody } } }]));
   return {
     method: spec.method,
@@ -173,12 +194,18 @@ function toOpenApi<P extends AnyObject, Q extends AnyObject, B extends z.ZodType
     },
     responses: {
       [status]: spec.response
-        ? { description: 'OK', ...(spec.responseHeaders && { headers: spec.responseHeaders }), content: { 'application/json': { schema: spec.response } } }
+        ? { description: 'OK', ...(responseHeaders(spec) && { headers: responseHeaders(spec) }), content: { 'application/json': { schema: spec.response } } }
         : { description: 'No content' },
       ...(spec.alsoStatus && spec.response && { [spec.alsoStatus.status]: { description: spec.alsoStatus.description, content: { 'application/json': { schema: spec.response } } } }),
       ...errors,
     },
   };
+}
+
+const replayedHeader = { 'idempotent-replayed': { description: 'true when an Idempotency-Key repeat answers with the first answer', schema: { type: 'string' as const, enum: ['true'] } } };
+
+function responseHeaders(spec: Pick<RouteSpec<AnyObject, AnyObject, z.ZodType, z.ZodType>, 'responseHeaders' | 'idempotent'>): RouteSpec<AnyObject, AnyObject, z.ZodType, z.ZodType>['responseHeaders'] {
+  return spec.idempotent ? { ...spec.responseHeaders, ...replayedHeader } : spec.responseHeaders;
 }
 
 /**

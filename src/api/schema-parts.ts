@@ -72,3 +72,6 @@ export const pageOf = <T extends z.ZodType>(item: T, name: string) =>
   z.object({ data: z.array(item), has_more: z.boolean(), next_cursor: z.string().nullable() }).openapi(name);
 
 export const AppParams = z.object({ app: z.string().min(1).max(256).openapi({ description: 'Application id or uid' }) });
+
+/** The header of POSTs that take an `Idempotency-Key` (events, and routes marked `idempotent`). */
+export const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(256).optional() });

@@ -9,10 +9,10 @@ import { IdPrefix, OPERATOR_APP_UID } from '../domain/ids';
 import { AttemptErrorCode } from '../domain/model';
 import { jsonDocumentProblem, MAX_JSON_DEPTH } from '../domain/json-depth';
 import { disablePolicyProblem, type DisablePolicy } from '../domain/health-policy';
-import { AppParams, channel, idOf, MAX_PAGE_SIZE, metadata, PageQuery, pageOf, RetryScheduleSchema, timeInput, timestamp, uid } from './schema-parts';
+import { AppParams, channel, IdempotencyHeaders, idOf, MAX_PAGE_SIZE, metadata, PageQuery, pageOf, RetryScheduleSchema, timeInput, timestamp, uid } from './schema-parts';
 import { z } from './zod';
 
-export { MAX_PAGE_SIZE, AppParams, PageQuery, pageOf, RetryScheduleSchema };
+export { MAX_PAGE_SIZE, AppParams, IdempotencyHeaders, PageQuery, pageOf, RetryScheduleSchema };
 export * from './endpoint-schemas';
 
 // The operator application is found by its uid at every start: a producer's must not take it.
@@ -88,7 +88,6 @@ export const CreateEventBody = z
   })
   .strict()
   .openapi('CreateEvent');
-export const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(256).optional() });
 
 // Application keys
 export const KeyParams = AppParams.extend({ key: z.string().regex(new RegExp(`^${IdPrefix.key}_[0-9A-Z]{26}$`), 'must be a key id') });

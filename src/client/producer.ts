@@ -2,10 +2,10 @@
  * The producer's client (PRODUCT.md §9): Hookline's REST API as typed calls, on global `fetch`.
  *
  * Like Stripe's and Svix's clients it retries what the server did not process (429 and 503, after
- * their Retry-After) and network failures of requests that are safe to repeat: GETs, and event
- * sends, which always carry an idempotency key (a random one unless the caller gives their own),
- * so a retried send can never create a second event. Errors throw `HooklineApiError` with the API's
- * `{type, code, message}`.
+ * their Retry-After) and network failures of requests that are safe to repeat: GETs, and the POSTs
+ * that create or send, which always carry an idempotency key (a random one unless the caller gives
+ * their own), so a retry can never create a second event, endpoint or key, or send twice. Errors
+ * throw `HooklineApiError` with the API's `{type, code, message}`.
  *
  * Response types come from the API's own zod schemas, as types only: nothing of the server is
  * loaded at run time.
@@ -78,6 +78,15 @@ export class HooklineApiError extends Error {
 
 const RETRY_AFTER_CAP_MS = 30_000;
 
+/**
+ * Every POST that creates or sends carries an idempotency key, the caller's or a random one: a
+ * retry after a lost answer then gets that answer, not a second resource or send.
+ */
+export interface Keyed {
+  idempotencyKey?: string;
+}
+const keyOf = (opts: Keyed): string => opts.idempotencyKey || randomUUID();
+
 interface Call {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
@@ -119,6 +128,11 @@ export function createHooklineClient(options: HooklineClientOptions) {
       const json: unknown = text ? JSON.parse(text) : undefined;
       if (res.ok) return json as T;
       const e = (json as { error?: { type?: string; code?: string; message?: string; details?: unknown } } | undefined)?.error;
+      // A retry that found its first try still running (it timed out here, not there): its answer comes soon.
+      if (res.status === 409 && e?.code === 'idempotency_key_in_use' && attempt < maxRetries) {
+        await pause(backoffMs(attempt));
+        continue;
+      }
       throw new HooklineApiError(res.status, e?.type ?? 'api_error', e?.code ?? `http_${res.status}`, e?.message ?? res.statusText, e?.details);
     }
   }
@@ -128,7 +142,7 @@ export function createHooklineClient(options: HooklineClientOptions) {
 
   return {
     apps: {
-      create: (body: z.input<typeof CreateAppBody>) => call<Application>({ method: 'POST', path: '/v1/apps', body }),
+      create: (body: z.input<typeof CreateAppBody>, opts: Keyed = {}) => call<Application>({ method: 'POST', path: '/v1/apps', body, idempotencyKey: keyOf(opts) }),
       get: (idOrUid: string) => call<Application>({ method: 'GET', path: app(idOrUid) }),
       list: (query?: ListOptions) => call<Page<Application>>({ method: 'GET', path: '/v1/apps', query }),
       update: (idOrUid: string, body: z.input<typeof UpdateAppBody>) => call<Application>({ method: 'PATCH', path: app(idOrUid), body }),
@@ -137,13 +151,13 @@ export function createHooklineClient(options: HooklineClientOptions) {
     /** Application keys (admin key only). */
     keys: {
       /** The answer carries `key` once. */
-      create: (appId: string, body: z.input<typeof CreateKeyBody> = {}) => call<ApiKey>({ method: 'POST', path: `${app(appId)}/keys`, body }),
+      create: (appId: string, body: z.input<typeof CreateKeyBody> = {}, opts: Keyed = {}) => call<ApiKey>({ method: 'POST', path: `${app(appId)}/keys`, body, idempotencyKey: keyOf(opts) }),
       list: (appId: string, query?: ListOptions) => call<Page<ApiKey>>({ method: 'GET', path: `${app(appId)}/keys`, query }),
       revoke: (appId: string, id: string) => call<ApiKey>({ method: 'DELETE', path: `${app(appId)}/keys/${encodeURIComponent(id)}` }),
     },
     endpoints: {
       /** The answer carries `secret` once. */
-      create: (appId: string, body: z.input<typeof CreateEndpointBody>) => call<Endpoint>({ method: 'POST', path: `${app(appId)}/endpoints`, body }),
+      create: (appId: string, body: z.input<typeof CreateEndpointBody>, opts: Keyed = {}) => call<Endpoint>({ method: 'POST', path: `${app(appId)}/endpoints`, body, idempotencyKey: keyOf(opts) }),
       /**
        * Creates the endpoint with this uid (the answer carries a generated `secret` once) or
        * updates it. Retried after a network failure only when `secret` is given: otherwise a lost
@@ -157,18 +171,18 @@ export function createHooklineClient(options: HooklineClientOptions) {
       delete: (appId: string, id: string) => call<void>({ method: 'DELETE', path: endpoint(appId, id) }),
       disable: (appId: string, id: string, reason?: string) => call<Endpoint>({ method: 'POST', path: `${endpoint(appId, id)}/disable`, body: reason === undefined ? {} : { reason } }),
       enable: (appId: string, id: string) => call<Endpoint>({ method: 'POST', path: `${endpoint(appId, id)}/enable` }),
-      rotateSecret: (appId: string, id: string, body: { secret?: string; grace_period_s?: number } = {}) =>
-        call<{ secret: string; previous_secret_expires_at: string }>({ method: 'POST', path: `${endpoint(appId, id)}/secret/rotate`, body }),
+      rotateSecret: (appId: string, id: string, body: { secret?: string; grace_period_s?: number } = {}, opts: Keyed = {}) =>
+        call<{ secret: string; previous_secret_expires_at: string }>({ method: 'POST', path: `${endpoint(appId, id)}/secret/rotate`, body, idempotencyKey: keyOf(opts) }),
       stats: (appId: string, id: string) => call<EndpointStats>({ method: 'GET', path: `${endpoint(appId, id)}/stats` }),
       deliveries: (appId: string, id: string, query?: ListOptions) => call<Page<Delivery>>({ method: 'GET', path: `${endpoint(appId, id)}/deliveries`, query }),
-      test: (appId: string, id: string, eventType?: string) => call<Delivery>({ method: 'POST', path: `${endpoint(appId, id)}/test`, body: eventType === undefined ? {} : { event_type: eventType } }),
-      recover: (appId: string, id: string, body: z.input<typeof RecoverBody>) => call<Recovery>({ method: 'POST', path: `${endpoint(appId, id)}/recover`, body }),
+      test: (appId: string, id: string, eventType?: string, opts: Keyed = {}) =>
+        call<Delivery>({ method: 'POST', path: `${endpoint(appId, id)}/test`, body: eventType === undefined ? {} : { event_type: eventType }, idempotencyKey: keyOf(opts) }),
+      recover: (appId: string, id: string, body: z.input<typeof RecoverBody>, opts: Keyed = {}) => call<Recovery>({ method: 'POST', path: `${endpoint(appId, id)}/recover`, body, idempotencyKey: keyOf(opts) }),
       recovery: (appId: string, id: string, recoveryId: string) => call<Recovery>({ method: 'GET', path: `${endpoint(appId, id)}/recoveries/${encodeURIComponent(recoveryId)}` }),
     },
     events: {
       /** Retried safely: the idempotency key (yours, or a random one) makes a repeat return the first event. */
-      send: (appId: string, event: z.input<typeof CreateEventBody>, opts: { idempotencyKey?: string } = {}) =>
-        call<WebhookEvent>({ method: 'POST', path: `${app(appId)}/events`, body: event, idempotencyKey: opts.idempotencyKey || randomUUID() }),
+      send: (appId: string, event: z.input<typeof CreateEventBody>, opts: Keyed = {}) => call<WebhookEvent>({ method: 'POST', path: `${app(appId)}/events`, body: event, idempotencyKey: keyOf(opts) }),
       get: (appId: string, id: string) => call<WebhookEvent>({ method: 'GET', path: `${app(appId)}/events/${encodeURIComponent(id)}` }),
       list: (appId: string, query?: ListOptions) => call<Page<WebhookEvent>>({ method: 'GET', path: `${app(appId)}/events`, query }),
       deliveries: (appId: string, id: string, query?: ListOptions) => call<Page<Delivery>>({ method: 'GET', path: `${app(appId)}/events/${encodeURIComponent(id)}/deliveries`, query }),
@@ -177,10 +191,10 @@ export function createHooklineClient(options: HooklineClientOptions) {
       /** With its attempts, newest first. */
       get: (appId: string, id: string) => call<Delivery>({ method: 'GET', path: `${app(appId)}/deliveries/${encodeURIComponent(id)}` }),
       list: (appId: string, query?: ListOptions) => call<Page<Delivery>>({ method: 'GET', path: `${app(appId)}/deliveries`, query }),
-      resend: (appId: string, id: string) => call<Delivery>({ method: 'POST', path: `${app(appId)}/deliveries/${encodeURIComponent(id)}/resend` }),
+      resend: (appId: string, id: string, opts: Keyed = {}) => call<Delivery>({ method: 'POST', path: `${app(appId)}/deliveries/${encodeURIComponent(id)}/resend`, idempotencyKey: keyOf(opts) }),
     },
     eventTypes: {
-      create: (body: z.input<typeof CreateEventTypeBody>) => call<EventType>({ method: 'POST', path: '/v1/event-types', body }),
+      create: (body: z.input<typeof CreateEventTypeBody>, opts: Keyed = {}) => call<EventType>({ method: 'POST', path: '/v1/event-types', body, idempotencyKey: keyOf(opts) }),
       get: (name: string) => call<EventType>({ method: 'GET', path: `/v1/event-types/${encodeURIComponent(name)}` }),
       list: (query?: ListOptions) => call<Page<EventType>>({ method: 'GET', path: '/v1/event-types', query }),
       update: (name: string, body: z.input<typeof UpdateEventTypeBody>) => call<EventType>({ method: 'PATCH', path: `/v1/event-types/${encodeURIComponent(name)}`, body }),

@@ -5,6 +5,7 @@ import { createDeliveryStore } from './deliveries';
 import { createEndpointStore } from './endpoints';
 import { createEventStore } from './events';
 import { createEventTypeStore } from './event-types';
+import { createIdempotentRequestStore } from './idempotent-requests';
 import { createKeyStore } from './keys';
 import { createHealthStore } from './health';
 import { createOperatorEvents } from './operator';
@@ -23,6 +24,7 @@ export function createStore(db: Db, box: SecretBox) {
     events: createEventStore(db),
     eventTypes: createEventTypeStore(db),
     keys: createKeyStore(db),
+    idempotentRequests: createIdempotentRequestStore(db, box),
     deliveries: createDeliveryStore(db),
     loadSendContext: createSendContextLoader(db, box),
     async ping(): Promise<void> {

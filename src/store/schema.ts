@@ -132,6 +132,17 @@ export interface EventTypesTable {
   updated_at: Timestamp;
 }
 
+export interface IdempotentRequestsTable {
+  scope: string;
+  key: string;
+  fingerprint: string;
+  /** Null while the first request runs. */
+  status: number | null;
+  /** Sealed JSON text; null for an answer without a body. */
+  response: string | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
   api_keys: ApiKeysTable;
   applications: ApplicationsTable;
@@ -142,4 +153,5 @@ export interface Database {
   attempts: AttemptsTable;
   endpoint_throttle: EndpointThrottleTable;
   event_types: EventTypesTable;
+  idempotent_requests: IdempotentRequestsTable;
 }

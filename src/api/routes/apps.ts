@@ -19,7 +19,7 @@ export function appsRouter({ store, api }: RouteContext): Router {
   const router = Router();
   const tag = 'Applications';
 
-  api.route(router, { method: 'post', operationId: 'createApp', path: '/v1/apps', summary: 'Create an application', tag, errors: [409], auth: 'admin', body: CreateAppBody, response: AppResponse, status: 201 }, async ({ body }) => {
+  api.route(router, { method: 'post', operationId: 'createApp', idempotent: true, path: '/v1/apps', summary: 'Create an application', tag, errors: [409], auth: 'admin', body: CreateAppBody, response: AppResponse, status: 201 }, async ({ body }) => {
     const app = await store.apps.create({
       name: body.name,
       uid: body.uid ?? null,

@@ -57,6 +57,7 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
     {
       method: 'post',
       operationId: 'resendDelivery',
+      idempotent: true,
       path: '/v1/apps/:app/deliveries/:delivery/resend',
       summary: 'Attempt now: a waiting delivery skips its wait; a finished one makes one manual attempt',
       tag,

@@ -115,7 +115,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
 
   api.route(
     router,
-    { method: 'post', operationId: 'createEndpoint', path: '/v1/apps/:app/endpoints', summary: 'Create an endpoint; the response carries its secret, once', tag, errors: [409, 422], params: AppParams, body: CreateEndpointBody, response: EndpointResponse, status: 201 },
+    { method: 'post', operationId: 'createEndpoint', idempotent: true, path: '/v1/apps/:app/endpoints', summary: 'Create an endpoint; the response carries its secret, once', tag, errors: [409, 422], params: AppParams, body: CreateEndpointBody, response: EndpointResponse, status: 201 },
     async ({ params, body }) => create((await findApp(store, params.app)).id, body.uid ?? null, body),
   );
 
@@ -181,6 +181,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
     {
       method: 'post',
       operationId: 'rotateEndpointSecret',
+      idempotent: true,
       path: '/v1/apps/:app/endpoints/:endpoint/secret/rotate',
       summary: 'Rotate the signing secret; the old one keeps signing until its grace period ends. The response carries the new secret, once.',
       tag,

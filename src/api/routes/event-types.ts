@@ -41,7 +41,7 @@ export function eventTypesRouter({ store, api, eventSchemas }: RouteContext): Ro
   const router = Router();
   const tag = 'Event types';
 
-  api.route(router, { method: 'post', operationId: 'createEventType', path: '/v1/event-types', summary: 'Add an event type to the catalog', tag, errors: [409], auth: 'admin', body: CreateEventTypeBody, response: EventTypeResponse, status: 201 }, async ({ body }) => {
+  api.route(router, { method: 'post', operationId: 'createEventType', idempotent: true, path: '/v1/event-types', summary: 'Add an event type to the catalog', tag, errors: [409], auth: 'admin', body: CreateEventTypeBody, response: EventTypeResponse, status: 201 }, async ({ body }) => {
     const example = (body.example ?? {}) as Json;
     const schema = (body.schema ?? null) as Json | null;
     if (schema !== null) checkSchema(schema, example, body.example !== undefined);

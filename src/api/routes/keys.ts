@@ -23,7 +23,7 @@ export function keysRouter({ store, api }: RouteContext): Router {
 
   api.route(
     router,
-    { method: 'post', operationId: 'createAppKey', path: '/v1/apps/:app/keys', summary: 'Create an application key; the response carries it once', tag, auth: 'admin', params: AppParams, body: CreateKeyBody, response: KeyResponse, status: 201 },
+    { method: 'post', operationId: 'createAppKey', idempotent: true, path: '/v1/apps/:app/keys', summary: 'Create an application key; the response carries it once', tag, auth: 'admin', params: AppParams, body: CreateKeyBody, response: KeyResponse, status: 201 },
     async ({ params, body }) => {
       const app = await findApp(store, params.app);
       const key = generateAppKey();

@@ -30,6 +30,7 @@ export function recoveriesRouter({ store, dispatcher, api }: RouteContext): Rout
     {
       method: 'post',
       operationId: 'recoverEndpoint',
+      idempotent: true,
       path: '/v1/apps/:app/endpoints/:endpoint/recover',
       summary: 'Resend every failed or skipped delivery of the endpoint created in [since, until), rate-limited, as a workflow',
       tag,

@@ -21,6 +21,7 @@ export function testSendsRouter({ store, dispatcher, api }: RouteContext): Route
     {
       method: 'post',
       operationId: 'sendTestEvent',
+      idempotent: true,
       path: '/v1/apps/:app/endpoints/:endpoint/test',
       summary: "Deliver an event type's example payload to this endpoint now (one `test` attempt, no retries)",
       tag: 'Endpoints',

@@ -1,0 +1,74 @@
+/**
+ * Idempotency-Key records for the API's POSTs other than events (events keep their key on the
+ * event row, forever: PRODUCT.md §2). A record is claimed before the request runs and holds its
+ * answer once it has run, so a client's retry gets the first answer instead of a second resource.
+ *
+ * What must stay true:
+ * - A claim is one insert on the primary key: of two requests with one key, one runs.
+ * - Answers are sealed: some carry a secret shown once (a new endpoint's, an application key).
+ * - Times are the database's (`now()`), so API processes with skewed clocks agree on expiry.
+ */
+import { sql } from 'kysely';
+import type { Db } from './db';
+import type { SecretBox } from './secret-box';
+
+/** How long a key is remembered, as Stripe does. */
+export const IDEMPOTENCY_TTL_HOURS = 24;
+/** A claim with no answer after this long is taken for a request whose process died, and may be claimed again. */
+export const ABANDONED_CLAIM_S = 60;
+
+export type Claim =
+  | { kind: 'claimed' }
+  | { kind: 'running'; fingerprint: string }
+  | { kind: 'answered'; fingerprint: string; status: number; body: string | null };
+
+export function createIdempotentRequestStore(db: Db, box: SecretBox) {
+  const expired = sql<boolean>`(created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS}) or (status is null and created_at < now() - make_interval(secs => ${ABANDONED_CLAIM_S})))`;
+  return {
+    /** Claims `key` in `scope` for a request, or reads what holds it. */
+    async claim(scope: string, key: string, fingerprint: string): Promise<Claim> {
+      // A record released between the insert and the read (its request failed) frees the key:
+      // try again. Two tries suffice unless requests with this key keep failing at that instant.
+      for (let tries = 0; ; tries++) {
+        // An expired record frees its key; deleting it first lets the insert claim it.
+        await db.deleteFrom('idempotent_requests').where('scope', '=', scope).where('key', '=', key).where(expired).execute();
+        const inserted = await db
+          .insertInto('idempotent_requests')
+          .values({ scope, key, fingerprint, created_at: sql<Date>`now()` })
+          .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
+          .returning('key')
+          .executeTakeFirst();
+        if (inserted) return { kind: 'claimed' };
+        const row = await db.selectFrom('idempotent_requests').select(['fingerprint', 'status', 'response']).where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
+        if (!row) {
+          if (tries < 3) continue;
+          return { kind: 'running', fingerprint };
+        }
+        if (row.status === null) return { kind: 'running', fingerprint: row.fingerprint };
+        return { kind: 'answered', fingerprint: row.fingerprint, status: row.status, body: row.response === null ? null : box.open(row.response) };
+      }
+    },
+
+    /** Stores the answer of a claimed request. */
+    async answer(scope: string, key: string, status: number, body: string | null): Promise<void> {
+      await db
+        .updateTable('idempotent_requests')
+        .set({ status, response: body === null ? null : box.seal(body) })
+        .where('scope', '=', scope)
+        .where('key', '=', key)
+        .execute();
+    },
+
+    /** Frees a claimed key whose request failed: a retry runs it again. */
+    async release(scope: string, key: string): Promise<void> {
+      await db.deleteFrom('idempotent_requests').where('scope', '=', scope).where('key', '=', key).where('status', 'is', null).execute();
+    },
+
+    /** Deletes the records past their time; returns how many. */
+    async prune(): Promise<number> {
+      const result = await db.deleteFrom('idempotent_requests').where(expired).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+export type IdempotentRequestStore = ReturnType<typeof createIdempotentRequestStore>;
