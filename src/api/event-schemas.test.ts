@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Store } from '../store';
 import { useMemoryStore } from '../../test/support/store-fixtures';
 import { compileSchema, SchemaProblem } from '../domain/json-schema';
-import { createEventSchemas, EVENT_SCHEMA_TTL_MS } from './event-schemas';
+import { createEventSchemas, EVENT_SCHEMA_TTL_MS, SLOW_CHECK_MS } from './event-schemas';
 
 describe('createEventSchemas', () => {
   let store: Store;
@@ -91,5 +91,32 @@ describe('createEventSchemas', () => {
     expect(await schemas.issues('cache.e', { a: 1 })).toEqual([]);
     expect(await schemas.issues('cache.e', { a: 2 })).toEqual([]);
     expect(lines.filter((l) => l.includes('cannot be applied; its events are accepted unchecked'))).toHaveLength(1);
+  });
+
+  it('a check that takes too long on one event is not applied again until the schema changes', async () => {
+    await store.eventTypes.create({ name: 'cache.slow', description: '', example: {}, schema: { required: ['n'] } });
+    const lines: string[] = [];
+    let calls = 0;
+    // Slow on its first event only, as a slow path that only some data takes.
+    const slowOnce = (schema: unknown) => {
+      const check = compileSchema(schema);
+      return (data: unknown) => {
+        if (calls++ === 0) for (const until = performance.now() + SLOW_CHECK_MS + 20; performance.now() < until; );
+        return check(data);
+      };
+    };
+    let clock = 0;
+    const schemas = createEventSchemas({ store, logger: pino({ level: 'error' }, { write: (l: string) => void lines.push(l) }), now: () => clock, compile: slowOnce });
+    // The slow event still gets its answer.
+    expect(await schemas.issues('cache.slow', {})).toHaveLength(1);
+    expect(await schemas.issues('cache.slow', {})).toEqual([]);
+    expect(calls).toBe(1);
+    // The same schema re-read after the TTL stays unapplied; a changed one is applied again.
+    clock += EVENT_SCHEMA_TTL_MS + 1;
+    expect(await schemas.issues('cache.slow', {})).toEqual([]);
+    await store.eventTypes.update('cache.slow', { schema: { required: ['m'] } });
+    clock += EVENT_SCHEMA_TTL_MS + 1;
+    expect(await schemas.issues('cache.slow', {})).toEqual([{ path: '', message: "must have required property 'm'" }]);
+    expect(lines.filter((l) => l.includes('took too long'))).toHaveLength(1);
   });
 });

@@ -14,6 +14,12 @@ import type { Store } from '../store';
 
 export const EVENT_SCHEMA_TTL_MS = 5_000;
 
+/**
+ * Longest one event's check may take before the schema is no longer applied (see `issues`). Five
+ * times the budget a schema's probes get when it is stored (routes/event-types.ts).
+ */
+export const SLOW_CHECK_MS = 250;
+
 /** Names kept at most: beyond it the map starts again, so made-up type names cannot grow it. */
 const MAX_NAMES = 10_000;
 /** Distinct schemas kept compiled at most (the catalog is the admin's, so this is generous). */
@@ -34,6 +40,8 @@ export function createEventSchemas(deps: { store: Store; logger: Logger; ttlMs?:
   const compiled = new Map<string, DataCheck | null>();
   /** Types whose schema failed while checking data, already logged. */
   const unusable = new Set<string>();
+  /** Checks that took over SLOW_CHECK_MS on one event: not applied again until the schema changes. */
+  const slow = new WeakSet<DataCheck>();
 
   function compiledCheck(name: string, schema: unknown): DataCheck | null {
     const text = JSON.stringify(schema);
@@ -78,9 +86,18 @@ export function createEventSchemas(deps: { store: Store; logger: Logger; ttlMs?:
     /** What is wrong with `data` for event type `name`; nothing when it has no schema or `data` satisfies it. */
     async issues(name: string, data: unknown, opts?: { allIssues?: boolean }): Promise<SchemaIssue[]> {
       const check = await checkFor(name);
-      if (!check) return [];
+      if (!check || slow.has(check)) return [];
       try {
-        return check(data, opts);
+        const started = performance.now();
+        const found = check(data, opts);
+        const ms = performance.now() - started;
+        if (ms > SLOW_CHECK_MS) {
+          // The create-time probes missed a slow path. Every event of the type would hold the
+          // event loop this long, for every application: accepted unchecked instead, and said once.
+          slow.add(check);
+          logger.error({ eventType: name, ms: Math.round(ms) }, 'checking one event against a stored event-type schema took too long; its events are accepted unchecked until the schema changes');
+        }
+        return found;
       } catch (err) {
         // The schema, not the data, is at fault (a stored schema that today's rules refuse at
         // compile time does not get here): as for one that no longer compiles, the event is

@@ -7,7 +7,8 @@
 import { Router } from 'express';
 import type { Json } from '../../domain/model';
 import type { EventType } from '../../store/event-types';
-import { compileSchema, SchemaProblem } from '../../domain/json-schema';
+import { compileSchema, SchemaProblem, type DataCheck } from '../../domain/json-schema';
+import { schemaProbes } from '../../domain/schema-probes';
 import { ApiError, ErrorType, schemaIssueDetails } from '../errors';
 import { CreateEventTypeBody, EventTypeListQuery, EventTypeParams, EventTypeResponse, pageOf, UpdateEventTypeBody } from '../schemas';
 import { page } from '../serialize';
@@ -18,13 +19,23 @@ export function eventTypeJson(t: EventType) {
 }
 
 /**
- * Refuses a schema that does not compile, and an example that does not satisfy it; `given` says
- * whether the request carried the example (else it is the default, {}).
+ * Longest one probe value may take to check (schema-probes.ts); one over it is timed again, so
+ * that one GC pause refuses nothing. Ordinary schemas take well under a millisecond per value; `anyOf` over one
+ * `$ref`, 14 deep, takes 30–70 ms here, and each level doubles it.
+ */
+export const SCHEMA_PROBE_BUDGET_MS = 50;
+
+/**
+ * Refuses a schema that does not compile, an example that does not satisfy it, and a schema that
+ * is too slow to check; `given` says whether the request carried the example (else it is the
+ * default, {}).
  */
 function checkSchema(schema: Json, example: Json, given = true): void {
   let issues;
   try {
-    issues = compileSchema(schema)(example, { allIssues: true });
+    const check = compileSchema(schema);
+    issues = check(example, { allIssues: true });
+    refuseSlowChecks(check, example);
   } catch (err) {
     if (!(err instanceof SchemaProblem)) throw err;
     throw new ApiError(400, ErrorType.invalidRequest, 'invalid_schema', err.message, schemaIssueDetails('schema', err.issues));
@@ -35,6 +46,25 @@ function checkSchema(schema: Json, example: Json, given = true): void {
   if (issues.length > 0) {
     throw new ApiError(400, ErrorType.invalidRequest, 'example_invalid', 'The example does not satisfy the schema; test sends deliver it, so give one that does', schemaIssueDetails('example', issues));
   }
+}
+
+function refuseSlowChecks(check: DataCheck, example: Json): void {
+  for (const probe of schemaProbes(example)) {
+    // Timed again only when over: most schemas take microseconds, and each probe runs once.
+    const ms = timed(check, probe);
+    if (ms > SCHEMA_PROBE_BUDGET_MS && Math.min(ms, timed(check, probe)) > SCHEMA_PROBE_BUDGET_MS) {
+      const shown = JSON.stringify(probe);
+      throw new SchemaProblem(
+        `Checking data against this schema is too slow: ${Math.round(ms)} ms for one value (${shown.length > 120 ? `${shown.slice(0, 120)}…` : shown}). anyOf or oneOf branches that reach the same subschema again double the time at every level; simplify them`,
+      );
+    }
+  }
+}
+
+function timed(check: DataCheck, value: unknown): number {
+  const started = performance.now();
+  check(value, { allIssues: true });
+  return performance.now() - started;
 }
 
 export function eventTypesRouter({ store, api, eventSchemas }: RouteContext): Router {
