@@ -39,7 +39,10 @@ export interface DevServer {
 /** Where the dev server listens: loopback only. */
 export const DEV_SERVER_HOST = '127.0.0.1';
 
-/** Pragmas that made the file-backed dev server 2–6× faster on the reference machine. */
+/**
+ * Pragmas that made the file-backed dev server 2–6× faster on the reference machine. They also
+ * mark a server as one Hookline started (dev-server-orphans.ts).
+ */
 const SQLITE_PRAGMAS = ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'];
 
 /**
@@ -107,7 +110,7 @@ export async function requirePortFree(port: number, what: string, setting: strin
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   // Absolute: the server's command line names it, and that is how a left-behind one is found.
   const dbFilename = resolve(opts.dataDir, 'temporal.sqlite');
-  await stopOrphanedDevServers(dbFilename, opts.logger);
+  await stopOrphanedDevServers(dbFilename, SQLITE_PRAGMAS, opts.logger);
   await requirePortFree(opts.port, "the Temporal dev server's", 'HOOKLINE_TEMPORAL_PORT', `, or TEMPORAL_ADDRESS=${DEV_SERVER_HOST}:${opts.port} to use the Temporal that is there`);
   if (opts.uiPort !== 0) await requirePortFree(opts.uiPort, "the Temporal Web UI's", 'HOOKLINE_TEMPORAL_UI_PORT', ' (0 turns the Web UI off)');
   const newDatabase = !existsSync(dbFilename);

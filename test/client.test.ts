@@ -92,26 +92,26 @@ describe('the producer client', () => {
     }
   });
 
-  it('retries an endpoint create after a lost answer and while the first try runs, with one idempotency key', async () => {
+  it('retries an endpoint create after a lost answer, and waits while the first try runs, with one idempotency key', async () => {
     const seen: IncomingHttpHeaders[] = [];
     const server = createServer((req, res) => {
       seen.push(req.headers);
       req.resume();
       if (seen.length === 1) return req.socket.destroy(); // the answer is lost
-      if (seen.length === 2) return res.writeHead(409, { 'content-type': 'application/json' }).end('{"error":{"type":"conflict_error","code":"idempotency_key_in_use","message":"running"}}');
+      if (seen.length <= 4) return res.writeHead(409, { 'content-type': 'application/json', 'retry-after': '0' }).end('{"error":{"type":"conflict_error","code":"idempotency_key_in_use","message":"running"}}');
       res.writeHead(201, { 'content-type': 'application/json' }).end('{"id":"ep_x"}');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const hookline = createHooklineClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: 'k', maxRetries: 3 });
+      // One retry, for the lost answer: the waits while the first try runs have a budget of their own.
+      const hookline = createHooklineClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: 'k', maxRetries: 1 });
       expect(await hookline.endpoints.create('app_1', { url: 'https://example.com/hook' })).toEqual({ id: 'ep_x' });
-      expect(seen).toHaveLength(3);
+      expect(seen).toHaveLength(5);
       expect(new Set(seen.map((h) => h['idempotency-key'])).size).toBe(1);
       expect(seen[0]!['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/);
       // The caller's own key is the one sent.
-      seen.length = 2;
       await hookline.apps.create({ name: 'x' }, { idempotencyKey: 'acme-app-1' });
-      expect(seen[2]!['idempotency-key']).toBe('acme-app-1');
+      expect(seen[5]!['idempotency-key']).toBe('acme-app-1');
     } finally {
       server.close();
     }

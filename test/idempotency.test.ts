@@ -83,12 +83,18 @@ describe.each(storeKinds)('Idempotency-Key on %s', (kind) => {
     const key = randomUUID();
     const test = await keyed(t.api, `/v1/apps/${app.id}/endpoints/${ep.id}/test`, {}, key);
     expect(test.status).toBe(202);
-    expect((await keyed(t.api, `/v1/apps/${app.id}/endpoints/${ep.id}/test`, {}, key)).body.id).toBe(test.body.id);
+    const testAgain = await keyed(t.api, `/v1/apps/${app.id}/endpoints/${ep.id}/test`, {}, key);
+    expect(testAgain.headers.get('idempotent-replayed')).toBe('true');
+    expect(testAgain.body.id).toBe(test.body.id);
 
     const event = await sendEvent(t.api, app.id);
     const [delivery] = await waitUntil(() => t.api.get(`/v1/apps/${app.id}/events/${event.id}/deliveries`).then((res) => res.body.data), (ds) => ds[0]?.status === 'succeeded', 30_000, 'the delivery');
     const resendKey = randomUUID();
-    for (let i = 0; i < 2; i++) expect((await keyed(t.api, `/v1/apps/${app.id}/deliveries/${delivery.id}/resend`, undefined, resendKey)).status).toBe(202);
+    const resend = () => keyed(t.api, `/v1/apps/${app.id}/deliveries/${delivery.id}/resend`, undefined, resendKey);
+    const [first, again] = [await resend(), await resend()];
+    expect([first.status, again.status]).toEqual([202, 202]);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
     await waitUntil(() => t.api.get(`/v1/apps/${app.id}/deliveries/${delivery.id}`).then((res) => res.body.attempt_count), (n) => n === 2, 30_000, 'the resend');
     // Time for a second resend, if one had been made, to arrive.
     await new Promise((resolve) => setTimeout(resolve, 1_000));

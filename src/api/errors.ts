@@ -45,6 +45,11 @@ export class ApiError extends Error {
     return new ApiError(400, ErrorType.invalidRequest, 'duplicate_key', `The body repeats the key at ${path}; JSON parsers disagree on which value counts`, [{ path, message: 'repeated key' }]);
   }
 
+  /** A repeat of an Idempotency-Key request that still runs (api/idempotent.ts); its answer comes soon. */
+  static idempotencyKeyInUse(): ApiError {
+    return new ApiError(409, ErrorType.conflict, 'idempotency_key_in_use', 'A request with this Idempotency-Key is still running; retry it in a moment');
+  }
+
   static unsupportedEncoding(): ApiError {
     return new ApiError(415, ErrorType.invalidRequest, 'unsupported_encoding', 'Send the body as UTF-8 JSON');
   }
@@ -147,7 +152,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const known = toApiError(err);
     if (known?.code === 'store_unavailable') logger.warn({ err, method: req.method, path: req.path }, 'the store did not answer; answered 503');
-    if (known?.status === 503 && !res.headersSent && res.get('retry-after') === undefined) res.set('retry-after', '1');
+    if ((known?.status === 503 || known?.code === 'idempotency_key_in_use') && !res.headersSent && res.get('retry-after') === undefined) res.set('retry-after', '1');
     if (known) return sendError(res, known);
     logger.error({ err, method: req.method, path: req.route ? String((req.route as { path: unknown }).path) : req.path }, 'unhandled API error');
     sendError(res, new ApiError(500, ErrorType.api, 'internal', 'An internal error occurred'));

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../store';
+import { ABANDONED_CLAIM_S } from '../store/idempotent-requests';
 import { useMemoryStore } from '../../test/support/store-fixtures';
 import { waitUntil } from '../../test/support/wait';
 import { ApiError } from './errors';
-import { canonicalJson, createIdempotency, requestFingerprint, scopeOf, type IdempotentRequest } from './idempotent';
+import { canonicalJson, createIdempotency, decryptAnswer, encryptAnswer, requestFingerprint, scopeOf, storedKey, type IdempotentRequest } from './idempotent';
 
 describe('canonicalJson', () => {
   it.each<[string, unknown, string]>([
@@ -19,14 +20,27 @@ describe('canonicalJson', () => {
 });
 
 describe('requestFingerprint', () => {
-  const base = requestFingerprint('POST', '/v1/apps', { name: 'a', uid: 'x' });
+  const base = requestFingerprint('k1', 'POST', '/v1/apps', { name: 'a', uid: 'x' });
   it.each<[string, string, boolean]>([
-    ['key order aside, the same', requestFingerprint('post', '/v1/apps', { uid: 'x', name: 'a' }), true],
-    ['another body', requestFingerprint('POST', '/v1/apps', { name: 'b', uid: 'x' }), false],
-    ['another path', requestFingerprint('POST', '/v1/apps/x/endpoints', { name: 'a', uid: 'x' }), false],
-    ['another method', requestFingerprint('PUT', '/v1/apps', { name: 'a', uid: 'x' }), false],
+    ['key order aside, the same', requestFingerprint('k1', 'post', '/v1/apps', { uid: 'x', name: 'a' }), true],
+    ['another body', requestFingerprint('k1', 'POST', '/v1/apps', { name: 'b', uid: 'x' }), false],
+    ['another path', requestFingerprint('k1', 'POST', '/v1/apps/x/endpoints', { name: 'a', uid: 'x' }), false],
+    ['another method', requestFingerprint('k1', 'PUT', '/v1/apps', { name: 'a', uid: 'x' }), false],
+    // Salted with the key: the same body under another key digests differently.
+    ['another key', requestFingerprint('k2', 'POST', '/v1/apps', { name: 'a', uid: 'x' }), false],
   ])('%s', (_, other, same) => {
     expect(other === base).toBe(same);
+  });
+});
+
+describe('encryptAnswer', () => {
+  it('opens with the same key and scope only', () => {
+    const sealed = encryptAnswer('key-1', 'app:app_1', '{"secret":"whsec_x"}');
+    expect(sealed).not.toContain('whsec');
+    expect(decryptAnswer('key-1', 'app:app_1', sealed)).toBe('{"secret":"whsec_x"}');
+    expect(() => decryptAnswer('key-2', 'app:app_1', sealed)).toThrow();
+    expect(() => decryptAnswer('key-1', 'admin', sealed)).toThrow();
+    expect(encryptAnswer('key-1', 'app:app_1', '{}')).not.toBe(encryptAnswer('key-1', 'app:app_1', '{}'));
   });
 });
 
@@ -47,7 +61,8 @@ describe('createIdempotency on a store', () => {
   const codeOf = (promise: Promise<unknown>) => promise.then(() => 'resolved', (err: unknown) => (err instanceof ApiError ? `${err.status} ${err.code}` : String(err)));
   /** Moves a record's claim time back, as if it were made `seconds` ago. */
   const age = (r: IdempotentRequest, seconds: number) =>
-    store.db.updateTable('idempotent_requests').set({ created_at: sql<Date>`now() - make_interval(secs => ${seconds})` }).where('scope', '=', r.scope).where('key', '=', r.key).execute();
+    store.db.updateTable('idempotent_requests').set({ created_at: sql<Date>`now() - make_interval(secs => ${seconds})` }).where('scope', '=', r.scope).where('key', '=', storedKey(r.key)).execute();
+  const rowOf = (r: IdempotentRequest) => store.db.selectFrom('idempotent_requests').selectAll().where('scope', '=', r.scope).where('key', '=', storedKey(r.key)).executeTakeFirst();
 
   it('runs the first request, and answers a repeat with its answer', async () => {
     const r = request();
@@ -71,7 +86,7 @@ describe('createIdempotency on a store', () => {
     const running = request();
     let finish!: () => void;
     const first = once(running, () => new Promise((resolve) => (finish = () => resolve('{}'))));
-    await waitUntil(() => store.db.selectFrom('idempotent_requests').select('key').where('key', '=', running.key).executeTakeFirst(), Boolean, 5_000, 'the claim');
+    await waitUntil(() => rowOf(running), Boolean, 5_000, 'the claim');
     expect(await codeOf(once({ ...running, fingerprint: 'f2' }, async () => '{}'))).toBe('422 idempotency_key_reused');
     expect(await codeOf(once(running, async () => '{}'))).toBe('409 idempotency_key_in_use');
     finish();
@@ -114,17 +129,37 @@ describe('createIdempotency on a store', () => {
     expect(await once(old, async () => '{"v":2}')).toMatchObject({ body: '{"v":2}', replayed: false });
 
     const abandoned = request();
-    await store.idempotentRequests.claim(abandoned.scope, abandoned.key, abandoned.fingerprint);
+    await store.idempotentRequests.claim(abandoned.scope, storedKey(abandoned.key), abandoned.fingerprint);
     expect(await codeOf(once(abandoned, async () => '{}'))).toBe('409 idempotency_key_in_use');
-    await age(abandoned, 61);
+    await age(abandoned, ABANDONED_CLAIM_S + 1);
     expect(await once(abandoned, async () => '{"again":true}')).toMatchObject({ replayed: false });
   });
 
-  it('stores answers sealed: a new secret in one is not readable in the table', async () => {
+  it('a request that outlived its claim neither answers nor frees the claim that took the key over', async () => {
+    const r = request();
+    const key = storedKey(r.key);
+    const first = await store.idempotentRequests.claim(r.scope, key, r.fingerprint);
+    await age(r, ABANDONED_CLAIM_S + 1);
+    const second = await store.idempotentRequests.claim(r.scope, key, r.fingerprint);
+    if (first.kind !== 'claimed' || second.kind !== 'claimed') throw new Error('both should claim');
+    await store.idempotentRequests.release(r.scope, key, first.token);
+    expect(await rowOf(r)).toMatchObject({ claim: second.token, status: null });
+    await store.idempotentRequests.answer(r.scope, key, first.token, 201, 'late');
+    expect(await rowOf(r)).toMatchObject({ status: null });
+    await store.idempotentRequests.answer(r.scope, key, second.token, 201, null);
+    expect(await rowOf(r)).toMatchObject({ status: 201 });
+  });
+
+  it("stores neither the client's key nor a readable answer", async () => {
     const r = request();
     await once(r, async () => '{"secret":"whsec_plain"}');
-    const row = await store.db.selectFrom('idempotent_requests').select('response').where('key', '=', r.key).executeTakeFirstOrThrow();
-    expect(row.response).not.toContain('whsec_plain');
+    const row = await rowOf(r);
+    expect(row?.key).not.toBe(r.key);
+    expect(row?.response).not.toContain('whsec_plain');
+    // Opening the server's seal (the store does) is not enough: the answer is encrypted under the client's key too.
+    const opened = await store.idempotentRequests.claim(r.scope, storedKey(r.key), r.fingerprint);
+    expect(opened).toMatchObject({ kind: 'answered', body: expect.not.stringContaining('whsec_plain') });
+    expect(await once(r, async () => '{}')).toMatchObject({ body: '{"secret":"whsec_plain"}', replayed: true });
   });
 
   it('prune deletes only expired records', async () => {
@@ -134,8 +169,7 @@ describe('createIdempotency on a store', () => {
     await once(expired, async () => '{}');
     await age(expired, 25 * 3600);
     expect(await store.idempotentRequests.prune()).toBeGreaterThanOrEqual(1);
-    const keys = (await store.db.selectFrom('idempotent_requests').select('key').execute()).map((row) => row.key);
-    expect(keys).toContain(kept.key);
-    expect(keys).not.toContain(expired.key);
+    expect(await rowOf(kept)).toBeDefined();
+    expect(await rowOf(expired)).toBeUndefined();
   });
 });

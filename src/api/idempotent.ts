@@ -12,7 +12,7 @@
  * - Only answers are remembered: a request that fails (a 4xx, or the store or Temporal down)
  *   frees its key, so the retry runs it again.
  */
-import { createHash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import type { Logger } from '../logger';
 import type { IdempotentRequestStore } from '../store/idempotent-requests';
 import type { Principal } from './auth';
@@ -21,6 +21,7 @@ import { ApiError, ErrorType } from './errors';
 export interface IdempotentRequest {
   /** Who may repeat it: `admin`, or `app:<id>` for the application's keys. */
   scope: string;
+  /** The `Idempotency-Key` as sent. Stored only as its digest. */
   key: string;
   /** `requestFingerprint` of the request. */
   fingerprint: string;
@@ -35,9 +36,37 @@ export interface IdempotentAnswer {
 
 export const scopeOf = (principal: Principal): string => (principal.kind === 'admin' ? 'admin' : `app:${principal.appId}`);
 
-/** What a repeat must equal: method, path and the body as a JSON value (object key order aside). */
-export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method.toUpperCase()} ${path}\n${canonicalJson(body)}`).digest('base64url');
+/**
+ * What a repeat must equal: method, path and the body as a JSON value (object key order aside).
+ * Salted with the key: a body may hold a secret or a header value, and its plain digest in the
+ * table would let a weak one be guessed offline.
+ */
+export function requestFingerprint(key: string, method: string, path: string, body: unknown): string {
+  return createHash('sha256').update(`${key}\n${method.toUpperCase()} ${path}\n${canonicalJson(body)}`).digest('base64url');
+}
+
+/** The key as stored: its digest, so the table does not hold what opens the answers. */
+export const storedKey = (key: string): string => createHash('sha256').update(key).digest('base64url');
+
+/**
+ * Answers are encrypted under a key derived from the client's Idempotency-Key (AES-256-GCM), as
+ * well as sealed with the server's key by the store: an answer may carry an application key or a
+ * signing secret shown once, and the database and the server's key alone must not open it.
+ */
+const answerKey = (key: string, scope: string): Buffer => Buffer.from(hkdfSync('sha256', key, scope, 'hookline idempotent answer', 32));
+
+export function encryptAnswer(key: string, scope: string, text: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', answerKey(key, scope), iv);
+  const encrypted = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
+  return [iv, cipher.getAuthTag(), encrypted].map((part) => part.toString('base64url')).join('.');
+}
+
+export function decryptAnswer(key: string, scope: string, sealed: string): string {
+  const [iv, tag, encrypted] = sealed.split('.').map((part) => Buffer.from(part, 'base64url'));
+  const decipher = createDecipheriv('aes-256-gcm', answerKey(key, scope), iv!);
+  decipher.setAuthTag(tag!);
+  return Buffer.concat([decipher.update(encrypted!), decipher.final()]).toString('utf8');
 }
 
 /** JSON text with every object's keys sorted. For bodies the API has validated: their nesting is bounded. */
@@ -65,32 +94,33 @@ export function createIdempotency(store: IdempotentRequestStore, logger: Pick<Lo
      * answered by itself, which is not remembered.
      */
     async once(request: IdempotentRequest, status: number, run: () => Promise<string | null | undefined>): Promise<IdempotentAnswer | undefined> {
-      const { scope, key } = request;
+      const { scope } = request;
+      const key = storedKey(request.key);
       const claim = await store.claim(scope, key, request.fingerprint);
       if (claim.kind !== 'claimed') {
         if (claim.fingerprint !== request.fingerprint) {
           throw new ApiError(422, ErrorType.invalidRequest, 'idempotency_key_reused', 'This Idempotency-Key was used for another request (another method, path or body); use a new key for a new request');
         }
-        if (claim.kind === 'running') {
-          throw new ApiError(409, ErrorType.conflict, 'idempotency_key_in_use', 'A request with this Idempotency-Key is still running; retry it in a moment');
-        }
-        return { status: claim.status, body: claim.body, replayed: true };
+        if (claim.kind === 'running') throw ApiError.idempotencyKeyInUse();
+        return { status: claim.status, body: claim.body === null ? null : decryptAnswer(request.key, scope, claim.body), replayed: true };
       }
       prune();
       let body: string | null | undefined;
       try {
         body = await run();
       } catch (err) {
-        await store.release(scope, key).catch(() => undefined); // unreleased, it expires in a minute
+        await store.release(scope, key, claim.token).catch(() => undefined); // unreleased, it is taken for abandoned later
         throw err;
       }
       if (body === undefined) {
-        await store.release(scope, key).catch(() => undefined);
+        await store.release(scope, key, claim.token).catch(() => undefined);
         return undefined;
       }
       // The request has run: its answer goes out even if it cannot be stored. A repeat then
-      // waits for the claim to be taken as abandoned, and runs again.
-      await store.answer(scope, key, status, body).catch((err: unknown) => logger.warn({ err, scope }, 'could not store the answer to an Idempotency-Key request'));
+      // waits for the claim to be taken for abandoned, and runs again.
+      await store
+        .answer(scope, key, claim.token, status, body === null ? null : encryptAnswer(request.key, scope, body))
+        .catch((err: unknown) => logger.warn({ err, scope }, 'could not store the answer to an Idempotency-Key request'));
       return { status, body, replayed: false };
     },
   };

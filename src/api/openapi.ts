@@ -99,7 +99,7 @@ export class ApiRegistry {
       };
       const key = spec.idempotent ? (input.headers as { 'idempotency-key'?: string })['idempotency-key'] : undefined;
       if (key !== undefined && this.idempotency) {
-        const request = { scope: scopeOf(principalOf(res)), key, fingerprint: requestFingerprint(req.method, req.path, input.body) };
+        const request = { scope: scopeOf(principalOf(res)), key, fingerprint: requestFingerprint(key, req.method, req.path, input.body) };
         const answer = await this.idempotency.once(request, status, async () => {
           const body = await handler(input);
           return res.headersSent ? undefined : body === undefined ? null : stringifyWithRaw(body);

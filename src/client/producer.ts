@@ -77,6 +77,8 @@ export class HooklineApiError extends Error {
 }
 
 const RETRY_AFTER_CAP_MS = 30_000;
+/** Waits for a first try of the same Idempotency-Key that still runs: about as long as the server gives it (2 minutes). */
+const MAX_IN_USE_WAITS = 120;
 
 /**
  * Every POST that creates or sends carries an idempotency key, the caller's or a random one: a
@@ -108,6 +110,7 @@ export function createHooklineClient(options: HooklineClientOptions) {
     // A PUT by uid that names its secret is idempotent: a repeat finds the endpoint the first one
     // created. Without one, the generated secret is only in the first answer: not retried.
     const repeatable = c.method === 'GET' || Boolean(c.idempotencyKey) || (c.method === 'PUT' && (c.body as { secret?: string } | undefined)?.secret !== undefined);
+    let inUseWaits = 0;
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
@@ -128,9 +131,12 @@ export function createHooklineClient(options: HooklineClientOptions) {
       const json: unknown = text ? JSON.parse(text) : undefined;
       if (res.ok) return json as T;
       const e = (json as { error?: { type?: string; code?: string; message?: string; details?: unknown } } | undefined)?.error;
-      // A retry that found its first try still running (it timed out here, not there): its answer comes soon.
-      if (res.status === 409 && e?.code === 'idempotency_key_in_use' && attempt < maxRetries) {
-        await pause(backoffMs(attempt));
+      // A retry that found its first try still running (it timed out here, not there): its answer
+      // comes soon. These waits have a budget of their own; they do not count as retries.
+      if (res.status === 409 && e?.code === 'idempotency_key_in_use' && inUseWaits < MAX_IN_USE_WAITS) {
+        inUseWaits += 1;
+        attempt -= 1;
+        await pause(retryAfterMs(res.headers.get('retry-after')) ?? 1_000);
         continue;
       }
       throw new HooklineApiError(res.status, e?.type ?? 'api_error', e?.code ?? `http_${res.status}`, e?.message ?? res.statusText, e?.details);

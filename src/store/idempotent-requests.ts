@@ -5,20 +5,28 @@
  *
  * What must stay true:
  * - A claim is one insert on the primary key: of two requests with one key, one runs.
- * - Answers are sealed: some carry a secret shown once (a new endpoint's, an application key).
+ * - Only the claim's holder (its token) answers or releases it: a request that outlived its
+ *   claim cannot overwrite or free the claim of the one that took the key over.
+ * - Answers are sealed with the server's key here, on top of the caller's encryption under the
+ *   client's own key (api/idempotent.ts): some carry a secret shown once.
  * - Times are the database's (`now()`), so API processes with skewed clocks agree on expiry.
  */
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from './db';
 import type { SecretBox } from './secret-box';
 
 /** How long a key is remembered, as Stripe does. */
 export const IDEMPOTENCY_TTL_HOURS = 24;
-/** A claim with no answer after this long is taken for a request whose process died, and may be claimed again. */
-export const ABANDONED_CLAIM_S = 60;
+/**
+ * A claim with no answer after this long is taken for a request whose process died, and may be
+ * claimed again. Longer than any request takes: each store statement and Temporal call the API
+ * makes is bounded (10 s, 5 s, 15 s for signal-with-start).
+ */
+export const ABANDONED_CLAIM_S = 120;
 
 export type Claim =
-  | { kind: 'claimed' }
+  | { kind: 'claimed'; token: string }
   | { kind: 'running'; fingerprint: string }
   | { kind: 'answered'; fingerprint: string; status: number; body: string | null };
 
@@ -32,13 +40,14 @@ export function createIdempotentRequestStore(db: Db, box: SecretBox) {
       for (let tries = 0; ; tries++) {
         // An expired record frees its key; deleting it first lets the insert claim it.
         await db.deleteFrom('idempotent_requests').where('scope', '=', scope).where('key', '=', key).where(expired).execute();
+        const token = randomUUID();
         const inserted = await db
           .insertInto('idempotent_requests')
-          .values({ scope, key, fingerprint, created_at: sql<Date>`now()` })
+          .values({ scope, key, fingerprint, claim: token, created_at: sql<Date>`now()` })
           .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
           .returning('key')
           .executeTakeFirst();
-        if (inserted) return { kind: 'claimed' };
+        if (inserted) return { kind: 'claimed', token };
         const row = await db.selectFrom('idempotent_requests').select(['fingerprint', 'status', 'response']).where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
         if (!row) {
           if (tries < 3) continue;
@@ -49,19 +58,20 @@ export function createIdempotentRequestStore(db: Db, box: SecretBox) {
       }
     },
 
-    /** Stores the answer of a claimed request. */
-    async answer(scope: string, key: string, status: number, body: string | null): Promise<void> {
+    /** Stores the answer of the request that holds the claim `token`; nothing if it lost the claim. */
+    async answer(scope: string, key: string, token: string, status: number, body: string | null): Promise<void> {
       await db
         .updateTable('idempotent_requests')
         .set({ status, response: body === null ? null : box.seal(body) })
         .where('scope', '=', scope)
         .where('key', '=', key)
+        .where('claim', '=', token)
         .execute();
     },
 
-    /** Frees a claimed key whose request failed: a retry runs it again. */
-    async release(scope: string, key: string): Promise<void> {
-      await db.deleteFrom('idempotent_requests').where('scope', '=', scope).where('key', '=', key).where('status', 'is', null).execute();
+    /** Frees the key of a request that failed, if it still holds the claim: a retry runs it again. */
+    async release(scope: string, key: string, token: string): Promise<void> {
+      await db.deleteFrom('idempotent_requests').where('scope', '=', scope).where('key', '=', key).where('claim', '=', token).where('status', 'is', null).execute();
     },
 
     /** Deletes the records past their time; returns how many. */

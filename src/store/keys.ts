@@ -30,7 +30,11 @@ const toKey = (r: { id: string; app_id: string; name: string; prefix: string; cr
 
 export function createKeyStore(db: Db) {
   return {
-    /** Stores the hash of `key`; the key itself is returned to the caller once and never stored. */
+    /**
+     * Stores the hash of `key`; the key itself is returned to the caller once and not stored here.
+     * (A create under an Idempotency-Key keeps its answer, the key in it, for 24 h, encrypted under
+     * that Idempotency-Key: api/idempotent.ts.)
+     */
     async create(appId: string, key: string, name: string): Promise<ApiKey> {
       const row = await db
         .insertInto('api_keys')

@@ -136,6 +136,8 @@ export interface IdempotentRequestsTable {
   scope: string;
   key: string;
   fingerprint: string;
+  /** The token of the request that holds the key. */
+  claim: string | null;
   /** Null while the first request runs. */
   status: number | null;
   /** Sealed JSON text; null for an answer without a body. */
