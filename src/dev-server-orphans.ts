@@ -88,21 +88,35 @@ export function listProcesses(): ProcessInfo[] {
 }
 
 function fromProc(): ProcessInfo[] {
-  const found: ProcessInfo[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const argv = readFileSync(join('/proc', name, 'cmdline'), 'utf8').split('\0');
-      if (argv.at(-1) === '') argv.pop();
-      // stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so read after the last ')'.
-      const stat = readFileSync(join('/proc', name, 'stat'), 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      found.push({ pid: Number(name), ppid, argv, ...exeOf(name) });
-    } catch {
-      // it ended while we looked
-    }
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((name) => procInfo(name) ?? []);
+}
+
+/** One process from /proc; undefined if it ended while we looked. */
+function procInfo(pid: string): ProcessInfo | undefined {
+  try {
+    const argv = readFileSync(join('/proc', pid, 'cmdline'), 'utf8').split('\0');
+    if (argv.at(-1) === '') argv.pop();
+    // stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so read after the last ')'.
+    const stat = readFileSync(join('/proc', pid, 'stat'), 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return { pid: Number(pid), ppid, argv, ...exeOf(pid) };
+  } catch {
+    return undefined;
   }
-  return found;
+}
+
+/**
+ * Whether `pid` is a live Node process, as a Hookline holding a lock would be. On Linux by its
+ * executable and arguments, so a pid reused by another program does not count; elsewhere any live
+ * process counts, which only ever refuses a start.
+ */
+export function isLiveNodeProcess(pid: number): boolean {
+  if (!alive(pid)) return false;
+  if (process.platform !== 'linux') return true;
+  const info = procInfo(String(pid));
+  return info !== undefined && isNode(info, resolvedExecPath());
 }
 
 /** Another user's process hides its executable; its other fields still count. */

@@ -19,6 +19,7 @@ import { createLogger, installTemporalLogging, type Logger } from './logger';
 import { listen, type ApiServer } from './server';
 import { openStore, type Store } from './store';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box';
+import { lockDataDir } from './data-dir-lock';
 import { findTemporalCli, startDevServer, type DevServer } from './dev-server';
 import { connectTemporal, deliveryResender, deliveryStopper, endpointFailureReporter, registerSearchAttributes, searchAttributesToRegister, type TemporalConnections } from './temporal';
 import { createMetrics, serveMetrics, type Metrics } from './metrics';
@@ -185,6 +186,12 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
   };
   try {
     mkdirSync(config.dataDir, { recursive: true });
+    // Only a process that keeps live state there takes it: API and worker processes on
+    // PostgreSQL and an external Temporal may share a checkout's data directory.
+    if (!config.databaseUrl || !config.temporal.address) {
+      const lock = lockDataDir(config.dataDir);
+      stops.push(async () => lock.release()); // pushed first: released last
+    }
     const encryptionKey = config.encryptionKey ?? localSecret(config.dataDir, 'encryption-key', () => randomBytes(32).toString('base64')).value;
     const admin = config.adminKey
       ? { value: config.adminKey, generated: false }

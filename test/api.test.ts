@@ -363,6 +363,10 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const twice = await rawRequest(t.api.url, [`POST /v1/apps/${app.id}/events HTTP/1.1`, 'host: x', `authorization: Bearer ${ADMIN_KEY}`, 'content-type: application/json', 'idempotency-key: a', 'idempotency-key: b', 'content-length: 24', 'connection: close', '', '{"type":"a.b","data":{}}']);
     expect(twice).toMatch(/^HTTP\/1\.1 400/);
     expect(twice).toContain('sent more than once');
+    // Two Authorization headers: Node would keep the first, so which key counts would depend on order.
+    const twoKeys = await rawRequest(t.api.url, [`GET /v1/apps/${app.id} HTTP/1.1`, 'host: x', `authorization: Bearer ${ADMIN_KEY}`, 'authorization: Bearer hk_junk', 'connection: close', '', '']);
+    expect(twoKeys).toMatch(/^HTTP\/1\.1 400/);
+    expect(twoKeys).toContain('authorization');
     // A path segment that is not an `app_…` id is read as a uid, and the 404 says which it was.
     expect((await t.api.get('/v1/apps/no-such-uid')).body.error).toMatchObject({ code: 'application_not_found', message: 'No application with uid "no-such-uid"' });
     expect((await t.api.get('/v1/apps/app_0000000000000000000000000/endpoints')).body.error).toMatchObject({ code: 'application_not_found', message: 'No application with id "app_0000000000000000000000000"' });

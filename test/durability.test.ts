@@ -2,6 +2,9 @@
  * Accepted means durable: a crash between the event commit and the workflow start loses nothing,
  * and a worker killed with SIGKILL while a delivery waits on its retry timer loses nothing either.
  */
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client, Connection, type WorkflowStartOptions } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deliveryStateQuery, deliveryWorkflowId } from '../src/workflows/delivery';
@@ -108,4 +111,24 @@ describe.each(storeKinds)('durability on %s', (kind) => {
     }
     // Two process starts (each bundles the workflows) on a busy two-core machine.
   }, 180_000);
+});
+
+describe('one Hookline per data directory', () => {
+  it('a second start on the same embedded store is refused, through a symlink too, and the first carries on', async () => {
+    const env = await testEnv('pglite');
+    const first = await startWithEnv(env);
+    try {
+      const link = join(mkdtempSync(join(tmpdir(), 'hookline-link-')), 'data');
+      symlinkSync(env.HOOKLINE_DATA_DIR!, link);
+      for (const dataDir of [env.HOOKLINE_DATA_DIR!, link]) {
+        await expect(startWithEnv({ ...env, HOOKLINE_DATA_DIR: dataDir, HOOKLINE_API_PORT: '0' })).rejects.toThrow('Another Hookline');
+      }
+      expect((await createApp(first.api)).id).toMatch(/^app_/);
+    } finally {
+      await first.stop({ keepData: true });
+    }
+    // Released at the stop: the next start takes it.
+    const again = await startWithEnv(env);
+    await again.stop();
+  }, 120_000);
 });

@@ -25,6 +25,10 @@ export function principalOf(res: Response): Principal {
 export function authenticate(adminKey: string, store: Store): RequestHandler {
   const expected = digest(adminKey);
   return async (req, res, next) => {
+    // Node keeps the first of two Authorization headers: which key counts must not depend on that.
+    if (req.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'authorization').length > 1) {
+      return sendError(res, ApiError.validation('The request headers are not valid', [{ path: 'authorization', message: 'sent more than once; send it once' }]));
+    }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
     if (!match) {
       return sendError(res, new ApiError(401, ErrorType.authentication, 'missing_api_key', 'Send "Authorization: Bearer <key>"'));
