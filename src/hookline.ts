@@ -11,6 +11,7 @@ import { createActivities } from './activities';
 import { createHttpSender } from './activities/http-sender';
 import type { Resolver } from './activities/guarded-lookup';
 import { createApi } from './api/app';
+import { createSchemaChecker } from './api/schema-checker';
 import { watchEventLoopDelay } from './api/loop-delay';
 import { boundedWorkflows } from './api/bounded-workflows';
 import { createDispatcher, type Dispatcher, type WorkflowStarter } from './api/dispatcher';
@@ -146,7 +147,10 @@ async function startApiRole({ config, logger, store, client, metrics, probes, st
   });
   const loopDelay = config.apiMaxEventLoopDelayMs > 0 ? watchEventLoopDelay({ maxDelayMs: config.apiMaxEventLoopDelayMs }) : undefined;
   if (loopDelay) stops.push(async () => loopDelay.stop());
+  const schemaChecker = createSchemaChecker();
+  stops.push(() => schemaChecker.close());
   const app = createApi({
+    schemaChecker,
     store,
     dispatcher,
     adminKey,

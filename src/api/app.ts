@@ -15,6 +15,7 @@ import type { Dispatcher } from './dispatcher';
 import { renderDocs } from './docs';
 import { createEventSchemas } from './event-schemas';
 import { createIdempotency } from './idempotent';
+import type { SchemaChecker } from './schema-checker';
 import { limitInFlight } from './load-shed';
 import { measureRequests } from './measure';
 import { errorHandler, routeNotFound } from './errors';
@@ -47,6 +48,8 @@ export interface ApiDeps {
   readiness: Probes;
   logger: Logger;
   metrics: Metrics;
+  /** Checks event data and vets event-type schemas on a thread of its own; its owner closes it. */
+  schemaChecker: SchemaChecker;
 }
 
 /** Bodies other than events are small; events get room for `data` and `previous_data` at the cap. */
@@ -54,8 +57,8 @@ const SMALL_BODY_LIMIT = '64kb';
 
 export function createApi(deps: ApiDeps): RequestListener {
   const api = new ApiRegistry(createIdempotency(deps.store.idempotentRequests, deps.logger));
-  const eventSchemas = createEventSchemas({ store: deps.store, logger: deps.logger });
-  const ctx: RouteContext = { store: deps.store, dispatcher: deps.dispatcher, metrics: deps.metrics, api, urlPolicy: deps.urlPolicy, limits: deps.limits, eventSchemas };
+  const eventSchemas = createEventSchemas({ store: deps.store, logger: deps.logger, checker: deps.schemaChecker });
+  const ctx: RouteContext = { store: deps.store, dispatcher: deps.dispatcher, metrics: deps.metrics, api, urlPolicy: deps.urlPolicy, limits: deps.limits, eventSchemas, schemaChecker: deps.schemaChecker };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

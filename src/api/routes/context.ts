@@ -8,6 +8,7 @@ import type { Metrics } from '../../metrics';
 import type { Dispatcher } from '../dispatcher';
 import { ApiError, ErrorType } from '../errors';
 import type { EventSchemas } from '../event-schemas';
+import type { SchemaChecker } from '../schema-checker';
 import type { ApiRegistry } from '../openapi';
 
 export interface RouteContext {
@@ -18,6 +19,8 @@ export interface RouteContext {
   urlPolicy: UrlPolicy;
   limits: { maxPayloadBytes: number; maxEndpointsPerApp: number };
   eventSchemas: EventSchemas;
+  /** Runs schema checks off the event loop, within a budget (event-type creates and updates). */
+  schemaChecker: Pick<SchemaChecker, 'vet'>;
 }
 
 export async function findApp(store: Store, idOrUid: string): Promise<Application> {

@@ -7,8 +7,8 @@
 import { Router } from 'express';
 import type { Json } from '../../domain/model';
 import type { EventType } from '../../store/event-types';
-import { compileSchema, SchemaProblem, type DataCheck } from '../../domain/json-schema';
-import { schemaProbes } from '../../domain/schema-probes';
+import { SchemaProblem } from '../../domain/json-schema';
+import { SchemaTooSlow } from '../schema-checker';
 import { ApiError, ErrorType, schemaIssueDetails } from '../errors';
 import { CreateEventTypeBody, EventTypeListQuery, EventTypeParams, EventTypeResponse, pageOf, UpdateEventTypeBody } from '../schemas';
 import { page } from '../serialize';
@@ -20,23 +20,26 @@ export function eventTypeJson(t: EventType) {
 
 /**
  * Longest one probe value may take to check (schema-probes.ts); one over it is timed again, so
- * that one GC pause refuses nothing. Ordinary schemas take well under a millisecond per value; `anyOf` over one
- * `$ref`, 14 deep, takes 30–70 ms here, and each level doubles it.
+ * that one GC pause refuses nothing. Ordinary schemas take well under a millisecond per value;
+ * `anyOf` over one `$ref`, 14 deep, takes 30–70 ms here, and each level doubles it.
  */
 export const SCHEMA_PROBE_BUDGET_MS = 50;
+/** Longest the whole vetting of a schema may take (its thread is ended then): compiling, the example, every probe. */
+export const SCHEMA_VET_BUDGET_MS = 2_000;
 
 /**
  * Refuses a schema that does not compile, an example that does not satisfy it, and a schema that
  * is too slow to check; `given` says whether the request carried the example (else it is the
- * default, {}).
+ * default, {}). It runs on the schema checker's thread: a slow schema must not hold the API.
  */
-function checkSchema(schema: Json, example: Json, given = true): void {
+async function checkSchema(checker: RouteContext['schemaChecker'], schema: Json, example: Json, given = true): Promise<void> {
   let issues;
   try {
-    const check = compileSchema(schema);
-    issues = check(example, { allIssues: true });
-    refuseSlowChecks(check, example);
+    const vetted = await checker.vet(JSON.stringify(schema), example, { probeBudgetMs: SCHEMA_PROBE_BUDGET_MS, budgetMs: SCHEMA_VET_BUDGET_MS });
+    if (vetted.slowProbe) throw tooSlow(`${Math.round(vetted.slowProbe.ms)} ms for one value (${shorten(vetted.slowProbe.probe)})`);
+    issues = vetted.issues;
   } catch (err) {
+    if (err instanceof SchemaTooSlow) throw tooSlow(`no answer within ${err.budgetMs} ms`);
     if (!(err instanceof SchemaProblem)) throw err;
     throw new ApiError(400, ErrorType.invalidRequest, 'invalid_schema', err.message, schemaIssueDetails('schema', err.issues));
   }
@@ -48,33 +51,20 @@ function checkSchema(schema: Json, example: Json, given = true): void {
   }
 }
 
-function refuseSlowChecks(check: DataCheck, example: Json): void {
-  for (const probe of schemaProbes(example)) {
-    // Timed again only when over: most schemas take microseconds, and each probe runs once.
-    const ms = timed(check, probe);
-    if (ms > SCHEMA_PROBE_BUDGET_MS && Math.min(ms, timed(check, probe)) > SCHEMA_PROBE_BUDGET_MS) {
-      const shown = JSON.stringify(probe);
-      throw new SchemaProblem(
-        `Checking data against this schema is too slow: ${Math.round(ms)} ms for one value (${shown.length > 120 ? `${shown.slice(0, 120)}…` : shown}). anyOf or oneOf branches that reach the same subschema again double the time at every level; simplify them`,
-      );
-    }
-  }
+function tooSlow(what: string): SchemaProblem {
+  return new SchemaProblem(`Checking data against this schema is too slow: ${what}. anyOf or oneOf branches that reach the same subschema again double the time at every level; simplify them`);
 }
 
-function timed(check: DataCheck, value: unknown): number {
-  const started = performance.now();
-  check(value, { allIssues: true });
-  return performance.now() - started;
-}
+const shorten = (text: string) => (text.length > 120 ? `${text.slice(0, 120)}…` : text);
 
-export function eventTypesRouter({ store, api, eventSchemas }: RouteContext): Router {
+export function eventTypesRouter({ store, api, eventSchemas, schemaChecker }: RouteContext): Router {
   const router = Router();
   const tag = 'Event types';
 
   api.route(router, { method: 'post', operationId: 'createEventType', idempotent: true, path: '/v1/event-types', summary: 'Add an event type to the catalog', tag, errors: [409], auth: 'admin', body: CreateEventTypeBody, response: EventTypeResponse, status: 201 }, async ({ body }) => {
     const example = (body.example ?? {}) as Json;
     const schema = (body.schema ?? null) as Json | null;
-    if (schema !== null) checkSchema(schema, example, body.example !== undefined);
+    if (schema !== null) await checkSchema(schemaChecker, schema, example, body.example !== undefined);
     const created = await store.eventTypes.create({ name: body.name, description: body.description ?? '', example, schema });
     // A name that events used before it was catalogued may be cached as having no schema.
     eventSchemas.forget(created.name);
@@ -111,11 +101,22 @@ export function eventTypesRouter({ store, api, eventSchemas }: RouteContext): Ro
         ...(body.schema !== undefined && { schema: body.schema as Json | null }),
         ...(body.archived !== undefined && { archived: body.archived }),
       };
+      // The pair that will be stored: what the request changes, the rest as it is. It is vetted
+      // before the update's transaction (vetting may take seconds), and the update refuses to
+      // store it if a PATCH in between changed the half this one keeps.
+      const pairOf = (t: EventType) => ({ schema: patch.schema === undefined ? t.schema : patch.schema, example: patch.example ?? t.example });
+      let vetted: string | undefined;
+      if (patch.schema !== undefined || patch.example !== undefined) {
+        const before = await store.eventTypes.get(params.name);
+        if (!before) throw ApiError.notFound('event_type', params.name, 'name');
+        const pair = pairOf(before);
+        if (pair.schema !== null) await checkSchema(schemaChecker, pair.schema, pair.example);
+        vetted = JSON.stringify(pair);
+      }
       const updated = await store.eventTypes.update(params.name, patch, (current) => {
-        if (patch.schema === undefined && patch.example === undefined) return;
-        // The pair that will be stored: what the request changes, the rest as it is.
-        const schema = patch.schema === undefined ? current.schema : patch.schema;
-        if (schema !== null) checkSchema(schema, patch.example ?? current.example);
+        if (vetted !== undefined && JSON.stringify(pairOf(current)) !== vetted) {
+          throw new ApiError(409, ErrorType.conflict, 'concurrent_update', 'The event type changed while this update was checked; retry it');
+        }
       });
       if (!updated) throw ApiError.notFound('event_type', params.name, 'name');
       eventSchemas.forget(updated.name);

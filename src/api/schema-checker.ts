@@ -1,0 +1,162 @@
+/**
+ * Runs event-type schema checks on a thread of their own (schema-worker.ts), one at a time, each
+ * within a time budget. A check past its budget, or one that runs the thread out of memory, ends
+ * the thread: the API's event loop and heap never hold it. The next check starts a new thread.
+ *
+ * What must stay true: a job's budget counts from when the thread takes it, not from the
+ * thread's start (loading the schema library takes longer than a check may), and a job is
+ * answered exactly once: with the thread's reply, SchemaTooSlow, or SchemaProblem.
+ */
+import { extname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { SchemaProblem, type SchemaIssue } from '../domain/json-schema';
+import type { SchemaJob, SchemaReply } from './schema-worker';
+
+/** The check ran past its budget; the thread was ended. */
+export class SchemaTooSlow extends Error {
+  constructor(readonly budgetMs: number) {
+    super(`The check ran past its budget of ${budgetMs} ms`);
+  }
+}
+
+/** Heap the thread may use: a check that needs more is a schema that cannot be applied. */
+const THREAD_HEAP_MB = 256;
+
+type Job = { kind: 'check'; data: unknown; allIssues: boolean } | { kind: 'vet'; example: unknown; probeBudgetMs: number };
+type Ok = Extract<SchemaReply, { ok: true }>;
+
+interface Pending {
+  job: SchemaJob;
+  budgetMs: number;
+  resolve: (reply: Ok) => void;
+  reject: (err: Error) => void;
+}
+
+/** The compile or check error of a reply, as the SchemaProblem the callers know; `phase` says which. */
+export class SchemaReplyProblem extends SchemaProblem {
+  constructor(
+    readonly phase: 'compile' | 'check',
+    message: string,
+    issues: SchemaIssue[],
+  ) {
+    super(message, issues);
+  }
+}
+
+export function createSchemaChecker() {
+  let worker: Worker | undefined;
+  let ready: Promise<Worker> | undefined;
+  let nextId = 1;
+  const queue: Pending[] = [];
+  let current: Pending | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  function spawn(): Promise<Worker> {
+    // Under tsx (development, tests) the thread loads the TypeScript source through tsx's API;
+    // built, it loads the compiled file.
+    const entry = join(__dirname, `schema-worker${extname(__filename)}`);
+    const w =
+      extname(__filename) === '.ts'
+        ? new Worker(`require('tsx/cjs/api').require(${JSON.stringify(entry)}, ${JSON.stringify(__filename)})`, { eval: true, resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB } })
+        : new Worker(entry, { resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB } });
+    w.unref();
+    worker = w;
+    let isReady = false;
+    return new Promise((resolve, reject) => {
+      // Before 'ready', a failure rejects the start (pump fails the job); after, it fails the job under way.
+      const gone = (err: Error) => {
+        if (!isReady) return reject(err);
+        if (worker !== w) return; // ended by a timeout, already answered
+        worker = undefined;
+        ready = undefined;
+        fail(err);
+      };
+      w.on('message', (message: SchemaReply | 'ready') => {
+        if (message !== 'ready') return settle(w, message);
+        isReady = true;
+        resolve(w);
+      });
+      w.on('error', (err) => gone(new SchemaReplyProblem('check', `The schema cannot be applied: ${err.message}`, [])));
+      w.on('exit', () => gone(new SchemaReplyProblem('check', 'The schema cannot be applied: its check ended the checking thread', [])));
+    });
+  }
+
+  function settle(w: Worker, reply: SchemaReply): void {
+    if (worker !== w || !current || reply.id !== current.job.id) return;
+    const { resolve, reject } = finish();
+    if (reply.ok) resolve(reply);
+    else reject(new SchemaReplyProblem(reply.phase, reply.message, reply.issues));
+    pump();
+  }
+
+  /** Ends the job under way with `err` and starts the next on a new thread. */
+  function fail(err: Error): void {
+    if (!current) return;
+    finish().reject(err);
+    pump();
+  }
+
+  function finish(): Pending {
+    const done = current!;
+    current = undefined;
+    clearTimeout(timer);
+    return done;
+  }
+
+  function pump(): void {
+    if (current || closed || queue.length === 0) return;
+    current = queue.shift()!;
+    const job = current;
+    ready ??= spawn();
+    ready.then(
+      (w) => {
+        if (current !== job) return;
+        timer = setTimeout(() => {
+          if (current !== job) return;
+          // Ending the thread is the only way to stop a synchronous check.
+          worker = undefined;
+          ready = undefined;
+          void w.terminate();
+          fail(new SchemaTooSlow(job.budgetMs));
+        }, job.budgetMs);
+        w.postMessage(job.job);
+      },
+      (err: Error) => {
+        ready = undefined;
+        fail(err);
+      },
+    );
+  }
+
+  function submit(schema: string, job: Job, budgetMs: number): Promise<Ok> {
+    if (closed) return Promise.reject(new Error('the schema checker is closed'));
+    return new Promise((resolve, reject) => {
+      queue.push({ job: { id: nextId++, schema, ...job }, budgetMs, resolve, reject });
+      pump();
+    });
+  }
+
+  return {
+    /** The issues of `data` against the schema (JSON text); rejects with SchemaReplyProblem or SchemaTooSlow. */
+    async check(schema: string, data: unknown, opts: { allIssues: boolean; budgetMs: number }): Promise<SchemaIssue[]> {
+      return (await submit(schema, { kind: 'check', data, allIssues: opts.allIssues }, opts.budgetMs)).issues;
+    },
+
+    /** Before a schema is stored: the example's issues, and the first probe over `probeBudgetMs`, if any. */
+    vet(schema: string, example: unknown, opts: { probeBudgetMs: number; budgetMs: number }): Promise<Pick<Ok, 'issues' | 'slowProbe'>> {
+      return submit(schema, { kind: 'vet', example, probeBudgetMs: opts.probeBudgetMs }, opts.budgetMs);
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+      for (const pending of queue.splice(0)) pending.reject(new Error('the schema checker is closed'));
+      fail(new Error('the schema checker is closed'));
+      const w = worker;
+      worker = undefined;
+      ready = undefined;
+      await w?.terminate();
+    },
+  };
+}
+export type SchemaChecker = ReturnType<typeof createSchemaChecker>;
