@@ -11,7 +11,7 @@ describe('lockDataDir', () => {
   it('holds the directory until released; then it can be taken again', () => {
     const dir = newDir();
     const lock = lockDataDir(dir);
-    expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toMatch(new RegExp(`^${process.pid}[ \n]`));
     expect(() => lockDataDir(dir, () => true)).toThrow(`Another Hookline (pid ${process.pid}) uses the data directory ${dir}`);
     lock.release();
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
@@ -31,7 +31,7 @@ describe('lockDataDir', () => {
     const dir = newDir();
     writeFileSync(join(dir, LOCK_FILE), '4194300\n');
     const lock = lockDataDir(dir, () => false);
-    expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toMatch(new RegExp(`^${process.pid}[ \n]`));
     lock.release();
   });
 
@@ -39,6 +39,22 @@ describe('lockDataDir', () => {
     const dir = newDir();
     writeFileSync(join(dir, LOCK_FILE), 'garbage');
     lockDataDir(dir, () => true).release();
+  });
+
+  it("takes over a lock naming this process's own pid that this process does not hold (a container's PID 1 after a crash)", () => {
+    const dir = newDir();
+    writeFileSync(join(dir, LOCK_FILE), `${process.pid}\n`);
+    lockDataDir(dir, () => true).release();
+  });
+
+  it.skipIf(process.platform !== 'linux')('a live Node process holds its lock only if it started when the lock says (a reused pid does not)', () => {
+    const dir = newDir();
+    const parent = process.ppid; // a live Node process: the test runner
+    writeFileSync(join(dir, LOCK_FILE), `${parent} not-this-boot/1\n`);
+    lockDataDir(dir).release();
+    // Without a start time (another system wrote it), a live Node process with the pid holds it.
+    writeFileSync(join(dir, LOCK_FILE), `${parent}\n`);
+    expect(() => lockDataDir(dir)).toThrow(`Another Hookline (pid ${parent})`);
   });
 
   it("release leaves a lock that is no longer this process's", () => {

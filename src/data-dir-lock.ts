@@ -6,9 +6,14 @@
  * the directory itself, so every path to it, symlinks included, finds the same lock.
  *
  * What must stay true: a lock whose process is alive is never taken over. One left by a process
- * that died (SIGKILL, a crash) is taken over at the next start.
+ * that died (SIGKILL, a crash) is taken over at the next start, even when the new process has the
+ * same pid (a container's PID 1): a lock names its process by pid and, on Linux, by its start
+ * time and the boot, and this process knows which directories it holds itself.
+ *
+ * Known gap: two processes that start at the same instant over a stale lock can both take it over.
  */
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { linkSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isLiveNodeProcess } from './dev-server-orphans';
 
@@ -18,29 +23,82 @@ export interface DataDirLock {
   release(): void;
 }
 
+/** Who holds a lock: a pid, and where the system tells, when that process started. */
+export interface LockHolder {
+  pid: number;
+  /** Boot id and start time in clock ticks (Linux /proc), which a reused pid does not share. */
+  started?: string;
+}
+
+/** Directories this process holds (resolved): its own pid in a lock means it only if listed here. */
+const heldHere = new Set<string>();
+
 /** Takes the lock on `dataDir` (which must exist), or throws naming the process that holds it. */
-export function lockDataDir(dataDir: string, isHeld: (pid: number) => boolean = isLiveNodeProcess): DataDirLock {
-  const path = join(dataDir, LOCK_FILE);
-  const mine = `${process.pid}\n`;
+export function lockDataDir(dataDir: string, isHeld: (holder: LockHolder) => boolean = holderIsAlive): DataDirLock {
+  const dir = realpathSync(dataDir);
+  const path = join(dir, LOCK_FILE);
+  const me: LockHolder = { pid: process.pid, ...startedOf(process.pid) };
+  const mine = format(me);
   for (let tries = 0; ; tries++) {
-    try {
-      writeFileSync(path, mine, { flag: 'wx' });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 0) throw err;
-    }
-    const holder = Number.parseInt(readText(path), 10);
-    if (Number.isInteger(holder) && holder > 0 && isHeld(holder)) {
-      throw new Error(`Another Hookline (pid ${holder}) uses the data directory ${dataDir}. Stop it, or give this one its own HOOKLINE_DATA_DIR. (If no Hookline runs there, delete ${path}.)`);
+    if (createWith(path, mine)) break;
+    if (tries > 0) throw new Error(`Could not take the lock ${path}; another Hookline may be starting on the data directory ${dataDir}.`);
+    const holder = parse(readText(path));
+    const held = holder !== undefined && (holder.pid === process.pid ? heldHere.has(dir) : isHeld(holder));
+    if (held) {
+      throw new Error(`Another Hookline (pid ${holder.pid}) uses the data directory ${dataDir}. Stop it, or give this one its own HOOKLINE_DATA_DIR. (If no Hookline runs there, delete ${path}.)`);
     }
     // Left by a process that is gone: take it over.
     unlinkSync(path);
   }
+  heldHere.add(dir);
   return {
     release() {
+      heldHere.delete(dir);
       if (readText(path) === mine) unlinkSync(path);
     },
   };
+}
+
+/** Creates the lock with its content in one step (a hard link of a finished file), or false if one exists. */
+function createWith(path: string, content: string): boolean {
+  const temp = `${path}.${randomBytes(6).toString('hex')}`;
+  writeFileSync(temp, content);
+  try {
+    linkSync(temp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    unlinkSync(temp);
+  }
+}
+
+const format = (h: LockHolder): string => `${h.pid}${h.started ? ` ${h.started}` : ''}\n`;
+
+function parse(text: string): LockHolder | undefined {
+  const [pid, ...started] = text.trim().split(' ');
+  const n = Number(pid);
+  return Number.isInteger(n) && n > 0 ? { pid: n, ...(started.length > 0 && { started: started.join(' ') }) } : undefined;
+}
+
+/** A live Node process with the holder's pid, started when the holder did (where that is known). */
+function holderIsAlive(holder: LockHolder): boolean {
+  if (!isLiveNodeProcess(holder.pid)) return false;
+  const now = startedOf(holder.pid).started;
+  return holder.started === undefined || now === undefined || now === holder.started;
+}
+
+/** Linux: the boot id and the process's start time in ticks since boot (/proc/<pid>/stat field 22). */
+function startedOf(pid: number): { started?: string } {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return ticks ? { started: `${boot}/${ticks}` } : {};
+  } catch {
+    return {};
+  }
 }
 
 function readText(path: string): string {

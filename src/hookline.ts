@@ -147,10 +147,10 @@ async function startApiRole({ config, logger, store, client, metrics, probes, st
   });
   const loopDelay = config.apiMaxEventLoopDelayMs > 0 ? watchEventLoopDelay({ maxDelayMs: config.apiMaxEventLoopDelayMs }) : undefined;
   if (loopDelay) stops.push(async () => loopDelay.stop());
-  const schemaChecker = createSchemaChecker();
-  stops.push(() => schemaChecker.close());
+  const schemaCheckers = { events: createSchemaChecker(), vets: createSchemaChecker() };
+  stops.push(() => Promise.all([schemaCheckers.events.close(), schemaCheckers.vets.close()]).then(() => undefined));
   const app = createApi({
-    schemaChecker,
+    schemaCheckers,
     store,
     dispatcher,
     adminKey,

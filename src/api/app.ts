@@ -48,8 +48,11 @@ export interface ApiDeps {
   readiness: Probes;
   logger: Logger;
   metrics: Metrics;
-  /** Checks event data and vets event-type schemas on a thread of its own; its owner closes it. */
-  schemaChecker: SchemaChecker;
+  /**
+   * Check event data, and vet event-type schemas, each on a thread of its own (a vet may take
+   * seconds, and must not hold the checks of events); their owner closes them.
+   */
+  schemaCheckers: { events: SchemaChecker; vets: SchemaChecker };
 }
 
 /** Bodies other than events are small; events get room for `data` and `previous_data` at the cap. */
@@ -57,8 +60,8 @@ const SMALL_BODY_LIMIT = '64kb';
 
 export function createApi(deps: ApiDeps): RequestListener {
   const api = new ApiRegistry(createIdempotency(deps.store.idempotentRequests, deps.logger));
-  const eventSchemas = createEventSchemas({ store: deps.store, logger: deps.logger, checker: deps.schemaChecker });
-  const ctx: RouteContext = { store: deps.store, dispatcher: deps.dispatcher, metrics: deps.metrics, api, urlPolicy: deps.urlPolicy, limits: deps.limits, eventSchemas, schemaChecker: deps.schemaChecker };
+  const eventSchemas = createEventSchemas({ store: deps.store, logger: deps.logger, checker: deps.schemaCheckers.events });
+  const ctx: RouteContext = { store: deps.store, dispatcher: deps.dispatcher, metrics: deps.metrics, api, urlPolicy: deps.urlPolicy, limits: deps.limits, eventSchemas, schemaChecker: deps.schemaCheckers.vets };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

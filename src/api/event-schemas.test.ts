@@ -9,7 +9,7 @@ import type { Json } from '../domain/model';
 import type { Store } from '../store';
 import { useMemoryStore } from '../../test/support/store-fixtures';
 import { createEventSchemas, EVENT_SCHEMA_TTL_MS } from './event-schemas';
-import { createSchemaChecker, SchemaReplyProblem, type SchemaChecker } from './schema-checker';
+import { createSchemaChecker, SchemaCheckerUnavailable, SchemaReplyProblem, type SchemaChecker } from './schema-checker';
 
 /** An object whose `v` is anyOf over the same $ref, `depth` levels deep: exponential on data that fails. */
 function doubling(depth: number): Json {
@@ -99,13 +99,32 @@ describe('createEventSchemas', () => {
     expect(lines.filter((l) => l.includes('cannot be applied; its events are accepted unchecked'))).toHaveLength(1);
   });
 
-  it('a check past its budget, on the real thread, accepts the event; the schema is not applied again until it changes', async () => {
+  it("a check the thread timed over budget keeps its answer; the schema's later events go unchecked, logged once", async () => {
+    await store.eventTypes.create({ name: 'cache.timed', description: '', example: { n: 1 }, schema: { required: ['n'] } });
+    const { lines, logger } = logged();
+    let calls = 0;
+    const timedSlow: Pick<SchemaChecker, 'check'> = { check: async (...args) => (calls++, { ...(await checker.check(...args)), ms: 300 }) };
+    const schemas = createEventSchemas({ store, logger, checker: timedSlow, now: () => 0 });
+    expect(await schemas.issues('cache.timed', {})).toHaveLength(1);
+    expect(await schemas.issues('cache.timed', {})).toEqual([]);
+    expect(calls).toBe(1);
+    expect(lines.filter((l) => l.includes('took too long'))).toHaveLength(1);
+  });
+
+  it('no checking thread (a broken install): a 503, not an event accepted unchecked', async () => {
+    await store.eventTypes.create({ name: 'cache.nothread', description: '', example: { n: 1 }, schema: { required: ['n'] } });
+    const broken: Pick<SchemaChecker, 'check'> = { check: () => Promise.reject(new SchemaCheckerUnavailable('no thread')) };
+    const schemas = createEventSchemas({ store, logger: pino({ level: 'silent' }), checker: broken, now: () => 0 });
+    await expect(schemas.issues('cache.nothread', {})).rejects.toMatchObject({ status: 503, code: 'schema_checker_unavailable' });
+  });
+
+  it('a check past its deadline, on the real thread, accepts the event; the schema is not applied again until it changes', async () => {
     await store.eventTypes.create({ name: 'cache.slow', description: '', example: { v: 's' }, schema: doubling(26) });
     const { lines, logger } = logged();
     let calls = 0;
     const counting: Pick<SchemaChecker, 'check'> = { check: (...args) => (calls++, checker.check(...args)) };
     let clock = 0;
-    const schemas = createEventSchemas({ store, logger, checker: counting, now: () => clock, budgetMs: 200 });
+    const schemas = createEventSchemas({ store, logger, checker: counting, now: () => clock, budgetMs: 100 });
     // 2^26 paths on data that fails: minutes and gigabytes on the event loop (the test would time
     // out); here, the budget.
     expect(await schemas.issues('cache.slow', { v: 1 })).toEqual([]);
@@ -120,6 +139,6 @@ describe('createEventSchemas', () => {
     expect(await schemas.issues('cache.slow', {})).toEqual([{ path: '', message: "must have required property 'm'" }]);
     expect(lines.filter((l) => l.includes('took too long'))).toHaveLength(1);
     // The thread was replaced: checks go on.
-    expect(await checker.check(JSON.stringify({ type: 'string' }), 1, { allIssues: false, budgetMs: 5_000 })).toHaveLength(1);
+    expect((await checker.check(JSON.stringify({ type: 'string' }), 1, { allIssues: false, deadlineMs: 5_000 })).issues).toHaveLength(1);
   });
 });

@@ -16,7 +16,8 @@
 import type { SchemaIssue } from '../domain/json-schema';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
-import { SchemaReplyProblem, SchemaTooSlow, type SchemaChecker } from './schema-checker';
+import { ApiError, ErrorType } from './errors';
+import { SchemaCheckerUnavailable, SchemaReplyProblem, SchemaTooSlow, type SchemaChecker } from './schema-checker';
 
 export const EVENT_SCHEMA_TTL_MS = 5_000;
 
@@ -25,6 +26,11 @@ export const EVENT_SCHEMA_TTL_MS = 5_000;
  * times the budget a schema's probes get when it is stored (routes/event-types.ts).
  */
 export const SLOW_CHECK_MS = 250;
+/**
+ * A check that has not answered by this many budgets is ended with its thread. The thread's own
+ * timing decides what is slow; this only bounds one that would never answer.
+ */
+const DEADLINE_FACTOR = 4;
 
 /** Names kept at most: beyond it the map starts again, so made-up type names cannot grow it. */
 const MAX_NAMES = 10_000;
@@ -75,7 +81,7 @@ export function createEventSchemas(deps: { store: Store; logger: Logger; checker
     };
     if (err instanceof SchemaTooSlow) {
       remember(unapplied);
-      logger.error({ eventType, budgetMs }, 'checking one event against a stored event-type schema took too long; its events are accepted unchecked until the schema changes');
+      logger.error({ eventType, budgetMs, reason: err.message }, 'checking one event against a stored event-type schema took too long; its events are accepted unchecked until the schema changes');
     } else if (err.phase === 'compile') {
       // Checked when it was stored, so the schema rules changed since.
       remember(unapplied);
@@ -93,8 +99,12 @@ export function createEventSchemas(deps: { store: Store; logger: Logger; checker
       const schema = await schemaFor(name);
       if (schema === null || unapplied.has(schema)) return [];
       try {
-        return await checker.check(schema, data, { allIssues: opts?.allIssues ?? false, budgetMs });
+        const { issues, ms } = await checker.check(schema, data, { allIssues: opts?.allIssues ?? false, deadlineMs: budgetMs * DEADLINE_FACTOR });
+        // This event has its answer; the next ones of the schema would each take as long.
+        if (ms > budgetMs) accepted(schema, name, new SchemaTooSlow(budgetMs));
+        return issues;
       } catch (err) {
+        if (err instanceof SchemaCheckerUnavailable) throw new ApiError(503, ErrorType.unavailable, 'schema_checker_unavailable', 'Event data cannot be checked against its schema right now; try again');
         if (!(err instanceof SchemaTooSlow || err instanceof SchemaReplyProblem)) throw err;
         accepted(schema, name, err);
         return [];

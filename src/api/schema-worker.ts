@@ -12,7 +12,8 @@ import { schemaProbes } from '../domain/schema-probes';
 export type SchemaJob = { id: number; schema: string } & ({ kind: 'check'; data: unknown; allIssues: boolean } | { kind: 'vet'; example: unknown; probeBudgetMs: number });
 
 export type SchemaReply = { id: number } & (
-  | { ok: true; issues: SchemaIssue[]; slowProbe?: { ms: number; probe: string } }
+  /** `ms`: the check of `data` alone, timed here (compiling not included). */
+  | { ok: true; issues: SchemaIssue[]; ms: number; slowProbe?: { ms: number; probe: string } }
   | { ok: false; phase: 'compile' | 'check'; message: string; issues: SchemaIssue[] }
 );
 
@@ -54,10 +55,14 @@ function run(job: SchemaJob): SchemaReply {
     return { id: job.id, ok: false, phase: 'compile', message: err.message, issues: err.issues };
   }
   try {
-    if (job.kind === 'check') return { id: job.id, ok: true, issues: check(job.data, { allIssues: job.allIssues }) };
+    const started = performance.now();
+    if (job.kind === 'check') {
+      const issues = check(job.data, { allIssues: job.allIssues });
+      return { id: job.id, ok: true, issues, ms: performance.now() - started };
+    }
     const issues = check(job.example, { allIssues: true });
     const slow = slowProbe(check, job.example, job.probeBudgetMs);
-    return { id: job.id, ok: true, issues, ...(slow && { slowProbe: slow }) };
+    return { id: job.id, ok: true, issues, ms: performance.now() - started, ...(slow && { slowProbe: slow }) };
   } catch (err) {
     if (!(err instanceof SchemaProblem)) throw err;
     return { id: job.id, ok: false, phase: 'check', message: err.message, issues: err.issues };

@@ -8,7 +8,7 @@ import { Router } from 'express';
 import type { Json } from '../../domain/model';
 import type { EventType } from '../../store/event-types';
 import { SchemaProblem } from '../../domain/json-schema';
-import { SchemaTooSlow } from '../schema-checker';
+import { SchemaCheckerUnavailable, SchemaTooSlow } from '../schema-checker';
 import { ApiError, ErrorType, schemaIssueDetails } from '../errors';
 import { CreateEventTypeBody, EventTypeListQuery, EventTypeParams, EventTypeResponse, pageOf, UpdateEventTypeBody } from '../schemas';
 import { page } from '../serialize';
@@ -40,6 +40,7 @@ async function checkSchema(checker: RouteContext['schemaChecker'], schema: Json,
     issues = vetted.issues;
   } catch (err) {
     if (err instanceof SchemaTooSlow) throw tooSlow(`no answer within ${err.budgetMs} ms`);
+    if (err instanceof SchemaCheckerUnavailable) throw new ApiError(503, ErrorType.unavailable, 'schema_checker_unavailable', 'The schema cannot be checked right now; try again');
     if (!(err instanceof SchemaProblem)) throw err;
     throw new ApiError(400, ErrorType.invalidRequest, 'invalid_schema', err.message, schemaIssueDetails('schema', err.issues));
   }
@@ -90,6 +91,7 @@ export function eventTypesRouter({ store, api, eventSchemas, schemaChecker }: Ro
       summary: 'Update an event type: description, example, schema (null removes it), or archive it',
       tag,
       auth: 'admin',
+      errors: [409],
       params: EventTypeParams,
       body: UpdateEventTypeBody,
       response: EventTypeResponse,
