@@ -78,7 +78,7 @@ describe.skipIf(process.platform !== 'linux')('a dev server left running by a Ho
     const api = apiClient(url, ADMIN_KEY);
     let child = spawnHookline(env);
     try {
-      await waitHealthy(url, 120_000);
+      await waitHealthy(url, 120_000, child);
       const app = await createApp(api, { retry_schedule: ['3s'] });
       await createEndpoint(api, app.id, { url: `${r.url}/orphan` });
       r.script({ status: 500 });
@@ -92,7 +92,7 @@ describe.skipIf(process.platform !== 'linux')('a dev server left running by a Ho
 
       // Same ports, same data directory: without the fix the port is taken and this start fails.
       child = spawnHookline(env);
-      await waitHealthy(url, 120_000);
+      await waitHealthy(url, 120_000, child);
       const servers = pidsWith(db);
       expect(servers).toHaveLength(1);
       expect(servers).not.toContain(orphan);

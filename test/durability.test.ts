@@ -83,7 +83,7 @@ describe.each(storeKinds)('durability on %s', (kind) => {
     const api = apiClient(url, ADMIN_KEY);
     let child = spawnHookline(env);
     try {
-      await waitHealthy(url);
+      await waitHealthy(url, 60_000, child);
       const app = await createApp(api, { retry_schedule: ['4s'] });
       r.script({ status: 500 });
       await createEndpoint(api, app.id, { url: `${r.url}/killed` });
@@ -102,7 +102,7 @@ describe.each(storeKinds)('durability on %s', (kind) => {
       await killHard(child);
 
       child = spawnHookline(env);
-      await waitHealthy(url);
+      await waitHealthy(url, 60_000, child);
       const [done] = await waitUntil(() => deliveriesOf(api, app.id, event.id), (ds) => ds[0]?.status === 'succeeded', 60_000, 'delivery after restart');
       expect(done!.attempt_count).toBe(2);
       expect(r.requests.filter((q) => q.path === '/killed').map((q) => q.headers['webhook-id'])).toEqual([event.id, event.id]);

@@ -18,20 +18,32 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The last part of each spawned Hookline's stderr, for the failure message of a start that did not come up. */
+const stderrOf = new WeakMap<ChildProcess, string>();
+const STDERR_KEPT = 8_192;
+
 /** Runs `src/main.ts` with `env` added to this process's environment. */
 export function spawnHookline(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.resume();
+  stderrOf.set(child, '');
+  child.stderr?.on('data', (chunk: Buffer) => stderrOf.set(child, (stderrOf.get(child)! + chunk.toString()).slice(-STDERR_KEPT)));
   return child;
 }
 
-export async function waitHealthy(url: string, timeoutMs = 60_000): Promise<void> {
-  await waitUntil(
-    () => fetch(`${url}/readyz`).then((r) => r.status, () => 0),
-    (status) => status === 200,
-    timeoutMs,
-    'hookline readiness',
-  );
+/** Waits for `/readyz`; with `child`, fails at once if it exits first, with the end of its stderr. */
+export async function waitHealthy(url: string, timeoutMs = 60_000, child?: ChildProcess): Promise<void> {
+  const exited = () => child !== undefined && (child.exitCode !== null || child.signalCode !== null);
+  try {
+    await waitUntil(
+      () => (exited() ? Promise.resolve(-1) : fetch(`${url}/readyz`).then((r) => r.status, () => 0)),
+      (status) => status === 200 || status === -1,
+      timeoutMs,
+      'hookline readiness',
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- its stderr ---\n${child ? stderrOf.get(child) : ''}`);
+  }
+  if (exited()) throw new Error(`hookline exited (${child!.exitCode ?? child!.signalCode}) before it was ready\n--- its stderr ---\n${stderrOf.get(child!)}`);
 }
 
 /** SIGKILL, and resolves once the process has exited. */

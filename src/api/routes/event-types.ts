@@ -39,7 +39,8 @@ async function checkSchema(checker: RouteContext['schemaChecker'], schema: Json,
     if (vetted.slowProbe) throw tooSlow(`${Math.round(vetted.slowProbe.ms)} ms for one value (${shorten(vetted.slowProbe.probe)})`);
     issues = vetted.issues;
   } catch (err) {
-    if (err instanceof SchemaTooSlow) throw tooSlow(`no answer within ${err.budgetMs} ms`);
+    // "ran past its deadline of 2000 ms", or "ran the checking thread out of its 256 MB heap".
+    if (err instanceof SchemaTooSlow) throw tooSlow(err.message.replace(/^The check /, 'the check '));
     if (err instanceof SchemaCheckerUnavailable) throw new ApiError(503, ErrorType.unavailable, 'schema_checker_unavailable', 'The schema cannot be checked right now; try again');
     if (!(err instanceof SchemaProblem)) throw err;
     throw new ApiError(400, ErrorType.invalidRequest, 'invalid_schema', err.message, schemaIssueDetails('schema', err.issues));
