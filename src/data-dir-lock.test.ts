@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isLiveNodeProcess } from './dev-server-orphans';
 import { LOCK_FILE, lockDataDir } from './data-dir-lock';
 
 const newDir = () => mkdtempSync(join(tmpdir(), 'hookline-lock-'));
@@ -64,12 +63,5 @@ describe('lockDataDir', () => {
     writeFileSync(join(dir, LOCK_FILE), '12345\n');
     lock.release();
     expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe('12345\n');
-  });
-});
-
-describe.skipIf(process.platform !== 'linux')('isLiveNodeProcess', () => {
-  it('this process is; a pid that is not running is not', () => {
-    expect(isLiveNodeProcess(process.pid)).toBe(true);
-    expect(isLiveNodeProcess(4194300)).toBe(false);
   });
 });

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isLiveNodeProcess } from './dev-server-orphans';
+import { isLiveNodeProcess, processStarted } from './processes';
 
 export const LOCK_FILE = 'hookline.lock';
 
@@ -37,7 +37,8 @@ const heldHere = new Set<string>();
 export function lockDataDir(dataDir: string, isHeld: (holder: LockHolder) => boolean = holderIsAlive): DataDirLock {
   const dir = realpathSync(dataDir);
   const path = join(dir, LOCK_FILE);
-  const me: LockHolder = { pid: process.pid, ...startedOf(process.pid) };
+  const started = processStarted(process.pid);
+  const me: LockHolder = { pid: process.pid, ...(started !== undefined && { started }) };
   const mine = format(me);
   for (let tries = 0; ; tries++) {
     if (createWith(path, mine)) break;
@@ -85,20 +86,8 @@ function parse(text: string): LockHolder | undefined {
 /** A live Node process with the holder's pid, started when the holder did (where that is known). */
 function holderIsAlive(holder: LockHolder): boolean {
   if (!isLiveNodeProcess(holder.pid)) return false;
-  const now = startedOf(holder.pid).started;
+  const now = processStarted(holder.pid);
   return holder.started === undefined || now === undefined || now === holder.started;
-}
-
-/** Linux: the boot id and the process's start time in ticks since boot (/proc/<pid>/stat field 22). */
-function startedOf(pid: number): { started?: string } {
-  try {
-    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    return ticks ? { started: `${boot}/${ticks}` } : {};
-  } catch {
-    return {};
-  }
 }
 
 function readText(path: string): string {

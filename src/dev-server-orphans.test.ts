@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../test/support/wait';
-import { devServersOn, fromPs, listProcesses, stopOrphanedDevServers, type OwnerRules, type ProcessInfo } from './dev-server-orphans';
+import { devServersOn, stopOrphanedDevServers, type OwnerRules } from './dev-server-orphans';
+import { fromPs, listProcesses, type ProcessInfo } from './processes';
 
 const DB = '/data/hookline/temporal.sqlite';
 const MARK = ['--sqlite-pragma', 'synchronous=OFF'];
@@ -44,15 +45,6 @@ describe('devServersOn', () => {
   it('from ps: a parent named node is another Hookline', () => {
     const processes = fromPs(`   10     1 /usr/local/bin/node --import tsx src/main.ts\n   20    10 ${serverArgv().join(' ')}\n`);
     expect(devServersOn(processes, rules).map((o) => o.kind)).toEqual(['another-hookline']);
-  });
-});
-
-describe('fromPs', () => {
-  it('reads pid, ppid and the whole command line', () => {
-    expect(fromPs('    1     0 /sbin/init splash\n  420   1 /opt/temporal server start-dev --db-filename /a b/t.sqlite\n\n')).toEqual([
-      { pid: 1, ppid: 0, argv: ['/sbin/init splash'] },
-      { pid: 420, ppid: 1, argv: ['/opt/temporal server start-dev --db-filename /a b/t.sqlite'] },
-    ]);
   });
 });
 

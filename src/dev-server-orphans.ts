@@ -11,19 +11,8 @@
  * two Hooklines on one data directory would also share its PGlite store. When in doubt, a server
  * is taken for another Hookline's: a refused start is safe, a second server on one database is not.
  */
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
-import { basename, join } from 'node:path';
 import type { Logger } from './logger';
-
-export interface ProcessInfo {
-  pid: number;
-  ppid: number;
-  /** The arguments, exactly (Linux); from `ps`, one string holding the whole command line. */
-  argv: string[];
-  /** The executable's resolved path, where the system says (Linux). */
-  exe?: string;
-}
+import { isNode, isRunning, listProcesses, resolvedExecPath, type ProcessInfo } from './processes';
 
 export type DevServerOwner =
   | { kind: 'orphan'; server: ProcessInfo }
@@ -67,75 +56,6 @@ function hasArgs(p: ProcessInfo, seq: readonly string[]): boolean {
   return false;
 }
 
-/** Node under any of its names (`node`, `nodejs`, `node20`, `node-20.1`, `node.exe`), or this process's own binary. */
-const NODE_NAME = /^node(js)?[-_.\d]*(\.exe)?$/i;
-
-function isNode(p: ProcessInfo, nodeExe: string | undefined): boolean {
-  if (p.exe !== undefined && (p.exe === nodeExe || NODE_NAME.test(basename(p.exe)))) return true;
-  const first = p.argv.length > 1 ? p.argv[0]! : (p.argv[0] ?? '').split(' ')[0]!;
-  return NODE_NAME.test(basename(first));
-}
-
-/** The machine's processes: /proc on Linux, `ps` on other Unixes, none on Windows. */
-export function listProcesses(): ProcessInfo[] {
-  try {
-    if (process.platform === 'linux') return fromProc();
-    if (process.platform === 'win32') return [];
-    return fromPs(execFileSync('ps', ['-axww', '-o', 'pid=,ppid=,command='], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 5_000 }));
-  } catch {
-    return []; // no way to look: the port check still refuses a taken port
-  }
-}
-
-function fromProc(): ProcessInfo[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .flatMap((name) => procInfo(name) ?? []);
-}
-
-/** One process from /proc; undefined if it ended while we looked. */
-function procInfo(pid: string): ProcessInfo | undefined {
-  try {
-    const argv = readFileSync(join('/proc', pid, 'cmdline'), 'utf8').split('\0');
-    if (argv.at(-1) === '') argv.pop();
-    // stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so read after the last ')'.
-    const stat = readFileSync(join('/proc', pid, 'stat'), 'utf8');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    return { pid: Number(pid), ppid, argv, ...exeOf(pid) };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Whether `pid` is a live Node process, as a Hookline holding a lock would be. On Linux by its
- * executable and arguments, so a pid reused by another program does not count; elsewhere any live
- * process counts, which only ever refuses a start.
- */
-export function isLiveNodeProcess(pid: number): boolean {
-  if (!alive(pid)) return false;
-  if (process.platform !== 'linux') return true;
-  const info = procInfo(String(pid));
-  return info !== undefined && isNode(info, resolvedExecPath());
-}
-
-/** Another user's process hides its executable; its other fields still count. */
-function exeOf(pid: string): { exe?: string } {
-  try {
-    return { exe: readlinkSync(join('/proc', pid, 'exe')) };
-  } catch {
-    return {};
-  }
-}
-
-/** Parses `ps -o pid=,ppid=,command=`. */
-export function fromPs(output: string): ProcessInfo[] {
-  return output.split('\n').flatMap((line) => {
-    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
-    return m ? [{ pid: Number(m[1]), ppid: Number(m[2]), argv: [m[3]!] }] : [];
-  });
-}
-
 /** How long a left-behind server gets to stop on SIGTERM before SIGKILL. */
 const STOP_GRACE_MS = 10_000;
 
@@ -162,14 +82,6 @@ export async function stopOrphanedDevServers(
   }
 }
 
-function resolvedExecPath(): string | undefined {
-  try {
-    return realpathSync(process.execPath);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Sends `signal` and waits up to `ms` for the process to be gone; true once it is. */
 async function signalAndWait(pid: number, signal: NodeJS.Signals, ms: number): Promise<boolean> {
   try {
@@ -181,24 +93,8 @@ async function signalAndWait(pid: number, signal: NodeJS.Signals, ms: number): P
   }
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (!alive(pid)) return true;
+    if (!isRunning(pid)) return true;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return !alive(pid);
-}
-
-/** A zombie counts as gone: it has exited and waits only for its new parent to reap it. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  if (process.platform !== 'linux') return true;
-  try {
-    const stat = readFileSync(join('/proc', String(pid), 'stat'), 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  return !isRunning(pid);
 }

@@ -3,7 +3,7 @@
  * official CLI with the Web UI, its database in the data directory, and a supervisor that starts
  * it again if it dies. Also the dynamic config Hookline wants from any Temporal server.
  */
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { accessSync, constants, existsSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -110,7 +110,7 @@ export async function requirePortFree(port: number, what: string, setting: strin
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   // Absolute and without symlinks: the server's command line names it, and that is how a
   // left-behind one is found, whichever path to the data directory the next start is given.
-  const dbFilename = join(realpathSync(resolve(opts.dataDir)), 'temporal.sqlite');
+  const dbFilename = join(realpathSync(opts.dataDir), 'temporal.sqlite');
   await stopOrphanedDevServers(dbFilename, SQLITE_PRAGMAS, opts.logger);
   await requirePortFree(opts.port, "the Temporal dev server's", 'HOOKLINE_TEMPORAL_PORT', `, or TEMPORAL_ADDRESS=${DEV_SERVER_HOST}:${opts.port} to use the Temporal that is there`);
   if (opts.uiPort !== 0) await requirePortFree(opts.uiPort, "the Temporal Web UI's", 'HOOKLINE_TEMPORAL_UI_PORT', ' (0 turns the Web UI off)');

@@ -5,7 +5,7 @@
  * keys are looked up by their hash.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { IdPrefix, namesId } from '../domain/ids';
 import { take, type Bucket, type BucketRule } from '../domain/token-bucket';
 import type { Store } from '../store';
@@ -22,13 +22,26 @@ export function principalOf(res: Response): Principal {
   return res.locals.principal as Principal;
 }
 
+/**
+ * A header the API reads, sent more than once, is refused: Node joins most copies with ", " (an
+ * Idempotency-Key of "a, b" is neither of the ones sent) and keeps only the first Authorization.
+ */
+export function refuseRepeatedHeaders(req: Request, names: ReadonlySet<string>): void {
+  const seen = new Set<string>();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    if (!names.has(name)) continue;
+    if (seen.has(name)) throw ApiError.validation('The request headers are not valid', [{ path: name, message: 'sent more than once; send it once' }]);
+    seen.add(name);
+  }
+}
+const AUTHORIZATION: ReadonlySet<string> = new Set(['authorization']);
+
 export function authenticate(adminKey: string, store: Store): RequestHandler {
   const expected = digest(adminKey);
   return async (req, res, next) => {
     // Node keeps the first of two Authorization headers: which key counts must not depend on that.
-    if (req.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'authorization').length > 1) {
-      return sendError(res, ApiError.validation('The request headers are not valid', [{ path: 'authorization', message: 'sent more than once; send it once' }]));
-    }
+    refuseRepeatedHeaders(req, AUTHORIZATION);
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
     if (!match) {
       return sendError(res, new ApiError(401, ErrorType.authentication, 'missing_api_key', 'Send "Authorization: Bearer <key>"'));

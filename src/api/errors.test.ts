@@ -1,5 +1,9 @@
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { schemaIssueDetails, zodDetails } from './errors';
+import { SchemaCheckerUnavailable } from './schema-checker';
+import { ApiError, errorHandler, schemaIssueDetails, zodDetails } from './errors';
 import { z } from './zod';
 
 describe('zodDetails', () => {
@@ -22,5 +26,32 @@ describe('schemaIssueDetails', () => {
     ['an empty key', '/', 'data[""]'],
   ])('%s', (_name, pointer, path) => {
     expect(schemaIssueDetails('data', [{ path: pointer, message: 'm' }])).toEqual([{ path, message: 'm' }]);
+  });
+});
+
+describe('errorHandler', () => {
+  /** The status, Retry-After and code the handler answers `err` with, through a real Express app. */
+  async function answerTo(err: Error): Promise<[number, string | null, string]> {
+    const app = express();
+    app.get('/', () => {
+      throw err;
+    });
+    app.use(errorHandler(pino({ level: 'silent' })));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      return [res.status, res.headers.get('retry-after'), ((await res.json()) as { error: { code: string } }).error.code];
+    } finally {
+      server.close();
+    }
+  }
+
+  it.each<[string, Error, [number, string | null, string]]>([
+    ['no schema-checking thread: 503, retry after 1 s', new SchemaCheckerUnavailable('no thread'), [503, '1', 'schema_checker_unavailable']],
+    ['an Idempotency-Key still in use: 409 with its own Retry-After', ApiError.idempotencyKeyInUse(), [409, '1', 'idempotency_key_in_use']],
+    ['another conflict: no Retry-After', new ApiError(409, 'conflict_error', 'already_exists', 'x'), [409, null, 'already_exists']],
+  ])('%s', async (_, err, expected) => {
+    expect(await answerTo(err)).toEqual(expected);
   });
 });

@@ -7,6 +7,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from './zod';
 import type { Logger } from '../logger';
 import { storeUnavailable } from '../store/db';
+import { SchemaCheckerUnavailable } from './schema-checker';
 import { IdPrefix, namesId } from '../domain/ids';
 
 export const ErrorType = {
@@ -45,9 +46,14 @@ export class ApiError extends Error {
     return new ApiError(400, ErrorType.invalidRequest, 'duplicate_key', `The body repeats the key at ${path}; JSON parsers disagree on which value counts`, [{ path, message: 'repeated key' }]);
   }
 
+  /** Seconds the answer tells the client to wait (`Retry-After`); every 503 says 1 unless it sets its own. */
+  retryAfterS?: number;
+
   /** A repeat of an Idempotency-Key request that still runs (api/idempotent.ts); its answer comes soon. */
   static idempotencyKeyInUse(): ApiError {
-    return new ApiError(409, ErrorType.conflict, 'idempotency_key_in_use', 'A request with this Idempotency-Key is still running; retry it in a moment');
+    const err = new ApiError(409, ErrorType.conflict, 'idempotency_key_in_use', 'A request with this Idempotency-Key is still running; retry it in a moment');
+    err.retryAfterS = 1;
+    return err;
   }
 
   static unsupportedEncoding(): ApiError {
@@ -140,6 +146,7 @@ function toApiError(err: unknown): ApiError | undefined {
     return new ApiError(e.status, ErrorType.invalidRequest, 'bad_request', 'The request could not be read');
   }
   if (storeUnavailable(err)) return new ApiError(503, ErrorType.unavailable, 'store_unavailable', 'The store is not answering; try again');
+  if (err instanceof SchemaCheckerUnavailable) return new ApiError(503, ErrorType.unavailable, 'schema_checker_unavailable', 'Data cannot be checked against event-type schemas right now; try again');
   return undefined;
 }
 
@@ -152,7 +159,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const known = toApiError(err);
     if (known?.code === 'store_unavailable') logger.warn({ err, method: req.method, path: req.path }, 'the store did not answer; answered 503');
-    if ((known?.status === 503 || known?.code === 'idempotency_key_in_use') && !res.headersSent && res.get('retry-after') === undefined) res.set('retry-after', '1');
+    const retryAfterS = known?.retryAfterS ?? (known?.status === 503 ? 1 : undefined);
+    if (retryAfterS !== undefined && !res.headersSent && res.get('retry-after') === undefined) res.set('retry-after', String(retryAfterS));
     if (known) return sendError(res, known);
     logger.error({ err, method: req.method, path: req.route ? String((req.route as { path: unknown }).path) : req.path }, 'unhandled API error');
     sendError(res, new ApiError(500, ErrorType.api, 'internal', 'An internal error occurred'));

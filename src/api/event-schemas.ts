@@ -10,14 +10,13 @@
  * a schema can take exponential time or memory on some data, and one event must not hold the API
  * or end the process. A schema the producer cannot fix must not lose their events either: one
  * that no longer compiles, fails while checking, or runs past the budget lets the event through
- * unchecked, and the operator is told once. A schema past the budget, or that no longer compiles,
+ * unchecked, and the operator is told once. (No thread at all is a 503: errors.ts.) A schema past the budget, or that no longer compiles,
  * is not applied again until it changes, so each such schema costs one budget per process.
  */
 import type { SchemaIssue } from '../domain/json-schema';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
-import { ApiError, ErrorType } from './errors';
-import { SchemaCheckerUnavailable, SchemaReplyProblem, SchemaTooSlow, type SchemaChecker } from './schema-checker';
+import { SchemaReplyProblem, SchemaTooSlow, type SchemaChecker } from './schema-checker';
 
 export const EVENT_SCHEMA_TTL_MS = 5_000;
 
@@ -104,7 +103,6 @@ export function createEventSchemas(deps: { store: Store; logger: Logger; checker
         if (ms > budgetMs) accepted(schema, name, new SchemaTooSlow(budgetMs));
         return issues;
       } catch (err) {
-        if (err instanceof SchemaCheckerUnavailable) throw new ApiError(503, ErrorType.unavailable, 'schema_checker_unavailable', 'Event data cannot be checked against its schema right now; try again');
         if (!(err instanceof SchemaTooSlow || err instanceof SchemaReplyProblem)) throw err;
         accepted(schema, name, err);
         return [];

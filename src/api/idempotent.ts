@@ -12,9 +12,10 @@
  * - Only answers are remembered: a request that fails (a 4xx, or the store or Temporal down)
  *   frees its key, so the retry runs it again.
  */
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, hkdfSync } from 'node:crypto';
 import type { Logger } from '../logger';
 import type { IdempotentRequestStore } from '../store/idempotent-requests';
+import { createSecretBox, type SecretBox } from '../store/secret-box';
 import type { Principal } from './auth';
 import { ApiError, ErrorType } from './errors';
 
@@ -49,25 +50,14 @@ export function requestFingerprint(key: string, method: string, path: string, bo
 export const storedKey = (key: string): string => createHash('sha256').update(key).digest('base64url');
 
 /**
- * Answers are encrypted under a key derived from the client's Idempotency-Key (AES-256-GCM), as
- * well as sealed with the server's key by the store: an answer may carry an application key or a
- * signing secret shown once, and the database and the server's key alone must not open it.
+ * Answers are encrypted under a key derived from the client's Idempotency-Key, as well as sealed
+ * with the server's key by the store: an answer may carry an application key or a signing secret
+ * shown once, and the database and the server's key alone must not open it.
  */
-const answerKey = (key: string, scope: string): Buffer => Buffer.from(hkdfSync('sha256', key, scope, 'hookline idempotent answer', 32));
+const answerBox = (key: string, scope: string): SecretBox => createSecretBox(Buffer.from(hkdfSync('sha256', key, scope, 'hookline idempotent answer', 32)));
 
-export function encryptAnswer(key: string, scope: string, text: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', answerKey(key, scope), iv);
-  const encrypted = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
-  return [iv, cipher.getAuthTag(), encrypted].map((part) => part.toString('base64url')).join('.');
-}
-
-export function decryptAnswer(key: string, scope: string, sealed: string): string {
-  const [iv, tag, encrypted] = sealed.split('.').map((part) => Buffer.from(part, 'base64url'));
-  const decipher = createDecipheriv('aes-256-gcm', answerKey(key, scope), iv!);
-  decipher.setAuthTag(tag!);
-  return Buffer.concat([decipher.update(encrypted!), decipher.final()]).toString('utf8');
-}
+export const encryptAnswer = (key: string, scope: string, text: string): string => answerBox(key, scope).seal(text);
+export const decryptAnswer = (key: string, scope: string, sealed: string): string => answerBox(key, scope).open(sealed);
 
 /** JSON text with every object's keys sorted. For bodies the API has validated: their nesting is bounded. */
 export function canonicalJson(value: unknown): string {

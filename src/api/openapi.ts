@@ -5,7 +5,7 @@
  */
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Request, RequestHandler, Response, Router } from 'express';
-import { principalOf, requireAdmin } from './auth';
+import { principalOf, refuseRepeatedHeaders, requireAdmin } from './auth';
 import { ApiError, ErrorBody, ErrorType, zodDetails } from './errors';
 import { requestFingerprint, scopeOf, type Idempotency } from './idempotent';
 import { stringifyWithRaw } from './raw-json';
@@ -208,16 +208,3 @@ function responseHeaders(spec: Pick<RouteSpec<AnyObject, AnyObject, z.ZodType, z
   return spec.idempotent ? { ...spec.responseHeaders, ...replayedHeader } : spec.responseHeaders;
 }
 
-/**
- * A declared header sent more than once is refused: Node joins the copies with ", ", and the
- * joined value (an Idempotency-Key of "a, b") is neither of the ones sent.
- */
-function refuseRepeatedHeaders(req: Request, declared: ReadonlySet<string>): void {
-  const seen = new Set<string>();
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]!.toLowerCase();
-    if (!declared.has(name)) continue;
-    if (seen.has(name)) throw ApiError.validation('The request headers are not valid', [{ path: name, message: 'sent more than once; send it once' }]);
-    seen.add(name);
-  }
-}

@@ -21,7 +21,8 @@ import type { SchemaJob, SchemaReply } from './schema-worker';
 export class SchemaTooSlow extends Error {
   constructor(
     readonly budgetMs: number,
-    reason = `ran past its deadline of ${budgetMs} ms`,
+    /** What happened, after "the check": `ran past its deadline of 2000 ms`, or ran the thread out of heap. */
+    readonly reason = `ran past its deadline of ${budgetMs} ms`,
   ) {
     super(`The check ${reason}`);
   }

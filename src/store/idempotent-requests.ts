@@ -36,7 +36,7 @@ export function createIdempotentRequestStore(db: Db, box: SecretBox) {
     /** Claims `key` in `scope` for a request, or reads what holds it. */
     async claim(scope: string, key: string, fingerprint: string): Promise<Claim> {
       // A record released between the insert and the read (its request failed) frees the key:
-      // try again. Two tries suffice unless requests with this key keep failing at that instant.
+      // try again, a few times; past that the key is reported as in use, and the client retries.
       for (let tries = 0; ; tries++) {
         // An expired record frees its key; deleting it first lets the insert claim it.
         await db.deleteFrom('idempotent_requests').where('scope', '=', scope).where('key', '=', key).where(expired).execute();

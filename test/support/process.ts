@@ -1,8 +1,8 @@
 /** Hookline as its own process, exactly as `npm start` runs it, for tests that kill it. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { listProcesses } from '../../src/processes';
 import { waitUntil } from './wait';
 
 const root = join(__dirname, '..', '..');
@@ -54,16 +54,9 @@ export async function killHard(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** Pids of the processes whose command line names `needle` (Linux: /proc). */
+/** Pids of the running processes whose command line names `needle`. */
 export function pidsWith(needle: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(join('/proc', pid, 'cmdline'), 'utf8').includes(needle);
-      } catch {
-        return false; // it ended while we looked
-      }
-    })
-    .map(Number);
+  return listProcesses()
+    .filter((p) => p.argv.join(' ').includes(needle))
+    .map((p) => p.pid);
 }

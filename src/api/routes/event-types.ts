@@ -8,7 +8,7 @@ import { Router } from 'express';
 import type { Json } from '../../domain/model';
 import type { EventType } from '../../store/event-types';
 import { SchemaProblem } from '../../domain/json-schema';
-import { SchemaCheckerUnavailable, SchemaTooSlow } from '../schema-checker';
+import { SchemaTooSlow } from '../schema-checker';
 import { ApiError, ErrorType, schemaIssueDetails } from '../errors';
 import { CreateEventTypeBody, EventTypeListQuery, EventTypeParams, EventTypeResponse, pageOf, UpdateEventTypeBody } from '../schemas';
 import { page } from '../serialize';
@@ -39,9 +39,7 @@ async function checkSchema(checker: RouteContext['schemaChecker'], schema: Json,
     if (vetted.slowProbe) throw tooSlow(`${Math.round(vetted.slowProbe.ms)} ms for one value (${shorten(vetted.slowProbe.probe)})`);
     issues = vetted.issues;
   } catch (err) {
-    // "ran past its deadline of 2000 ms", or "ran the checking thread out of its 256 MB heap".
-    if (err instanceof SchemaTooSlow) throw tooSlow(err.message.replace(/^The check /, 'the check '));
-    if (err instanceof SchemaCheckerUnavailable) throw new ApiError(503, ErrorType.unavailable, 'schema_checker_unavailable', 'The schema cannot be checked right now; try again');
+    if (err instanceof SchemaTooSlow) throw tooSlow(`the check ${err.reason}`);
     if (!(err instanceof SchemaProblem)) throw err;
     throw new ApiError(400, ErrorType.invalidRequest, 'invalid_schema', err.message, schemaIssueDetails('schema', err.issues));
   }
