@@ -76,8 +76,9 @@ describe.skipIf(process.platform === 'win32')('stopOrphanedDevServers on real pr
   it('stops one that its Hookline left behind', async () => {
     const db = join(mkdtempSync(join(tmpdir(), 'orphan-')), 'temporal.sqlite');
     const pid = await standIn(db, true);
-    await stopOrphanedDevServers(db, MARK, logger);
+    expect(await stopOrphanedDevServers(db, MARK, logger)).toBe(1);
     expect(alive(db, pid)).toBe(false);
+    expect(await stopOrphanedDevServers(db, MARK, logger)).toBe(0);
     expect(warnings).toContainEqual({ pid, dbFilename: db });
   });
 

@@ -60,16 +60,17 @@ function hasArgs(p: ProcessInfo, seq: readonly string[]): boolean {
 const STOP_GRACE_MS = 10_000;
 
 /**
- * Stops the dev servers a killed Hookline left on `dbFilename`; refuses to start when another
- * live Hookline runs one there.
+ * Stops the dev servers a killed Hookline left on `dbFilename` and returns how many; refuses to
+ * start when another live Hookline runs one there.
  */
 export async function stopOrphanedDevServers(
   dbFilename: string,
   hooklineArgs: readonly string[],
   logger: Pick<Logger, 'warn'>,
   processes: () => ProcessInfo[] = listProcesses,
-): Promise<void> {
+): Promise<number> {
   const rules: OwnerRules = { dbFilename, hooklineArgs, nodeExe: resolvedExecPath() };
+  let stopped = 0;
   for (const owner of devServersOn(processes(), rules)) {
     if (owner.kind === 'another-hookline') {
       throw new Error(`Another Hookline (pid ${owner.parent.pid}) runs a Temporal dev server on ${dbFilename}. Stop it, or give this one its own HOOKLINE_DATA_DIR.`);
@@ -79,7 +80,9 @@ export async function stopOrphanedDevServers(
     if (!(await signalAndWait(pid, 'SIGTERM', STOP_GRACE_MS)) && !(await signalAndWait(pid, 'SIGKILL', STOP_GRACE_MS))) {
       throw new Error(`The Temporal dev server left running on ${dbFilename} (pid ${pid}) did not stop. Stop it by hand.`);
     }
+    stopped += 1;
   }
+  return stopped;
 }
 
 /** Sends `signal` and waits up to `ms` for the process to be gone; true once it is. */

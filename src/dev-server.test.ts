@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { TEMPORAL_DYNAMIC_CONFIG, devServerDynamicConfigArgs, devServerPartitionConfig, findTemporalCli, partitionMarker, startDevServer } from './dev-server';
+import { TEMPORAL_DYNAMIC_CONFIG, devServerDynamicConfigArgs, devServerPartitionConfig, findTemporalCli, partitionMarker, requirePortFree, startDevServer } from './dev-server';
 
 /** The keys and first values of a Temporal dynamic config file (only the shape our file uses). */
 function readDynamicConfigFile(path: string): Record<string, number> {
@@ -57,6 +57,18 @@ describe('startDevServer on a port something already listens on', () => {
   it('refuses a Web UI port taken', async () => {
     const uiPort = await listening('127.0.0.1');
     await expect(startDevServer({ ...options, port: 0, uiPort })).rejects.toThrow(`the Temporal Web UI's port ${uiPort} on 127.0.0.1 is already in use`);
+  });
+
+  it('waits, when asked, for a port that a stopped server is still releasing', async () => {
+    const port = await listening('127.0.0.1');
+    await expect(requirePortFree(port, 'a', 'X')).rejects.toThrow(`a port ${port} on 127.0.0.1 is already in use`);
+    const released = new Promise((resolve) => setTimeout(resolve, 300)).then(() => new Promise((resolve) => servers.pop()!.close(resolve)));
+    await requirePortFree(port, 'a', 'X', '', 5_000);
+    await released;
+    const stillTaken = await listening('127.0.0.1');
+    const started = Date.now();
+    await expect(requirePortFree(stillTaken, 'a', 'X', '', 300)).rejects.toThrow('already in use');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
   });
 });
 

@@ -97,23 +97,37 @@ export const devServerDynamicConfigArgs = (devServerOnly: Record<string, number>
  * and Hookline would run on the other process's Temporal (another `npm start`, or a
  * `temporal server start-dev`) with its own store, and lose that one's events.
  */
-export async function requirePortFree(port: number, what: string, setting: string, alternative = ''): Promise<void> {
+export async function requirePortFree(port: number, what: string, setting: string, alternative = '', waitMs = 0): Promise<void> {
   if (port === 0) return;
-  const taken = await new Promise<boolean>((resolve, reject) => {
+  const deadline = Date.now() + waitMs;
+  while (await portTaken(port)) {
+    if (Date.now() >= deadline) throw new Error(`${what} port ${port} on ${DEV_SERVER_HOST} is already in use (another Hookline, or a Temporal dev server?). Set ${setting} to a free port${alternative}.`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function portTaken(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(true) : reject(err)));
     probe.listen(port, DEV_SERVER_HOST, () => probe.close(() => resolve(false)));
   });
-  if (taken) throw new Error(`${what} port ${port} on ${DEV_SERVER_HOST} is already in use (another Hookline, or a Temporal dev server?). Set ${setting} to a free port${alternative}.`);
 }
+
+/**
+ * How long a port may stay taken after the server on it was stopped. A multi-threaded process
+ * can read as exited (its main thread a zombie) while its other threads, which share its
+ * sockets, are still exiting: on a busy machine the next start found the port still taken.
+ */
+const PORT_RELEASE_WAIT_MS = 5_000;
 
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   // Absolute and without symlinks: the server's command line names it, and that is how a
   // left-behind one is found, whichever path to the data directory the next start is given.
   const dbFilename = join(realpathSync(opts.dataDir), 'temporal.sqlite');
-  await stopOrphanedDevServers(dbFilename, SQLITE_PRAGMAS, opts.logger);
-  await requirePortFree(opts.port, "the Temporal dev server's", 'HOOKLINE_TEMPORAL_PORT', `, or TEMPORAL_ADDRESS=${DEV_SERVER_HOST}:${opts.port} to use the Temporal that is there`);
-  if (opts.uiPort !== 0) await requirePortFree(opts.uiPort, "the Temporal Web UI's", 'HOOKLINE_TEMPORAL_UI_PORT', ' (0 turns the Web UI off)');
+  const releaseWaitMs = (await stopOrphanedDevServers(dbFilename, SQLITE_PRAGMAS, opts.logger)) > 0 ? PORT_RELEASE_WAIT_MS : 0;
+  await requirePortFree(opts.port, "the Temporal dev server's", 'HOOKLINE_TEMPORAL_PORT', `, or TEMPORAL_ADDRESS=${DEV_SERVER_HOST}:${opts.port} to use the Temporal that is there`, releaseWaitMs);
+  if (opts.uiPort !== 0) await requirePortFree(opts.uiPort, "the Temporal Web UI's", 'HOOKLINE_TEMPORAL_UI_PORT', ' (0 turns the Web UI off)', releaseWaitMs);
   const newDatabase = !existsSync(dbFilename);
   let env: TestWorkflowEnvironment | undefined = await launch(opts, opts.port, dbFilename);
   if (newDatabase) writeFileSync(partitionMarker(dbFilename), '1\n');
@@ -130,7 +144,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
       const old = env;
       env = undefined;
       await old?.teardown().catch(() => undefined);
-      await requirePortFree(port, "the Temporal dev server's", 'HOOKLINE_TEMPORAL_PORT');
+      await requirePortFree(port, "the Temporal dev server's", 'HOOKLINE_TEMPORAL_PORT', '', PORT_RELEASE_WAIT_MS);
       env = await launch(opts, port, dbFilename);
     },
   });

@@ -384,7 +384,14 @@ describe.each(storeKinds)('API on %s', (kind) => {
     }
     // A 405 names the methods the path takes, as the document declares them.
     const wrongMethod = await t.api.request('PUT', `/v1/apps/${app.id}/endpoints/${ep.id}`, { url: 'https://example.com' });
-    expect(wrongMethod.headers.get('allow')).toBe('DELETE, GET, HEAD, PATCH');
+    expect(wrongMethod.headers.get('allow')).toBe('DELETE, GET, HEAD, OPTIONS, PATCH');
+    // OPTIONS answers with the same list on every known path, authenticated or not, and 404 elsewhere.
+    for (const [path, allow] of [[`/v1/apps/${app.id}/endpoints/${ep.id}`, 'DELETE, GET, HEAD, OPTIONS, PATCH'], ['/healthz', 'GET, HEAD, OPTIONS'], ['/metrics', 'GET, HEAD, OPTIONS']] as const) {
+      const options = await fetch(`${t.api.url}${path}`, { method: 'OPTIONS' });
+      expect([options.status, options.headers.get('allow'), await options.text()], path).toEqual([204, allow, '']);
+    }
+    const unknown = await fetch(`${t.api.url}/v1/nothing-here`, { method: 'OPTIONS' });
+    expect([unknown.status, ((await unknown.json()) as { error: { code: string } }).error.code]).toEqual([404, 'route_not_found']);
     const asText = await t.api.request('POST', '/v1/apps', 'name=x', { 'content-type': 'text/plain' });
     expect(asText.status).toBe(415);
     expect(asText.body.error.code).toBe('unsupported_media_type');

@@ -74,7 +74,7 @@ describe('the producer client', () => {
     const server = createServer((req, res) => {
       seen.push(req.headers);
       req.resume();
-      if (seen.length === 1) res.writeHead(503, { 'retry-after': '0', 'content-type': 'application/json' }).end('{"error":{"type":"service_unavailable_error","code":"overloaded","message":"busy"}}');
+      if (seen.length === 1 || req.url?.endsWith('/busy')) res.writeHead(503, { 'retry-after': '0', 'content-type': 'application/json' }).end('{"error":{"type":"service_unavailable_error","code":"overloaded","message":"busy"}}');
       else if (req.url?.endsWith('/bad')) res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"type":"invalid_request_error","code":"validation_failed","message":"no"}}');
       else res.writeHead(202, { 'content-type': 'application/json' }).end('{"id":"evt_x"}');
     });
@@ -87,6 +87,9 @@ describe('the producer client', () => {
       expect(seen[1]!['idempotency-key']).toBe(seen[0]!['idempotency-key']);
       await expect(hookline.events.get('app_1', 'bad')).rejects.toMatchObject({ status: 400, code: 'validation_failed' });
       expect(seen).toHaveLength(3);
+      // Retry-After sets the wait, not the number of retries: two (the default), then the 503.
+      await expect(hookline.events.get('app_1', 'busy')).rejects.toMatchObject({ status: 503, code: 'overloaded' });
+      expect(seen).toHaveLength(6);
     } finally {
       server.close();
     }

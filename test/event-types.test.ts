@@ -38,6 +38,9 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
     expect(clash.status).toBe(409);
     expect(clash.body.error.message).toBe('An event type with that name already exists');
     expect((await t.api.post('/v1/event-types', { name: 'not a type' })).status).toBe(400);
+    const reserved = await t.api.post('/v1/event-types', { name: 'hookline.test' });
+    expect(reserved.status).toBe(400);
+    expect(reserved.body.error.details).toEqual([{ path: 'name', message: expect.stringContaining('reserved') }]);
 
     const app = await createApp(t.api);
     const key = (await t.api.post(`/v1/apps/${app.id}/keys`, { name: 'reader' })).body.key as string;
@@ -153,6 +156,9 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
     const failed = await waitUntil(() => deliveryOf(t.api, app.id, plain.body.id), (d) => d.status === 'failed', 20_000, 'failed test delivery');
     expect(failed).toMatchObject({ event_type: 'hookline.test', attempt_count: 1 });
     expect(JSON.parse(r.requests.at(-1)!.body)).toMatchObject({ type: 'hookline.test', data: { message: expect.any(String) } });
+    // The producer cannot send an event that passes for one of Hookline's own.
+    const posing = await t.api.post(`/v1/apps/${app.id}/events`, { type: 'Hookline.test', data: {} });
+    expect([posing.status, posing.body.error.details]).toEqual([400, [{ path: 'type', message: expect.stringContaining('reserved') }]]);
   });
 
   it('refuses an unknown or archived type and a disabled endpoint', async () => {

@@ -38,6 +38,11 @@ describe.each(storeKinds)('routing on %s', (kind) => {
         ep('us', { event_types: ['*'], channels: ['us'] }),
       ]),
     );
+    // An empty channel list is the same as none, on an endpoint (it gets every event) and on an
+    // event (it reaches only endpoints without channels); both read back as null.
+    const none = await createEndpoint(t.api, app.id, { url: `${r.url}/none`, event_types: ['order.created'], channels: [] });
+    expect(none.channels).toBeNull();
+    ids.none = none.id;
     const receivedBy = async (eventId: string) => {
       const ds = await waitUntil(() => deliveriesOf(t.api, app.id, eventId), (list) => list.length > 0 && list.every((d) => d.status === 'succeeded'), 20_000, 'deliveries');
       return ds.map((d) => Object.keys(ids).find((k) => ids[k] === d.endpoint_id)).sort();
@@ -45,7 +50,11 @@ describe.each(storeKinds)('routing on %s', (kind) => {
 
     expect(await receivedBy((await sendEvent(t.api, app.id, { type: 'invoice.paid' })).id)).toEqual(['all', 'exact', 'prefix']);
     expect(await receivedBy((await sendEvent(t.api, app.id, { type: 'invoice.line.added' })).id)).toEqual(['all', 'prefix']);
-    expect(await receivedBy((await sendEvent(t.api, app.id, { type: 'order.created' })).id)).toEqual(['all', 'other']);
+    expect(await receivedBy((await sendEvent(t.api, app.id, { type: 'order.created' })).id)).toEqual(['all', 'none', 'other']);
+    expect(await receivedBy((await sendEvent(t.api, app.id, { type: 'order.created', channels: ['eu'] })).id)).toEqual(['all', 'eu', 'none', 'other']);
+    const noChannels = await sendEvent(t.api, app.id, { type: 'order.created', channels: [] });
+    expect(noChannels.channels).toBeNull();
+    expect(await receivedBy(noChannels.id)).toEqual(['all', 'none', 'other']);
     expect(await receivedBy((await sendEvent(t.api, app.id, { type: 'invoice.paid', channels: ['eu'] })).id)).toEqual(['all', 'eu', 'exact', 'prefix']);
     const targeted = await sendEvent(t.api, app.id, { type: 'invoice.paid', endpoint_ids: [ids.prefix, ids.other] });
     // Targeting narrows the set; the endpoint's own filter still applies, so `other` gets nothing.

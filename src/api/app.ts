@@ -18,7 +18,7 @@ import { createIdempotency } from './idempotent';
 import type { SchemaChecker } from './schema-checker';
 import { limitInFlight } from './load-shed';
 import { measureRequests } from './measure';
-import { errorHandler, routeNotFound } from './errors';
+import { answerOptions, errorHandler, routeNotFound } from './errors';
 import { ApiRegistry } from './openapi';
 import type { Probes } from '../readiness';
 import { keepRawBody } from './raw-json';
@@ -67,6 +67,8 @@ export function createApi(deps: ApiDeps): RequestListener {
   app.set('query parser', 'simple');
 
   app.use(measureRequests(deps.metrics));
+  const methodsAt = (path: string) => api.methodsAt(path);
+  app.use(answerOptions(methodsAt));
   app.use(healthRouter(ctx, deps.readiness));
   api.plainGet(app, '/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
@@ -90,7 +92,7 @@ export function createApi(deps: ApiDeps): RequestListener {
   app.use('/v1', express.json({ limit: SMALL_BODY_LIMIT, strict: false, verify: checkBodyText }), refuseUnpairedSurrogates);
   app.use(appsRouter(ctx), keysRouter(ctx), endpointsRouter(ctx), recoveriesRouter(ctx), testSendsRouter(ctx), eventTypesRouter(ctx), deliveriesRouter(ctx));
 
-  app.use(routeNotFound((path) => api.methodsAt(path)));
+  app.use(routeNotFound(methodsAt));
   app.use(errorHandler(deps.logger));
   return limitInFlight(app, { maxInFlight: deps.maxInFlight, ...(deps.late && { late: deps.late }), onShed: (reason) => deps.metrics.apiShed.inc({ reason }) });
 }

@@ -3,7 +3,7 @@ import { isEventTypePattern } from '../domain/event-types';
 import { IdPrefix } from '../domain/ids';
 import { customHeadersProblem, signatureHeaderProblem } from '../domain/headers';
 import { isValidSuppliedSecret, SignatureSchemes, type SignatureScheme } from '../domain/signing';
-import { AppParams, channel, idOf, metadata, PageQuery, RetryScheduleSchema, stringMap, timeInput, timestamp, uid } from './schema-parts';
+import { AppParams, channelList, idOf, metadata, PageQuery, RetryScheduleSchema, stringMap, timeInput, timestamp, uid } from './schema-parts';
 import { z } from './zod';
 
 export const EndpointParams = AppParams.extend({ endpoint: idOf(IdPrefix.endpoint) });
@@ -36,7 +36,7 @@ const endpointFields = {
   uid: uid.nullish(),
   description: z.string().max(1024).optional(),
   event_types: z.array(eventTypePattern).min(1).max(100).optional(),
-  channels: z.array(channel).max(10).nullish(),
+  channels: channelList,
   signature_scheme: SchemeSchema.optional(),
   signature_header: SignatureHeaderSchema.nullish(),
   // Declared nullable by hand: the generator drops null from a refined or registered schema.

@@ -168,6 +168,21 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 }
 
 /** A path no route has is a 404; a path asked with a method its routes lack is a 405 that lists theirs in `Allow`. */
+/**
+ * OPTIONS on any known path, before authentication: 204 with `Allow`, the same list a 405 gives.
+ * Express answered it only inside its sub-routers (200, text), so `/healthz` did and `/metrics`
+ * did not. Route existence is no secret (`/openapi.json` lists it); unknown paths stay 404.
+ */
+export function answerOptions(methodsAt: (path: string) => string[]): RequestHandler {
+  return (req, res, next) => {
+    if (req.method !== 'OPTIONS') return next();
+    const allowed = methodsAt(req.path);
+    if (allowed.length === 0) return sendError(res, new ApiError(404, ErrorType.notFound, 'route_not_found', `No route ${req.method} ${req.path}`));
+    res.setHeader('allow', allowed.join(', '));
+    res.status(204).end();
+  };
+}
+
 export function routeNotFound(methodsAt: (path: string) => string[]): RequestHandler {
   return (req, res) => {
     const allowed = methodsAt(req.path);

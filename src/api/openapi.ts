@@ -123,10 +123,12 @@ export class ApiRegistry {
     this.routes.push({ method: 'get', path: pathPattern(path) });
   }
 
-  /** The methods the routes at this request path answer (HEAD with GET, as Express does); none for an unknown path. */
+  /** The methods the routes at this request path answer (HEAD with GET, as Express does, and OPTIONS); none for an unknown path. */
   methodsAt(path: string): string[] {
     const methods = new Set(this.routes.filter((r) => r.path.test(path)).map((r) => r.method.toUpperCase()));
+    if (methods.size === 0) return [];
     if (methods.has('GET')) methods.add('HEAD');
+    methods.add('OPTIONS');
     return [...methods].sort();
   }
 

@@ -30,6 +30,18 @@ export function stringMap(key: z.ZodType<string>, value: z.ZodType<string>) {
 }
 export const metadata = stringMap(z.string().max(256), z.string().max(1024)).refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
 export const channel = z.string().min(1).max(128).regex(/^[a-zA-Z0-9\-_.:]+$/, 'letters, digits, "-", "_", "." and ":" only');
+
+/**
+ * An endpoint's or an event's channels. An empty list means the same as none (an endpoint gets
+ * every event; an event reaches only endpoints without channels), so it is stored as null and
+ * reads back as null, on endpoints and events alike.
+ */
+export const channelList = z
+  .array(channel)
+  .max(10)
+  .nullish()
+  .transform((v) => (v?.length === 0 ? null : v))
+  .openapi({ description: 'Up to 10 channels; an empty list is the same as none (null)' });
 // ISO 8601 with `Z` or an offset (`+02:00`); answers always use `Z`.
 export const timestamp = z.iso.datetime({ offset: true });
 /**

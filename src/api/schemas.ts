@@ -2,14 +2,14 @@
  * Request and response schemas of the API. They validate requests and generate /openapi.json.
  * The shared pieces are in schema-parts.ts, the endpoint resource's in endpoint-schemas.ts.
  */
-import { isEventTypeName } from '../domain/event-types';
+import { isEventTypeName, isReservedEventType, RESERVED_EVENT_TYPE_PREFIX } from '../domain/event-types';
 import { FailureReason } from '../domain/attempt-outcome';
 import { PayloadFormat } from '../domain/envelope';
 import { IdPrefix, OPERATOR_APP_UID } from '../domain/ids';
 import { AttemptErrorCode } from '../domain/model';
 import { jsonDocumentProblem, MAX_JSON_DEPTH } from '../domain/json-depth';
 import { disablePolicyProblem, type DisablePolicy } from '../domain/health-policy';
-import { AppParams, channel, IdempotencyHeaders, idOf, MAX_PAGE_SIZE, metadata, PageQuery, pageOf, RetryScheduleSchema, timeInput, timestamp, uid } from './schema-parts';
+import { AppParams, channelList, IdempotencyHeaders, idOf, MAX_PAGE_SIZE, metadata, PageQuery, pageOf, RetryScheduleSchema, timeInput, timestamp, uid } from './schema-parts';
 import { z } from './zod';
 
 export { MAX_PAGE_SIZE, AppParams, IdempotencyHeaders, PageQuery, pageOf, RetryScheduleSchema };
@@ -78,12 +78,17 @@ const jsonDocument = z
   .custom<Record<string, unknown> | unknown[]>((v) => typeof v === 'object' && v !== null, { message: 'must be a JSON object or array' })
   .superRefine(refuseJsonProblem)
   .openapi({ type: ['object', 'array'] });
+/** The type of a new event or event type: a name outside the reserved `hookline.` namespace. */
+const newEventTypeName = z
+  .string()
+  .refine(isEventTypeName, 'must be dot-separated segments of letters, digits and "_"')
+  .refine((name) => !isReservedEventType(name), `names starting with "${RESERVED_EVENT_TYPE_PREFIX}" are reserved for Hookline's own events`);
 export const CreateEventBody = z
   .object({
-    type: z.string().refine(isEventTypeName, 'must be dot-separated segments of letters, digits and "_"'),
+    type: newEventTypeName,
     data: jsonDocument,
     previous_data: jsonDocument.nullish().openapi({ type: ['object', 'array', 'null'] }),
-    channels: z.array(channel).min(1).max(10).nullish(),
+    channels: channelList,
     endpoint_ids: z.array(idOf(IdPrefix.endpoint)).min(1).max(50).nullish(),
   })
   .strict()
@@ -117,7 +122,7 @@ const eventSchema = z
 export const EventTypeParams = z.object({ name: eventTypeName });
 export const EventTypeListQuery = PageQuery.extend({ include_archived: z.enum(['true', 'false']).optional() });
 export const CreateEventTypeBody = z
-  .object({ name: eventTypeName, description: z.string().max(1000).optional(), example: example.optional(), schema: eventSchema.nullish().openapi({ type: ['object', 'null'] }) })
+  .object({ name: newEventTypeName, description: z.string().max(1000).optional(), example: example.optional(), schema: eventSchema.nullish().openapi({ type: ['object', 'null'] }) })
   .strict()
   .openapi('CreateEventType');
 export const UpdateEventTypeBody = z

@@ -111,20 +111,23 @@ export function createHooklineClient(options: HooklineClientOptions) {
     // created. Without one, the generated secret is only in the first answer: not retried.
     const repeatable = c.method === 'GET' || Boolean(c.idempotencyKey) || (c.method === 'PUT' && (c.body as { secret?: string } | undefined)?.secret !== undefined);
     let inUseWaits = 0;
-    for (let attempt = 0; ; attempt++) {
+    // Retries spent; waits on a key still in use are counted apart (inUseWaits).
+    let retries = 0;
+    for (;;) {
       let res: Response;
       try {
         res = await fetch(url, { method: c.method, headers, body: c.body === undefined ? undefined : JSON.stringify(c.body), signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
       } catch (err) {
-        if (!repeatable || attempt >= maxRetries) throw err;
-        await pause(backoffMs(attempt));
+        if (!repeatable || retries >= maxRetries) throw err;
+        await pause(backoffMs(retries++));
         continue;
       }
       // A 429 and the shedder's 503 (`overloaded`) processed nothing; another 503 may have, so
       // only a repeatable request retries it.
-      if ((res.status === 429 || res.status === 503) && attempt < maxRetries && (repeatable || res.status === 429 || (await isOverloaded(res.clone())))) {
+      if ((res.status === 429 || res.status === 503) && retries < maxRetries && (repeatable || res.status === 429 || (await isOverloaded(res.clone())))) {
         await res.arrayBuffer();
-        await pause(retryAfterMs(res.headers.get('retry-after')) ?? backoffMs(attempt));
+        const backoff = backoffMs(retries++);
+        await pause(retryAfterMs(res.headers.get('retry-after')) ?? backoff);
         continue;
       }
       const text = await res.text();
@@ -135,7 +138,6 @@ export function createHooklineClient(options: HooklineClientOptions) {
       // comes soon. These waits have a budget of their own; they do not count as retries.
       if (res.status === 409 && e?.code === 'idempotency_key_in_use' && inUseWaits < MAX_IN_USE_WAITS) {
         inUseWaits += 1;
-        attempt -= 1;
         await pause(retryAfterMs(res.headers.get('retry-after')) ?? 1_000);
         continue;
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isEventTypeName, isEventTypePattern, matchesChannels, matchesEventType, subscriptionKeys } from './event-types';
+import { isEventTypeName, isEventTypePattern, isReservedEventType, matchesChannels, matchesEventType, subscriptionKeys } from './event-types';
 
 describe('event-type matching', () => {
   it.each([
@@ -49,6 +49,18 @@ describe('event-type matching', () => {
     ['', false],
   ])('pattern %j valid: %s', (pattern, ok) => {
     expect(isEventTypePattern(pattern)).toBe(ok);
+  });
+
+  it.each([
+    ['hookline.test', true],
+    ['Hookline.test', true],
+    ['HOOKLINE.a.b', true],
+    ['hookline', false],
+    ['hooklines.test', false],
+    ['my.hookline.test', false],
+    ['invoice.paid', false],
+  ])('%j is reserved: %s', (name, reserved) => {
+    expect(isReservedEventType(name)).toBe(reserved);
   });
 });
 

@@ -12,6 +12,17 @@ export function isEventTypeName(name: string): boolean {
   return name.length <= EVENT_TYPE_MAX_LENGTH && EVENT_TYPE.test(name);
 }
 
+/**
+ * Names under `hookline.` belong to Hookline itself (`hookline.test`, the type of a test send),
+ * so a receiver can tell them from the producer's own events. The prefix is matched without
+ * regard to case, so `Hookline.test` cannot pass for one either.
+ */
+export const RESERVED_EVENT_TYPE_PREFIX = 'hookline.';
+
+export function isReservedEventType(name: string): boolean {
+  return name.slice(0, RESERVED_EVENT_TYPE_PREFIX.length).toLowerCase() === RESERVED_EVENT_TYPE_PREFIX;
+}
+
 export function isEventTypePattern(pattern: string): boolean {
   return pattern.length <= EVENT_TYPE_MAX_LENGTH && PATTERN.test(pattern);
 }

@@ -4,7 +4,8 @@
  * answer once it has run, so a client's retry gets the first answer instead of a second resource.
  *
  * What must stay true:
- * - A claim is one insert on the primary key: of two requests with one key, one runs.
+ * - A claim is one insert on the primary key (an expired record is taken over by its ON CONFLICT
+ *   update): of two requests with one key, one runs.
  * - Only the claim's holder (its token) answers or releases it: a request that outlived its
  *   claim cannot overwrite or free the claim of the one that took the key over.
  * - Answers are sealed with the server's key here, on top of the caller's encryption under the
@@ -31,23 +32,28 @@ export type Claim =
   | { kind: 'answered'; fingerprint: string; status: number; body: string | null };
 
 export function createIdempotentRequestStore(db: Db, box: SecretBox) {
-  const expired = sql<boolean>`(created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS}) or (status is null and created_at < now() - make_interval(secs => ${ABANDONED_CLAIM_S})))`;
+  // Qualified: in the claim's ON CONFLICT clause it must name the row already there.
+  const expired = sql<boolean>`(idempotent_requests.created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS}) or (idempotent_requests.status is null and idempotent_requests.created_at < now() - make_interval(secs => ${ABANDONED_CLAIM_S})))`;
   return {
     /** Claims `key` in `scope` for a request, or reads what holds it. */
     async claim(scope: string, key: string, fingerprint: string): Promise<Claim> {
       // A record released between the insert and the read (its request failed) frees the key:
       // try again, a few times; past that the key is reported as in use, and the client retries.
       for (let tries = 0; ; tries++) {
-        // An expired record frees its key; deleting it first lets the insert claim it.
-        await db.deleteFrom('idempotent_requests').where('scope', '=', scope).where('key', '=', key).where(expired).execute();
         const token = randomUUID();
-        const inserted = await db
+        // One statement: a new key is inserted, and an expired record is taken over in place.
+        const claimed = await db
           .insertInto('idempotent_requests')
           .values({ scope, key, fingerprint, claim: token, created_at: sql<Date>`now()` })
-          .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
+          .onConflict((oc) =>
+            oc
+              .columns(['scope', 'key'])
+              .doUpdateSet({ fingerprint, claim: token, created_at: sql<Date>`now()`, status: null, response: null })
+              .where(expired),
+          )
           .returning('key')
           .executeTakeFirst();
-        if (inserted) return { kind: 'claimed', token };
+        if (claimed) return { kind: 'claimed', token };
         const row = await db.selectFrom('idempotent_requests').select(['fingerprint', 'status', 'response']).where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
         if (!row) {
           if (tries < 3) continue;

@@ -7,15 +7,22 @@ import { waitUntil } from './wait';
 
 const root = join(__dirname, '..', '..');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
+/**
+ * A port free now, for a process that must come back on the same port after a restart. Chosen
+ * below the ephemeral range (Linux 32768–60999, macOS 49152–65535): a port the kernel hands out
+ * for outgoing connections could be taken by any client's connection while the restarted process
+ * is down, and its start would then find it in use.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
-    srv.once('error', reject);
-  });
+    if (free) return port;
+  }
 }
 
 /** The last part of each spawned Hookline's stderr, for the failure message of a start that did not come up. */
