@@ -74,4 +74,18 @@ describe('createHttpSender and the cancellation signal', () => {
     const res = await sender.post(request('/slow-again', { timeoutMs: 200 }));
     expect(res).toMatchObject({ statusCode: null, errorCode: 'timeout' });
   });
+
+  it('reads an answer with large headers up to 64 KiB, and says why it could not read a larger one', async () => {
+    const big = createServer((req, res) => {
+      res.writeHead(req.url === '/huge' ? 200 : 204, { 'x-padding': 'a'.repeat(req.url === '/huge' ? 80_000 : 40_000) }).end();
+    });
+    await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(big.address() as AddressInfo).port}`;
+      expect(await sender.post(request('', { url: `${url}/large` }))).toMatchObject({ statusCode: 204, errorCode: null });
+      expect(await sender.post(request('', { url: `${url}/huge` }))).toMatchObject({ statusCode: null, errorCode: 'network', errorMessage: 'the response headers are larger than 64 KiB' });
+    } finally {
+      big.close();
+    }
+  });
 });

@@ -88,12 +88,19 @@ export interface SenderOptions {
  * here first; the proxy resolves it again, which an operator who runs the proxy should restrict
  * to public addresses too (see README).
  */
+/**
+ * The most response-header bytes read from a receiver. Node's default (16 KiB) failed receivers
+ * that answered 2xx behind proxies adding large headers; past this the answer cannot be read and
+ * the attempt fails with a message that says why.
+ */
+export const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
+
 export function createHttpSender(opts: SenderOptions): HttpSender {
   const lookup = createGuardedLookup({ allowInsecure: opts.allowInsecure, allowSubnets: opts.allowSubnets, ...(opts.resolve && { resolve: opts.resolve }) });
   const tls = opts.extraCaPem ? { ca: [...rootCertificates, opts.extraCaPem] } : {};
   const dispatcher: Dispatcher = opts.proxyUrl
-    ? new ProxyAgent({ uri: opts.proxyUrl, requestTls: tls, connect: { timeout: 10_000 } })
-    : new Agent({ connect: { timeout: 10_000, lookup, ...tls }, keepAliveTimeout: 10_000 });
+    ? new ProxyAgent({ uri: opts.proxyUrl, requestTls: tls, connect: { timeout: 10_000 }, maxHeaderSize: MAX_RESPONSE_HEADER_BYTES })
+    : new Agent({ connect: { timeout: 10_000, lookup, ...tls }, keepAliveTimeout: 10_000, maxHeaderSize: MAX_RESPONSE_HEADER_BYTES });
   const checkTarget = opts.proxyUrl ? promisify(lookup) : undefined;
   return {
     async post({ url, headers, body, timeoutMs, signal }) {
@@ -129,10 +136,12 @@ export function createHttpSender(opts: SenderOptions): HttpSender {
           body: '',
           bodyTruncated: false,
           errorCode: classifyRequestError(err),
-          errorMessage: describeRequestError(err),
+          errorMessage: headersOverflowed(err) ? `the response headers are larger than ${MAX_RESPONSE_HEADER_BYTES / 1024} KiB` : describeRequestError(err),
         };
       }
     },
     close: () => dispatcher.close(),
   };
 }
+
+const headersOverflowed = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === 'UND_ERR_HEADERS_OVERFLOW';
