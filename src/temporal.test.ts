@@ -1,6 +1,7 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import type { Connection } from '@temporalio/client';
-import { registerSearchAttributes } from './temporal';
+import { Connection } from '@temporalio/client';
+import { closableRetries, registerSearchAttributes } from './temporal';
 
 describe('registerSearchAttributes', () => {
   /** An operator service that has `existing` and answers an add with gRPC status `code` (none: success). */
@@ -41,5 +42,35 @@ describe('registerSearchAttributes', () => {
       'add HooklineEndpoint (Keyword), HooklineEventType (Keyword), HooklineEvent (Keyword), HooklineStatus (Keyword)',
     );
     await expect(registerSearchAttributes(connection([], 13).conn, 'default')).rejects.toThrow('status 13');
+  });
+});
+
+describe('closableRetries', () => {
+  it('a connection closed while a call its caller gave up on waits to retry throws nothing from the retry timer', async () => {
+    // A port nothing listens on: every try fails UNAVAILABLE, which the policy retries.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = probe.address() as AddressInfo;
+        probe.close(() => resolve(p));
+      });
+    });
+    const retries = closableRetries();
+    const connection = Connection.lazy({ address: `127.0.0.1:${port}`, interceptors: [retries.interceptor] });
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      // As the API's bounded calls do at shutdown: stop waiting, and leave the call to its retries.
+      const gaveUp = new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('gave up')), 300));
+      await expect(Promise.race([connection.withDeadline(Date.now() + 5_000, () => connection.workflowService.getSystemInfo({})), gaveUp])).rejects.toThrow('gave up');
+      await retries.drain();
+      await connection.close();
+      // Past the longest retry the policy had scheduled by then (2 s): with the SDK's default
+      // interceptor, closing at once made that timer throw "Channel has been shut down".
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
   });
 });

@@ -3,7 +3,7 @@
  * src/dev-server.ts), the namespace's search attributes, and the calls the worker and the API
  * make on other workflows' behalf (failure reports, resends, disables).
  */
-import { Connection, type Client, type TLSConfig } from '@temporalio/client';
+import { Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type Client, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { WorkflowNotFoundError, type WorkflowClient } from '@temporalio/client';
@@ -28,14 +28,45 @@ export interface TemporalAccess {
 
 export async function connectTemporal(address: string, access: TemporalAccess = {}): Promise<TemporalConnections> {
   const options = { address, ...(access.tls && { tls: access.tls }), ...(access.apiKey !== undefined && { apiKey: access.apiKey }) };
-  const client = await Connection.connect(options);
+  const retries = closableRetries();
+  const client = await Connection.connect({ ...options, interceptors: [retries.interceptor] });
   const worker = await NativeConnection.connect(options);
   return {
     client,
     worker,
     close: async () => {
       await worker.close();
+      await retries.drain();
       await client.close();
+    },
+  };
+}
+
+/**
+ * The SDK's retries of failed client calls (its default policy), made safe to close under. A retry
+ * waits on a timer that nothing clears when its caller gives up (a deadline, an abort signal); if
+ * the connection is closed before the timer fires, the retry throws "Channel has been shut down"
+ * from the timer: an uncaught exception. So once closing begins no retry is scheduled, and
+ * `drain` waits out those already scheduled (at most the policy's 5 s interval, with jitter).
+ */
+export function closableRetries(now: () => number = Date.now) {
+  const policy = defaultGrpcRetryOptions();
+  let closing = false;
+  let scheduledUntil = 0;
+  return {
+    interceptor: makeGrpcRetryInterceptor({
+      retryableDecider: (attempt, status) => !closing && policy.retryableDecider(attempt, status),
+      // Called only once a retry is decided: its timer is set for this long.
+      delayFunction: (attempt, status) => {
+        const ms = policy.delayFunction(attempt, status);
+        scheduledUntil = Math.max(scheduledUntil, now() + ms);
+        return ms;
+      },
+    }),
+    async drain(): Promise<void> {
+      closing = true;
+      const wait = scheduledUntil - now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait + 20));
     },
   };
 }

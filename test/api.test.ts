@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { sql } from 'kysely';
+import { generateAppKey } from '../src/domain/keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from './support/api-client';
 import { createApp, createEndpoint, sendEvent } from './support/factories';
@@ -252,6 +253,9 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const wrong = await apiClient(t.api.url, 'hk_wrong').get('/v1/apps');
     expect(wrong.status).toBe(401);
     expect(wrong.body.error.code).toBe('invalid_api_key');
+    // A key of the right shape that was never issued: looked up, and refused the same way.
+    const unknown = await apiClient(t.api.url, generateAppKey()).get('/v1/apps');
+    expect([unknown.status, unknown.body.error.code]).toEqual([401, 'invalid_api_key']);
   });
 
   it('answers every bad request with its 4xx and stores nothing', async () => {

@@ -134,6 +134,14 @@ describe.each(storeKinds)('retries and health on %s', (kind) => {
     expect((await t.hookline.store.db.selectFrom('endpoints').select('health_reset_at').where('id', '=', ep.id).executeTakeFirstOrThrow()).health_reset_at).toEqual(resetAt);
     const again = await sendEvent(t.api, app.id);
     await waitUntil(() => deliveriesOf(t.api, app.id, again.id), (ds) => ds[0]?.status === 'succeeded', 20_000, 'delivery after enable');
+
+    // The 410 ended its delivery by disabling the endpoint, not by exhausting the schedule: no
+    // delivery.exhausted was sent, so its resend succeeding is no delivery.recovered either.
+    expect((await t.api.post(`/v1/apps/${app.id}/deliveries/${d!.id}/resend`)).status).toBe(202);
+    await waitUntil(() => deliveryOf(t.api, app.id, d!.id), (x) => x.status === 'succeeded', 20_000, 'the resent delivery');
+    await t.hookline.client.workflow.getHandle(deliveryWorkflowId(event.id, ep.id)).result();
+    const aboutIt = await t.hookline.store.db.selectFrom('events').select('type').where('type', 'like', 'delivery.%').where('payload', 'like', `%${d!.id}%`).execute();
+    expect(aboutIt).toEqual([]);
   });
 
   it('the consecutive policy disables after N failures, and the pending delivery stops', async () => {

@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../../test/support/receiver';
-import { createHttpSender, type HttpSender, type PostRequest } from './http-sender';
+import { capBody, createHttpSender, type HttpSender, type PostRequest } from './http-sender';
 
 describe('createHttpSender and the cancellation signal', () => {
   let receiver: Receiver;
@@ -60,9 +60,10 @@ describe('createHttpSender and the cancellation signal', () => {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 300);
       const res = await sender.post({ ...request('/'), url: `http://127.0.0.1:${(stalling.address() as AddressInfo).port}/`, signal: controller.signal });
-      expect(res).toMatchObject({ statusCode: 200, bodyTruncated: true, errorCode: null, errorMessage: expect.stringContaining('could not be read whole') });
+      // What had arrived is kept.
+      expect(res).toMatchObject({ statusCode: 200, body: 'partial', bodyTruncated: true, errorCode: null, errorMessage: expect.stringContaining('could not be read whole') });
       const timedOut = await sender.post({ ...request('/'), url: `http://127.0.0.1:${(stalling.address() as AddressInfo).port}/`, timeoutMs: 300 });
-      expect(timedOut).toMatchObject({ statusCode: 200, bodyTruncated: true });
+      expect(timedOut).toMatchObject({ statusCode: 200, body: 'partial', bodyTruncated: true });
     } finally {
       stalling.closeAllConnections();
       await new Promise((resolve) => stalling.close(resolve));
@@ -87,5 +88,24 @@ describe('createHttpSender and the cancellation signal', () => {
     } finally {
       big.close();
     }
+  });
+});
+
+describe('capBody', () => {
+  const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+  it.each<[string, Buffer, number, string, boolean]>([
+    ['under the cap', bytes('héllo'), 16, 'héllo', false],
+    ['exactly the cap', bytes('abcd'), 4, 'abcd', false],
+    ['ASCII past the cap', bytes('abcdef'), 4, 'abcd', true],
+    ['a 2-byte character split by the cap is left out whole', bytes('abc', 'é', 'x'), 4, 'abc', true],
+    ['a 2-byte character that ends at the cap is kept', bytes('ab', 'é', 'x'), 4, 'abé', true],
+    ['a 4-byte character split after its first byte', bytes('a', '😀', 'b'), 2, 'a', true],
+    ['a 4-byte character split after its third byte', bytes('a', '😀', 'b'), 4, 'a', true],
+    ['a 3-byte character split after its second byte', bytes('ab', '€'), 3, 'ab', true],
+    ['invalid UTF-8 before the cap is shown as U+FFFD', bytes('a', [0xff], 'b'), 16, 'a\ufffdb', false],
+    ['stray continuation bytes at the cap: cut where the cap is', bytes('a', [0x80, 0x80, 0x80, 0x80, 0x80]), 5, 'a\ufffd\ufffd\ufffd\ufffd', true],
+    ['NUL, which text columns cannot hold', bytes('a', [0], 'b'), 16, 'a\ufffdb', false],
+  ])('%s', (_name, input, max, text, truncated) => {
+    expect(capBody(input, max)).toEqual({ text, truncated });
   });
 });

@@ -43,22 +43,40 @@ export interface HttpSender {
   close(): Promise<void>;
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body']): Promise<{ text: string; truncated: boolean }> {
+/**
+ * Reads up to 16 KiB of a response body. A body that stalls or breaks off (the timeout, the
+ * activity's cancellation, a reset) keeps what had arrived, marked truncated, with the error.
+ */
+async function readCapped(body: Dispatcher.ResponseData['body']): Promise<{ text: string; truncated: boolean; error?: unknown }> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size > MAX_RESPONSE_BODY_BYTES) {
-      body.destroy();
-      break;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > MAX_RESPONSE_BODY_BYTES) {
+        body.destroy();
+        break;
+      }
     }
+  } catch (error) {
+    return { ...capBody(Buffer.concat(chunks)), truncated: true, error };
   }
-  const all = Buffer.concat(chunks);
-  // Decoding replaces invalid UTF-8 with U+FFFD; NUL is valid UTF-8 but PostgreSQL text cannot
-  // hold it, and a body the store refuses would fail the attempt's record on every try.
-  const text = all.subarray(0, MAX_RESPONSE_BODY_BYTES).toString('utf8').replaceAll('\u0000', '\ufffd');
-  return { text, truncated: all.length > MAX_RESPONSE_BODY_BYTES };
+  return capBody(Buffer.concat(chunks));
+}
+
+/**
+ * The first 16 KiB of `bytes` as text. The cut falls on a character boundary (a character split
+ * by it is left out whole, not shown as U+FFFD). Decoding replaces invalid UTF-8 with U+FFFD; NUL
+ * is valid UTF-8 but PostgreSQL text cannot hold it, and a body the store refuses would fail the
+ * attempt's record on every try.
+ */
+export function capBody(bytes: Buffer, max = MAX_RESPONSE_BODY_BYTES): { text: string; truncated: boolean } {
+  let end = Math.min(bytes.length, max);
+  // UTF-8 continuation bytes are 10xxxxxx; a character is at most 4 bytes.
+  for (let back = 0; end < bytes.length && back < 3 && (bytes[end]! & 0xc0) === 0x80; back++) end--;
+  if (end < bytes.length && (bytes[end]! & 0xc0) === 0x80) end = Math.min(bytes.length, max);
+  return { text: bytes.subarray(0, end).toString('utf8').replaceAll('\u0000', '\ufffd'), truncated: bytes.length > max };
 }
 
 function keptHeaders(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
@@ -112,13 +130,7 @@ export function createHttpSender(opts: SenderOptions): HttpSender {
         const res = await request(url, { method: 'POST', headers, body, dispatcher, signal: signal ? AbortSignal.any([deadline, signal]) : deadline });
         // The status has come in: it is the answer, even if the body then stalls or is cut off
         // (by the timeout or the cancellation), which is recorded as a truncated body.
-        let read = { text: '', truncated: true };
-        let readError: string | null = null;
-        try {
-          read = await readCapped(res.body);
-        } catch (err) {
-          readError = `the response body could not be read whole: ${describeRequestError(err)}`;
-        }
+        const read = await readCapped(res.body);
         return {
           durationMs: elapsed(),
           statusCode: res.statusCode,
@@ -126,7 +138,7 @@ export function createHttpSender(opts: SenderOptions): HttpSender {
           body: read.text,
           bodyTruncated: read.truncated,
           errorCode: null,
-          errorMessage: readError,
+          errorMessage: read.error === undefined ? null : `the response body could not be read whole: ${describeRequestError(read.error)}`,
         };
       } catch (err) {
         return {

@@ -7,6 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { IdPrefix, namesId } from '../domain/ids';
+import { isAppKeyShape } from '../domain/keys';
 import { take, type Bucket, type BucketRule } from '../domain/token-bucket';
 import type { Store } from '../store';
 import { ApiError, ErrorType, sendError } from './errors';
@@ -51,7 +52,7 @@ export function authenticate(adminKey: string, store: Store): RequestHandler {
       res.locals.principal = { kind: 'admin' } satisfies Principal;
       return next();
     }
-    const app = await store.keys.authenticate(key);
+    const app = isAppKeyShape(key) ? await store.keys.authenticate(key) : undefined;
     if (!app) return sendError(res, new ApiError(401, ErrorType.authentication, 'invalid_api_key', 'The API key is not valid'));
     res.locals.principal = { kind: 'app', ...app } satisfies Principal;
     next();

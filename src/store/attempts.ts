@@ -55,6 +55,8 @@ export function createAttemptRecords(db: Db) {
         .where('trigger', '=', 'scheduled')
         .where('succeeded', '=', false)
         .where('next_attempt_at', 'is', null)
+        // A 410 ends its delivery too, by disabling the endpoint: that is not an exhausted schedule.
+        .where((eb) => eb.or([eb('response_status', 'is', null), eb('response_status', '!=', 410)]))
         .executeTakeFirst();
       return row !== undefined;
     },
