@@ -164,6 +164,9 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const kept = await t.api.request('PUT', stripePath, { url: 'http://127.0.0.1:9/s2', secret: stripeSecret });
     expect(kept.status, JSON.stringify(kept.body)).toBe(200);
     expect(kept.body).toMatchObject({ url: 'http://127.0.0.1:9/s2', signature_scheme: 'stripe' });
+    // A secret the endpoint could never sign with is a 400, not a conflict with the one it has.
+    const malformed = await t.api.request('PUT', stripePath, { secret: 'short' });
+    expect([malformed.status, malformed.body.error.details]).toEqual([400, [{ path: 'secret', message: expect.stringContaining('not a valid stripe secret') }]]);
   });
 
   it('a rotation refuses a secret already signing (but switches back to it at once with grace 0), and bounds the live secrets', async () => {
@@ -289,6 +292,7 @@ describe.each(storeKinds)('API on %s', (kind) => {
       ['data is a string', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b', data: 'text' }, 400, 'validation_failed'],
       ['missing data', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b' }, 400, 'validation_failed'],
       ['oversized data', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b', data: big }, 413, 'payload_too_large'],
+      ['oversized previous_data', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b', data: {}, previous_data: big }, 413, 'payload_too_large'],
       ['body past the hard limit', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b', data: { blob: 'x'.repeat(1024 * 1024) } }, 413, 'payload_too_large'],
       ['endpoint_ids of another app', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b', data: {}, endpoint_ids: [otherEp.id] }, 400, 'unknown_endpoint'],
       ['malformed endpoint_ids', 'POST', `/v1/apps/${app.id}/events`, { type: 'a.b', data: {}, endpoint_ids: ['x'] }, 400, 'validation_failed'],
@@ -424,6 +428,15 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect(created.status).toBe(202);
     const read = await t.api.get(`/v1/apps/${app.id}/events/${created.body.id}`);
     expect(JSON.stringify(read.body.data)).toBe('{"__proto__":{"x":1},"b":[1,{"c":null}]}');
+  });
+
+  it('limits data and previous_data each on its own, not their sum', async () => {
+    const app = await createApp(t.api);
+    const near = (c: string) => ({ blob: c.repeat(200 * 1024) });
+    const created = await t.api.post(`/v1/apps/${app.id}/events`, { type: 'a.b', data: near('n'), previous_data: near('o') });
+    expect(created.status, JSON.stringify(created.body.error)).toBe(202);
+    const read = await t.api.get(`/v1/apps/${app.id}/events/${created.body.id}`);
+    expect([read.body.data.blob.length, read.body.previous_data.blob.length]).toEqual([200 * 1024, 200 * 1024]);
   });
 
   it('reads a POST without a body as {}: optional bodies may be left out, required fields are named', async () => {

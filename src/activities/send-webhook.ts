@@ -8,7 +8,7 @@ import { ActivityFailureType } from '../domain/activity-failures';
 import { decideOutcome, FailureReason } from '../domain/attempt-outcome';
 import { DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT, EndpointGate, type GateEntry } from '../domain/endpoint-gate';
 import { renderBody } from '../domain/envelope';
-import { type Attempt, AttemptErrorCode, type AttemptTrigger, DeliveryStatus, EndpointStatus } from '../domain/model';
+import { type Attempt, AttemptErrorCode, AttemptTrigger, DeliveryStatus, EndpointStatus } from '../domain/model';
 import { scheduleDelaysMs } from '../domain/schedule';
 import { signatureHeaders } from '../domain/signing';
 import { checkEndpointUrl, type UrlPolicy } from '../domain/url-rules';
@@ -328,6 +328,8 @@ const MAX_GATE_WAIT_MS = 1_000;
  * health workflow hears of both: after a disable it stops the deliveries still waiting to retry.
  */
 async function afterFailure(deps: SendDeps, ctx: SendContext, input: SendInput, disable: boolean, reason: FailureReason | null): Promise<void> {
+  // A test send reports its result and leaves the endpoint's health alone (store/health.ts).
+  if (input.trigger === AttemptTrigger.test) return;
   if (disable && (await deps.store.health.disable(ctx.endpoint.id, 'the endpoint answered 410 Gone'))) deps.metrics.endpointsDisabled.inc({ cause: DisableCause.gone });
   await deps.reportFailure(ctx.endpoint.id);
   if (reason === FailureReason.exhausted && !deps.store.operator.isOperatorApp(ctx.appId)) {

@@ -35,11 +35,13 @@ export function isStandardSecret(secret: string): boolean {
 }
 
 /**
- * `stripe` and `hex` use the secret verbatim as the HMAC key, so a producer may supply one its
- * customers already hold. Printable ASCII without space (0x21–0x7E) keeps it copy-pasteable and
- * free of encoding ambiguity; 16 characters is the least that is still a secret, 128 is plenty.
+ * `stripe` and `hex` use the secret verbatim, as its UTF-8 bytes, as the HMAC key (PRODUCT.md §4),
+ * so a producer may supply one its customers already hold: 16–128 printable characters of any
+ * script (letters, marks, digits, punctuation, symbols) and the ASCII space. Control characters,
+ * other spaces and invisible formatting characters are refused: a secret nobody can read back or
+ * type is one a customer cannot verify with.
  */
-const SUPPLIED_SECRET = /^[\x21-\x7e]{16,128}$/;
+const SUPPLIED_SECRET = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]{16,128}$/u;
 
 /** Whether a producer-supplied secret (create or rotate) is acceptable for `scheme`. */
 export function isValidSuppliedSecret(scheme: SignatureScheme, secret: string): boolean {

@@ -146,6 +146,9 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
       }
       const supplied = body.secret;
       if (supplied !== undefined && !(await store.endpoints.unexpiredSecrets(current.id)).some((secret) => sameSecret(secret, supplied))) {
+        // One it could never sign with is a bad request, not a conflict with the one it has.
+        const problem = suppliedSecretProblem(body.signature_scheme ?? current.signatureScheme, supplied);
+        if (problem) throw ApiError.validation('The request body is not valid', [{ path: 'secret', message: problem }]);
         throw new ApiError(409, ErrorType.conflict, 'secret_differs', 'The endpoint signs with another secret; change it with POST …/secret/rotate');
       }
       const { secret: _secret, ...fields } = body;

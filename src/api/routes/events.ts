@@ -73,9 +73,10 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
       const texts = payloadTexts(raw, body);
       const endpointIds = body.endpoint_ids ? [...new Set(body.endpoint_ids)] : null;
       const request: EventRequest = { type: body.type, dataJson: texts.data, previousDataJson: texts.previousData, channels: body.channels ?? null, endpointIds };
-      const size = Buffer.byteLength(texts.data) + (texts.previousData === null ? 0 : Buffer.byteLength(texts.previousData));
-      if (size > maxPayloadBytes) {
-        throw new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', `Event ${texts.previousData === null ? 'data is' : 'data and previous_data are'} ${size} bytes; the limit is ${maxPayloadBytes}`);
+      // The limit is on `data` (PRODUCT.md §6), and on `previous_data` alike, each on its own.
+      for (const [field, text] of [['data', texts.data], ['previous_data', texts.previousData]] as const) {
+        const size = text === null ? 0 : Buffer.byteLength(text);
+        if (size > maxPayloadBytes) throw new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', `Event ${field} is ${size} bytes; the limit is ${maxPayloadBytes}`);
       }
       /**
        * A retry of an event that was accepted before something changed (one of its endpoints was
@@ -94,7 +95,7 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
       const repeated = raw === undefined ? null : firstRepeatedKey(raw);
       if (repeated !== null) return refuseUnlessReplay(ApiError.repeatedKey(detailPath('', repeated)));
       // Every issue for a small payload; the first only for a large one (collecting them all costs).
-      const issues = await eventSchemas.issues(body.type, body.data, { allIssues: size <= ALL_ISSUES_MAX_BYTES });
+      const issues = await eventSchemas.issues(body.type, body.data, { allIssues: Buffer.byteLength(texts.data) <= ALL_ISSUES_MAX_BYTES });
       if (issues.length > 0) {
         return refuseUnlessReplay(
           new ApiError(400, ErrorType.invalidRequest, 'data_invalid', `Event data does not satisfy the schema of event type "${body.type}"`, schemaIssueDetails('data', issues)),
