@@ -115,9 +115,10 @@ function portTaken(port: number): Promise<boolean> {
 }
 
 /**
- * How long a port may stay taken after the server on it was stopped. A multi-threaded process
- * can read as exited (its main thread a zombie) while its other threads, which share its
- * sockets, are still exiting: on a busy machine the next start found the port still taken.
+ * How long a port may stay taken after the server on it was stopped. In a full `npm test` a start
+ * right after stopping a left-behind server found its port still taken, once. A likely cause: a
+ * multi-threaded process reads as exited (its main thread a zombie) while its other threads,
+ * which hold its sockets too, are still exiting.
  */
 const PORT_RELEASE_WAIT_MS = 5_000;
 

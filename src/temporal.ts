@@ -49,7 +49,7 @@ export async function connectTemporal(address: string, access: TemporalAccess = 
  * from the timer: an uncaught exception. So once closing begins no retry is scheduled, and
  * `drain` waits out those already scheduled (at most the policy's 5 s interval, with jitter).
  */
-export function closableRetries(now: () => number = Date.now) {
+export function closableRetries() {
   const policy = defaultGrpcRetryOptions();
   let closing = false;
   let scheduledUntil = 0;
@@ -59,13 +59,13 @@ export function closableRetries(now: () => number = Date.now) {
       // Called only once a retry is decided: its timer is set for this long.
       delayFunction: (attempt, status) => {
         const ms = policy.delayFunction(attempt, status);
-        scheduledUntil = Math.max(scheduledUntil, now() + ms);
+        scheduledUntil = Math.max(scheduledUntil, Date.now() + ms);
         return ms;
       },
     }),
     async drain(): Promise<void> {
       closing = true;
-      const wait = scheduledUntil - now();
+      const wait = scheduledUntil - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait + 20));
     },
   };

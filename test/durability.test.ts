@@ -51,7 +51,9 @@ describe.each(storeKinds)('durability on %s', (kind) => {
   });
 
   it('an event whose fan-out an operator terminated before it resolved any endpoint is started again by the sweep', async () => {
-    const env = await testEnv(kind, { HOOKLINE_DISPATCH_GRACE_MS: '0' });
+    // Only the sweep below runs: a periodic one that came first would find the diverted run still
+    // running, mark the event dispatched, and leave the terminated run to the reconciler (a minute).
+    const env = await testEnv(kind, { HOOKLINE_DISPATCH_GRACE_MS: '0', HOOKLINE_DISPATCH_INTERVAL_MS: '3600000' });
     // The API's own start goes to a task queue no worker polls, so that run is still waiting
     // when it is terminated; the sweep's start is left alone.
     let starts = 0;

@@ -12,6 +12,13 @@ import { createGuardedLookup, type Resolver } from './guarded-lookup';
 
 export const MAX_RESPONSE_BODY_BYTES = 16 * 1024;
 
+/**
+ * The most response-header bytes read from a receiver. With Node's default (16 KiB), a receiver
+ * whose answer carries more (large cookies, or policy headers a proxy adds) failed every attempt,
+ * 2xx or not. Past this the answer cannot be read, and the attempt fails saying why.
+ */
+export const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
+
 /** Response headers worth keeping on an attempt: enough to debug, never the whole set. */
 const KEPT_RESPONSE_HEADERS = ['content-type', 'content-length', 'retry-after', 'location', 'server', 'date', 'x-request-id', 'request-id'];
 
@@ -106,13 +113,6 @@ export interface SenderOptions {
  * here first; the proxy resolves it again, which an operator who runs the proxy should restrict
  * to public addresses too (see README).
  */
-/**
- * The most response-header bytes read from a receiver. Node's default (16 KiB) failed receivers
- * that answered 2xx behind proxies adding large headers; past this the answer cannot be read and
- * the attempt fails with a message that says why.
- */
-export const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
-
 export function createHttpSender(opts: SenderOptions): HttpSender {
   const lookup = createGuardedLookup({ allowInsecure: opts.allowInsecure, allowSubnets: opts.allowSubnets, ...(opts.resolve && { resolve: opts.resolve }) });
   const tls = opts.extraCaPem ? { ca: [...rootCertificates, opts.extraCaPem] } : {};

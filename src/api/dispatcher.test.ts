@@ -134,4 +134,37 @@ describe('createDispatcher', () => {
     expect(starts).toBe(3);
     await dispatcher.stop();
   });
+
+  it('a sweep asked for while one is under way runs again after it, once for every caller meanwhile', async () => {
+    // The first round lists before evt_2 commits; it must not be the answer to a later caller.
+    const committed = [eventRef(1)];
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let listings = 0;
+    const store = {
+      events: {
+        undispatched: async () => {
+          const listed = [...committed];
+          if (listings++ === 0) await held;
+          return listed;
+        },
+        markDispatched: async (id: string) => void committed.splice(committed.findIndex((e) => e.id === id), 1),
+      },
+      endpoints: { resolveForEvent: async () => [{ id: 'ep_1' }] },
+      deliveries: { unstartedTests: async () => [] },
+    } as unknown as Store;
+    const starts: string[] = [];
+    const workflows = { start: async (_wf: unknown, options: { workflowId: string }) => void starts.push(options.workflowId) } as unknown as WorkflowStarter;
+    const dispatcher = createDispatcher({ workflows, store, taskQueue: 'q', fanOutWindow: 10, graceMs: 0, logger: capturedLogger().logger });
+    const first = dispatcher.sweep();
+    committed.push(eventRef(2));
+    const [second, third] = [dispatcher.sweep(), dispatcher.sweep()];
+    expect(second).toBe(third);
+    release();
+    expect(await first).toBe(1);
+    expect(await second).toBe(1);
+    expect(starts).toEqual(['fanout/evt_1', 'fanout/evt_2']);
+    expect(listings).toBe(2);
+    await dispatcher.stop();
+  });
 });

@@ -14,6 +14,7 @@ import { delivery, deliveryInput, deliveryWorkflowId, type DeliveryInput } from 
 import { endpointHealth, wakeEndpointHealth } from '../workflows/endpoint-health';
 import { fanOut, fanOutWorkflowId } from '../workflows/fan-out';
 import { createReconciler, type Reconciler } from './reconciler';
+import { wakeDeletedEndpointWorkflows } from './deleted-endpoints';
 import { recoveryStarter } from './recoveries';
 import { deliverySearchAttributes, HooklineApp, HooklineEvent, HooklineEventType } from '../workflows/search-attributes';
 
@@ -132,6 +133,7 @@ export function createDispatcher(deps: DispatcherDeps) {
 
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<number> | undefined;
+  let sweepAgain: Promise<number> | undefined;
   /**
    * Calls the API does not await, kept until they settle so `stop()` can wait for them. Fan-out
    * starts and health wakes are kept apart: only fan-out starts count toward
@@ -198,10 +200,19 @@ export function createDispatcher(deps: DispatcherDeps) {
 
     /** Starts every undispatched event, and every unstarted test send, older than the grace period; returns how many. */
     sweep(): Promise<number> {
-      sweeping ??= sweepOnce().finally(() => {
-        sweeping = undefined;
+      if (!sweeping) {
+        sweeping = sweepOnce().finally(() => {
+          sweeping = undefined;
+        });
+        return sweeping;
+      }
+      // The sweep under way may have listed its events before this call: one more runs after it,
+      // shared by every caller meanwhile, so a sweep asked for covers what committed before.
+      sweepAgain ??= sweeping.catch(() => 0).then(() => {
+        sweepAgain = undefined;
+        return this.sweep();
       });
-      return sweeping;
+      return sweepAgain;
     },
 
     /**
@@ -233,7 +244,7 @@ export function createDispatcher(deps: DispatcherDeps) {
 
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
-      await Promise.all([sweeping?.catch(() => undefined), reconciler.stop(), ...fanOutStarts, ...healthWakes]);
+      await Promise.all([sweeping?.catch(() => undefined), sweepAgain?.catch(() => undefined), reconciler.stop(), ...fanOutStarts, ...healthWakes]);
     },
 
     /**
@@ -250,6 +261,22 @@ export function createDispatcher(deps: DispatcherDeps) {
           (err: unknown) => {
             logger.warn({ err, endpointId }, 'could not wake the health workflow of a disabled endpoint; its waiting deliveries end at their timers');
           },
+        ),
+      );
+    },
+
+    /**
+     * After an endpoint's or an application's deletion: wakes the workflows it left running, so
+     * they end now (`deleted-endpoints.ts`). Not awaited by the route; `stop()` waits for it.
+     */
+    endpointsDeleted(scope: Parameters<typeof wakeDeletedEndpointWorkflows>[2]): void {
+      track(
+        healthWakes,
+        wakeDeletedEndpointWorkflows(workflows, taskQueue, scope).then(
+          (woken) => {
+            if (woken > 0) logger.info({ ...scope, woken }, 'woke the workflows a deletion left running, so they end');
+          },
+          (err: unknown) => logger.warn({ err, ...scope }, 'could not wake the workflows a deletion left running; they end at their timers'),
         ),
       );
     },

@@ -3,7 +3,7 @@
  * `ApiError`; the error middleware maps everything else to a 4xx where the cause is known and to
  * a 500 only for a bug.
  */
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { z } from './zod';
 import type { Logger } from '../logger';
 import { storeUnavailable } from '../store/db';
@@ -167,7 +167,6 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-/** A path no route has is a 404; a path asked with a method its routes lack is a 405 that lists theirs in `Allow`. */
 /**
  * OPTIONS on any known path, before authentication: 204 with `Allow`, the same list a 405 gives.
  * Express answered it only inside its sub-routers (200, text), so `/healthz` did and `/metrics`
@@ -176,18 +175,22 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 export function answerOptions(methodsAt: (path: string) => string[]): RequestHandler {
   return (req, res, next) => {
     if (req.method !== 'OPTIONS') return next();
-    const allowed = methodsAt(req.path);
-    if (allowed.length === 0) return sendError(res, new ApiError(404, ErrorType.notFound, 'route_not_found', `No route ${req.method} ${req.path}`));
-    res.setHeader('allow', allowed.join(', '));
-    res.status(204).end();
+    withAllowed(req, res, methodsAt, () => res.status(204).end());
   };
 }
 
+/** A path no route has is a 404; a path asked with a method its routes lack is a 405 that lists theirs in `Allow`. */
 export function routeNotFound(methodsAt: (path: string) => string[]): RequestHandler {
-  return (req, res) => {
-    const allowed = methodsAt(req.path);
-    if (allowed.length === 0) return sendError(res, new ApiError(404, ErrorType.notFound, 'route_not_found', `No route ${req.method} ${req.path}`));
-    res.setHeader('allow', allowed.join(', '));
-    sendError(res, new ApiError(405, ErrorType.invalidRequest, 'method_not_allowed', `${req.path} does not take ${req.method}; it takes ${allowed.join(', ')}`));
-  };
+  return (req, res) =>
+    withAllowed(req, res, methodsAt, (allowed) =>
+      sendError(res, new ApiError(405, ErrorType.invalidRequest, 'method_not_allowed', `${req.path} does not take ${req.method}; it takes ${allowed.join(', ')}`)),
+    );
+}
+
+/** Answers 404 for a path no route has; otherwise sets `Allow` to the methods it takes and hands them on. */
+function withAllowed(req: Request, res: Response, methodsAt: (path: string) => string[], then: (allowed: string[]) => void): void {
+  const allowed = methodsAt(req.path);
+  if (allowed.length === 0) return sendError(res, new ApiError(404, ErrorType.notFound, 'route_not_found', `No route ${req.method} ${req.path}`));
+  res.setHeader('allow', allowed.join(', '));
+  then(allowed);
 }

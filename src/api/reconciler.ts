@@ -28,21 +28,23 @@ export const RECONCILE_LOOKBACK_MS = 3 * 24 * 3600_000;
 /** Each round reads back this far before the previous round's start (late visibility). */
 const RECONCILE_OVERLAP_MS = 5 * 60_000;
 
+/** A string literal in a visibility query, quoted and escaped. */
+export const visibilityString = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
 /**
  * The visibility query for runs of these workflow types on this task queue that closed other
  * than completed or continued as new, at or after `since`. Plain `=`/`!=` terms, which every
  * visibility store (SQLite, PostgreSQL, Elasticsearch) accepts.
  */
 export function endedRunsQuery(taskQueue: string, workflowTypes: readonly string[], since: Date): string {
-  const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  const types = workflowTypes.map((t) => `WorkflowType = ${quote(t)}`).join(' OR ');
+  const types = workflowTypes.map((t) => `WorkflowType = ${visibilityString(t)}`).join(' OR ');
   return [
-    `TaskQueue = ${quote(taskQueue)}`,
+    `TaskQueue = ${visibilityString(taskQueue)}`,
     `(${types})`,
     `ExecutionStatus != 'Running'`,
     `ExecutionStatus != 'Completed'`,
     `ExecutionStatus != 'ContinuedAsNew'`,
-    `CloseTime >= ${quote(since.toISOString())}`,
+    `CloseTime >= ${visibilityString(since.toISOString())}`,
   ].join(' AND ');
 }
 

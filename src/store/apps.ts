@@ -83,9 +83,16 @@ export function createAppStore(db: Db) {
       return row && toApplication(row);
     },
 
-    async delete(id: string): Promise<boolean> {
-      const result = await db.deleteFrom('applications').where('id', '=', id).executeTakeFirst();
-      return result.numDeletedRows > 0n;
+    /**
+     * Deletes the application and everything it owns; returns the ids its endpoints had (their
+     * workflows still running are woken by the caller), or undefined if there was no such one.
+     */
+    async delete(id: string): Promise<string[] | undefined> {
+      return db.transaction().execute(async (tx) => {
+        const endpoints = await tx.deleteFrom('endpoints').where('app_id', '=', id).returning('id').execute();
+        const result = await tx.deleteFrom('applications').where('id', '=', id).executeTakeFirst();
+        return result.numDeletedRows > 0n ? endpoints.map((e) => e.id) : undefined;
+      });
     },
   };
 }

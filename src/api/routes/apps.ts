@@ -15,7 +15,7 @@ import { checkCursor, findApp, type RouteContext } from './context';
 const operatorAppKept = (what: 'renamed' | 'deleted') =>
   new ApiError(409, ErrorType.conflict, 'operator_application', `Hookline's operational-events application cannot be ${what}; to stop operational events, unset HOOKLINE_OPERATOR_WEBHOOK_URL or disable its endpoint`);
 
-export function appsRouter({ store, api }: RouteContext): Router {
+export function appsRouter({ store, api, dispatcher }: RouteContext): Router {
   const router = Router();
   const tag = 'Applications';
 
@@ -63,7 +63,8 @@ export function appsRouter({ store, api }: RouteContext): Router {
   api.route(router, { method: 'delete', operationId: 'deleteApp', path: '/v1/apps/:app', summary: 'Delete an application and everything it owns', tag, errors: [409], auth: 'admin', params: AppParams, status: 204 }, async ({ params }) => {
     const app = await findApp(store, params.app);
     if (app.uid === OPERATOR_APP_UID) throw operatorAppKept('deleted');
-    await store.apps.delete(app.id);
+    const endpointIds = await store.apps.delete(app.id);
+    if (endpointIds) dispatcher.endpointsDeleted({ appId: app.id, endpointIds });
     return undefined;
   });
 

@@ -266,6 +266,7 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
   api.route(router, { method: 'delete', operationId: 'deleteEndpoint', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Delete an endpoint', tag, params: EndpointParams, status: 204 }, async ({ params }) => {
     const app = await findApp(store, params.app);
     if (!(await store.endpoints.delete(app.id, params.endpoint))) throw ApiError.notFound('endpoint', params.endpoint);
+    dispatcher.endpointsDeleted({ endpointId: params.endpoint });
     return undefined;
   });
 

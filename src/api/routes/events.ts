@@ -74,8 +74,8 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
       const endpointIds = body.endpoint_ids ? [...new Set(body.endpoint_ids)] : null;
       const request: EventRequest = { type: body.type, dataJson: texts.data, previousDataJson: texts.previousData, channels: body.channels ?? null, endpointIds };
       // The limit is on `data` (PRODUCT.md §6), and on `previous_data` alike, each on its own.
-      for (const [field, text] of [['data', texts.data], ['previous_data', texts.previousData]] as const) {
-        const size = text === null ? 0 : Buffer.byteLength(text);
+      const dataBytes = Buffer.byteLength(texts.data);
+      for (const [field, size] of [['data', dataBytes], ['previous_data', texts.previousData === null ? 0 : Buffer.byteLength(texts.previousData)]] as const) {
         if (size > maxPayloadBytes) throw new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', `Event ${field} is ${size} bytes; the limit is ${maxPayloadBytes}`);
       }
       /**
@@ -95,7 +95,7 @@ export function eventsRouter({ store, api, dispatcher, metrics, limits, eventSch
       const repeated = raw === undefined ? null : firstRepeatedKey(raw);
       if (repeated !== null) return refuseUnlessReplay(ApiError.repeatedKey(detailPath('', repeated)));
       // Every issue for a small payload; the first only for a large one (collecting them all costs).
-      const issues = await eventSchemas.issues(body.type, body.data, { allIssues: Buffer.byteLength(texts.data) <= ALL_ISSUES_MAX_BYTES });
+      const issues = await eventSchemas.issues(body.type, body.data, { allIssues: dataBytes <= ALL_ISSUES_MAX_BYTES });
       if (issues.length > 0) {
         return refuseUnlessReplay(
           new ApiError(400, ErrorType.invalidRequest, 'data_invalid', `Event data does not satisfy the schema of event type "${body.type}"`, schemaIssueDetails('data', issues)),
