@@ -34,6 +34,11 @@ describe('loadConfig', () => {
     [{ HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '500' }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 500],
     [{ HOOKLINE_ROLE: 'api', HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '', ...keys }, (c: ReturnType<typeof loadConfig>) => c.apiMaxEventLoopDelayMs, 200],
     [{ HOOKLINE_METRICS_PORT: '' }, (c: ReturnType<typeof loadConfig>) => c.metricsPort, undefined],
+    // Empty is unset, for every variable: the default, not 0 (a random port) or false.
+    [{ HOOKLINE_API_PORT: '' }, (c: ReturnType<typeof loadConfig>) => c.apiPort, 8080],
+    [{ HOOKLINE_TEMPORAL_PORT: '' }, (c: ReturnType<typeof loadConfig>) => c.temporal.devServerPort, 7233],
+    [{ HOOKLINE_API_RATE_LIMIT_PER_S: '' }, (c: ReturnType<typeof loadConfig>) => c.apiRateLimit.rate.perS, 100],
+    [{ HOOKLINE_EGRESS_PROXY_URL: 'http://proxy.internal:3128' }, (c: ReturnType<typeof loadConfig>) => c.egressProxyUrl, 'http://proxy.internal:3128'],
   ])('reads %o', (env, pick, expected) => {
     expect(pick(loadConfig(env))).toBe(expected);
   });
@@ -62,6 +67,13 @@ describe('loadConfig', () => {
     // The operator's URL passes the endpoints' network rules, or the process does not start.
     [{ HOOKLINE_OPERATOR_WEBHOOK_URL: 'https://10.0.0.5/hooks', HOOKLINE_OPERATOR_WEBHOOK_SECRET: secret }, 'HOOKLINE_OPERATOR_WEBHOOK_URL is refused'],
     [{ HOOKLINE_OPERATOR_WEBHOOK_URL: 'http://ops.example.com/hooks', HOOKLINE_OPERATOR_WEBHOOK_SECRET: secret }, 'HOOKLINE_OPERATOR_WEBHOOK_URL is refused: scheme must be https'],
+    // Settings that name a URL or a file are checked at start, and the error names the setting.
+    [{ DATABASE_URL: 'notaurl', HOOKLINE_ENCRYPTION_KEY: keys.HOOKLINE_ENCRYPTION_KEY, HOOKLINE_ADMIN_KEY: keys.HOOKLINE_ADMIN_KEY }, 'DATABASE_URL: must be a postgres:// or postgresql:// URL'],
+    [{ HOOKLINE_EGRESS_PROXY_URL: 'notaurl' }, 'HOOKLINE_EGRESS_PROXY_URL: must be the http:// or https:// URL of a CONNECT proxy'],
+    [{ HOOKLINE_EGRESS_PROXY_URL: 'ftp://proxy.internal' }, 'HOOKLINE_EGRESS_PROXY_URL'],
+    [{ HOOKLINE_TLS_CA_FILE: '/nonexistent/ca.pem' }, 'HOOKLINE_TLS_CA_FILE: cannot read /nonexistent/ca.pem (ENOENT)'],
+    [{ HOOKLINE_TLS_CA_FILE: __filename }, `HOOKLINE_TLS_CA_FILE: ${__filename} holds no PEM certificate`],
+    [{ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_TLS_CA_FILE: '/nonexistent/ca.pem' }, 'TEMPORAL_TLS_CA_FILE: cannot read'],
   ])('refuses %o, naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(name);
   });

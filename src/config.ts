@@ -30,7 +30,7 @@ const EnvSchema = z.object({
   HOOKLINE_API_HOST: z.string().default('127.0.0.1'),
   HOOKLINE_ADMIN_KEY: optional,
   HOOKLINE_DATA_DIR: z.string().default('.hookline'),
-  DATABASE_URL: optional,
+  DATABASE_URL: unsetIfEmpty(z.string().regex(/^postgres(ql)?:\/\/./, 'must be a postgres:// or postgresql:// URL')),
   TEMPORAL_ADDRESS: optional,
   TEMPORAL_NAMESPACE: z.string().default('default'),
   HOOKLINE_TASK_QUEUE: z.string().default('hookline'),
@@ -49,7 +49,7 @@ const EnvSchema = z.object({
   HOOKLINE_ALLOW_SUBNETS: z.string().default(''),
   HOOKLINE_OPERATOR_WEBHOOK_URL: optional,
   HOOKLINE_OPERATOR_WEBHOOK_SECRET: optional,
-  HOOKLINE_EGRESS_PROXY_URL: optional,
+  HOOKLINE_EGRESS_PROXY_URL: unsetIfEmpty(z.string().refine((v) => URL.canParse(v) && ['http:', 'https:'].includes(new URL(v).protocol), 'must be the http:// or https:// URL of a CONNECT proxy')),
   HOOKLINE_TLS_CA_FILE: optional,
   HOOKLINE_MAX_ENDPOINTS_PER_APP: z.coerce.number().int().positive().default(50),
   HOOKLINE_API_RATE_LIMIT_PER_S: z.coerce.number().positive().default(100),
@@ -143,6 +143,22 @@ function operatorWebhook(url: string | undefined, secret: string | undefined, po
   return { url, secret };
 }
 
+/**
+ * A PEM file a setting names, read at start: a missing or unreadable file, or one without a
+ * `label` block (`CERTIFICATE`; `PRIVATE KEY` also matches `RSA PRIVATE KEY` and `EC PRIVATE KEY`),
+ * is a configuration error that names the setting.
+ */
+function readPem(setting: string, path: string, label: 'CERTIFICATE' | 'PRIVATE KEY'): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`invalid configuration: ${setting}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  if (!new RegExp(`-----BEGIN [A-Z ]*${label}-----`).test(text)) throw new Error(`invalid configuration: ${setting}: ${path} holds no PEM ${label.toLowerCase()}`);
+  return text;
+}
+
 /** TLS to a cluster of your own (mTLS) or Temporal Cloud; none of it applies to the local dev server. */
 function temporalTls(e: z.infer<typeof EnvSchema>): TLSConfig | undefined {
   const { TEMPORAL_TLS_CA_FILE: caFile, TEMPORAL_TLS_CERT_FILE: certFile, TEMPORAL_TLS_KEY_FILE: keyFile, TEMPORAL_TLS_SERVER_NAME: serverName } = e;
@@ -151,8 +167,9 @@ function temporalTls(e: z.infer<typeof EnvSchema>): TLSConfig | undefined {
   if (e.TEMPORAL_ADDRESS === undefined) throw new Error('invalid configuration: TEMPORAL_TLS_* and TEMPORAL_API_KEY need TEMPORAL_ADDRESS (the local dev server speaks plaintext)');
   if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('invalid configuration: set both TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE, or neither');
   return {
-    ...(caFile !== undefined && { serverRootCACertificate: readFileSync(caFile) }),
-    ...(certFile !== undefined && keyFile !== undefined && { clientCertPair: { crt: readFileSync(certFile), key: readFileSync(keyFile) } }),
+    ...(caFile !== undefined && { serverRootCACertificate: Buffer.from(readPem('TEMPORAL_TLS_CA_FILE', caFile, 'CERTIFICATE')) }),
+    ...(certFile !== undefined &&
+      keyFile !== undefined && { clientCertPair: { crt: Buffer.from(readPem('TEMPORAL_TLS_CERT_FILE', certFile, 'CERTIFICATE')), key: Buffer.from(readPem('TEMPORAL_TLS_KEY_FILE', keyFile, 'PRIVATE KEY')) } }),
     ...(serverName !== undefined && { serverNameOverride: serverName }),
   };
 }
@@ -194,7 +211,8 @@ function requireStrongAdminKey(e: z.infer<typeof EnvSchema>): void {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = EnvSchema.safeParse(env);
+  // Empty (as compose's `${VAR:-}` gives) counts as unset everywhere: the default, never 0 or false.
+  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${problems}`);
@@ -225,7 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowSubnets,
     egressProxyUrl: e.HOOKLINE_EGRESS_PROXY_URL,
     operatorWebhook: operatorWebhook(e.HOOKLINE_OPERATOR_WEBHOOK_URL, e.HOOKLINE_OPERATOR_WEBHOOK_SECRET, { allowInsecure: e.HOOKLINE_ALLOW_INSECURE_URLS, allowSubnets }),
-    extraCaPem: e.HOOKLINE_TLS_CA_FILE ? readFileSync(e.HOOKLINE_TLS_CA_FILE, 'utf8') : undefined,
+    extraCaPem: e.HOOKLINE_TLS_CA_FILE ? readPem('HOOKLINE_TLS_CA_FILE', e.HOOKLINE_TLS_CA_FILE, 'CERTIFICATE') : undefined,
     maxEndpointsPerApp: e.HOOKLINE_MAX_ENDPOINTS_PER_APP,
     apiRateLimit: { rate: { perS: e.HOOKLINE_API_RATE_LIMIT_PER_S, burst: e.HOOKLINE_API_RATE_BURST }, maxInFlightPerAppKey: e.HOOKLINE_API_MAX_IN_FLIGHT_PER_APP_KEY },
     apiMaxInFlight: e.HOOKLINE_API_MAX_IN_FLIGHT,

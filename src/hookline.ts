@@ -200,7 +200,7 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
     const admin = config.adminKey
       ? { value: config.adminKey, generated: false }
       : localSecret(config.dataDir, 'admin-key', () => `hk_admin_${randomBytes(24).toString('base64url')}`);
-    const box = createSecretBox(parseEncryptionKey(encryptionKey), config.previousEncryptionKeys.map(parseEncryptionKey));
+    const box = createSecretBox(parseEncryptionKey(encryptionKey), config.previousEncryptionKeys.map((k) => parseEncryptionKey(k, 'each key in HOOKLINE_PREVIOUS_ENCRYPTION_KEYS')));
     const store = await openStore(
       {
         databaseUrl: config.databaseUrl,

@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { serializeError } from './logger';
+import { sdkLogFields, serializeError } from './logger';
 
 describe('serializeError', () => {
   it('keeps message, type, code and stack, and drops a pg error\'s client', () => {
@@ -12,5 +12,15 @@ describe('serializeError', () => {
     logger.warn({ err }, 'idle connection failed');
     expect(lines.join('')).not.toContain('hunter2');
     expect(JSON.parse(lines[0]!).err).toMatchObject({ type: 'Error', message: 'Connection terminated unexpectedly', code: '57P01', stack: expect.any(String) });
+  });
+});
+
+describe('sdkLogFields', () => {
+  it('serializes the errors the SDK passes under any key, and keeps the other fields', () => {
+    const cause = Object.assign(new Error('sealed value has an unknown format or key id'), { code: 'E_KEY' });
+    const fields = sdkLogFields({ error: cause, activityType: 'sendWebhook', attempt: 3 });
+    expect(fields).toMatchObject({ activityType: 'sendWebhook', attempt: 3, error: { type: 'Error', message: 'sealed value has an unknown format or key id', code: 'E_KEY' } });
+    expect(JSON.parse(JSON.stringify(fields)).error.message).toBe('sealed value has an unknown format or key id');
+    expect(sdkLogFields(undefined)).toEqual({});
   });
 });

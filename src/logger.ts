@@ -39,8 +39,19 @@ export function installTemporalLogging(logger: Logger): void {
   Runtime.install({
     logger: new DefaultLogger('WARN', (entry) => {
       const level = SDK_LEVELS[entry.level];
-      sdk[level]({ ...entry.meta }, entry.message);
+      sdk[level](sdkLogFields(entry.meta), entry.message);
     }),
     telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
   });
+}
+
+/**
+ * The fields of an SDK log entry, with every error in them serialized: the SDK passes the cause of
+ * "Activity failed" and the like as `error`, which pino serializes only under `err`, so it printed
+ * `{}` (an Error's own properties are not enumerable).
+ */
+export function sdkLogFields(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(meta ?? {})) fields[key] = value instanceof Error ? serializeError(value) : value;
+  return fields;
 }

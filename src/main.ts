@@ -9,7 +9,7 @@ import { createLogger } from './logger';
 async function main(): Promise<void> {
   const dev = !process.env.TEMPORAL_ADDRESS && !process.env.DATABASE_URL;
   // The embedded defaults are for a laptop: allow http and loopback receivers unless told otherwise.
-  if (dev && process.env.HOOKLINE_ALLOW_INSECURE_URLS === undefined) process.env.HOOKLINE_ALLOW_INSECURE_URLS = 'true';
+  if (dev && !process.env.HOOKLINE_ALLOW_INSECURE_URLS) process.env.HOOKLINE_ALLOW_INSECURE_URLS = 'true';
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const hookline = await startHookline({ config, logger });

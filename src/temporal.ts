@@ -59,13 +59,13 @@ export function closableRetries() {
       // Called only once a retry is decided: its timer is set for this long.
       delayFunction: (attempt, status) => {
         const ms = policy.delayFunction(attempt, status);
-        scheduledUntil = Math.max(scheduledUntil, Date.now() + ms);
+        scheduledUntil = Math.max(scheduledUntil, performance.now() + ms);
         return ms;
       },
     }),
     async drain(): Promise<void> {
       closing = true;
-      const wait = scheduledUntil - Date.now();
+      const wait = scheduledUntil - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait + 20));
     },
   };

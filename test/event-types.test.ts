@@ -156,11 +156,6 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
     const failed = await waitUntil(() => deliveryOf(t.api, app.id, plain.body.id), (d) => d.status === 'failed', 20_000, 'failed test delivery');
     expect(failed).toMatchObject({ event_type: 'hookline.test', attempt_count: 1 });
     expect(JSON.parse(r.requests.at(-1)!.body)).toMatchObject({ type: 'hookline.test', data: { message: expect.any(String) } });
-    // A test send is a probe: a 410 fails the test and leaves the endpoint active.
-    r.script({ status: 410 });
-    const gone = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/test`, {});
-    expect(await waitUntil(() => deliveryOf(t.api, app.id, gone.body.id), (d) => d.status === 'failed', 20_000, 'failed test delivery')).toMatchObject({ failure_reason: 'test_attempt_failed' });
-    expect((await t.api.get(`/v1/apps/${app.id}/endpoints/${ep.id}`)).body).toMatchObject({ status: 'active', disabled_reason: null });
     // The producer cannot send an event that passes for one of Hookline's own.
     const posing = await t.api.post(`/v1/apps/${app.id}/events`, { type: 'Hookline.test', data: {} });
     expect([posing.status, posing.body.error.details]).toEqual([400, [{ path: 'type', message: expect.stringContaining('reserved') }]]);

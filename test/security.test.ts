@@ -258,6 +258,13 @@ describe.each(storeKinds)('security on %s', (kind) => {
       const app2 = await createApp(t.api, { retry_schedule: ['1h'] });
       await createEndpoint(t.api, app2.id, { url: 'https://private.test/hook' });
       expect((await lastAttempt(app2.id, (await sendEvent(t.api, app2.id)).id)).error_code).toBe('ssrf_blocked');
+
+      // A literal stored while the rules allowed it (an HOOKLINE_ALLOW_SUBNETS since removed) is
+      // refused at send time, and recorded as ssrf_blocked too, not invalid_url.
+      const app3 = await createApp(t.api, { retry_schedule: ['1h'] });
+      const ep3 = await createEndpoint(t.api, app3.id, { url: 'https://example.com/hook' });
+      await t.hookline.store.db.updateTable('endpoints').set({ url: 'https://127.0.0.2/hook' }).where('id', '=', ep3.id).execute();
+      expect(await lastAttempt(app3.id, (await sendEvent(t.api, app3.id)).id)).toMatchObject({ error_code: 'ssrf_blocked', error_message: expect.stringContaining('127.0.0.2') });
     });
 
     it('delivers through a real CONNECT proxy, and still applies the SSRF rules to the target', async () => {

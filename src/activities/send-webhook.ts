@@ -78,7 +78,8 @@ const finished = (outcome: SendResult['outcome']): SendResult => ({ outcome, sta
 async function post(deps: SendDeps, ctx: SendContext, startedAt: Date, signal: AbortSignal | undefined): Promise<PostResponse> {
   const verdict = checkEndpointUrl(ctx.endpoint.url, deps.urlPolicy);
   if (!verdict.ok) {
-    return { durationMs: 0, statusCode: null, headers: {}, body: '', bodyTruncated: false, errorCode: AttemptErrorCode.invalidUrl, errorMessage: verdict.reason };
+    const errorCode = verdict.blockedAddress ? AttemptErrorCode.ssrfBlocked : AttemptErrorCode.invalidUrl;
+    return { durationMs: 0, statusCode: null, headers: {}, body: '', bodyTruncated: false, errorCode, errorMessage: verdict.reason };
   }
   const body = renderBody(ctx.event, ctx.payloadFormat);
   const signature = signatureHeaders({
@@ -328,9 +329,9 @@ const MAX_GATE_WAIT_MS = 1_000;
  * health workflow hears of both: after a disable it stops the deliveries still waiting to retry.
  */
 async function afterFailure(deps: SendDeps, ctx: SendContext, input: SendInput, disable: boolean, reason: FailureReason | null): Promise<void> {
-  // A test send reports its result and leaves the endpoint's health alone (store/health.ts).
-  if (input.trigger === AttemptTrigger.test) return;
   if (disable && (await deps.store.health.disable(ctx.endpoint.id, 'the endpoint answered 410 Gone'))) deps.metrics.endpointsDisabled.inc({ cause: DisableCause.gone });
+  // A test send's failures are left out of the health statistics (store/health.ts): no health work for them.
+  if (input.trigger === AttemptTrigger.test) return;
   await deps.reportFailure(ctx.endpoint.id);
   if (reason === FailureReason.exhausted && !deps.store.operator.isOperatorApp(ctx.appId)) {
     const data = { app_id: ctx.appId, delivery_id: ctx.deliveryId, event_id: ctx.event.id, event_type: ctx.event.type, endpoint_id: ctx.endpoint.id, attempts: input.attemptNumber };

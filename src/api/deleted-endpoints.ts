@@ -11,24 +11,19 @@
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { delivery, endpointDisabledSignal } from '../workflows/delivery';
-import { endpointHealth, endpointHealthWorkflowId, failureSignal } from '../workflows/endpoint-health';
+import { endpointHealthWorkflowId, failureSignal } from '../workflows/endpoint-health';
 import type { WorkflowStarter } from './dispatcher';
 import { visibilityString } from './reconciler';
 
-/** Running deliveries of an application (`HooklineApp`) or an endpoint (`HooklineEndpoint`), and an endpoint's health workflow. */
-export function runningForQuery(taskQueue: string, key: 'HooklineApp' | 'HooklineEndpoint', id: string): string {
-  const types = key === 'HooklineApp' ? [delivery.name] : [delivery.name, endpointHealth.name];
-  return [
-    `TaskQueue = ${visibilityString(taskQueue)}`,
-    `${key} = ${visibilityString(id)}`,
-    `(${types.map((t) => `WorkflowType = ${visibilityString(t)}`).join(' OR ')})`,
-    `ExecutionStatus = 'Running'`,
-  ].join(' AND ');
+/** Running deliveries of an application (`HooklineApp`) or of an endpoint (`HooklineEndpoint`). */
+export function runningDeliveriesQuery(taskQueue: string, key: 'HooklineApp' | 'HooklineEndpoint', id: string): string {
+  return [`TaskQueue = ${visibilityString(taskQueue)}`, `${key} = ${visibilityString(id)}`, `WorkflowType = ${visibilityString(delivery.name)}`, `ExecutionStatus = 'Running'`].join(' AND ');
 }
 
 /**
  * Wakes the running workflows of deleted endpoints: `scope` names the deleted endpoint, or the
- * deleted application with the ids its endpoints had. Returns how many it woke.
+ * deleted application with the ids its endpoints had. Every wake is tried; the first failure is
+ * thrown at the end. Returns how many it woke.
  */
 export async function wakeDeletedEndpointWorkflows(
   workflows: WorkflowStarter,
@@ -36,19 +31,21 @@ export async function wakeDeletedEndpointWorkflows(
   scope: { endpointId: string } | { appId: string; endpointIds: readonly string[] },
 ): Promise<number> {
   let woken = 0;
-  const wake = async (workflowId: string, type: string) => {
+  let failed: Error | undefined;
+  const wake = async (workflowId: string, signal: (handle: ReturnType<WorkflowStarter['getHandle']>) => Promise<void>) => {
     try {
-      if (type === delivery.name) await workflows.getHandle(workflowId).signal(endpointDisabledSignal);
-      else await workflows.getHandle(workflowId).signal(failureSignal);
+      await signal(workflows.getHandle(workflowId));
       woken++;
     } catch (err) {
-      // It ended meanwhile (or, for a health workflow named by id, was not running).
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // Not running (it ended meanwhile, or a health workflow was never started): nothing to wake.
+      if (!(err instanceof WorkflowNotFoundError)) failed ??= err instanceof Error ? err : new Error(String(err));
     }
   };
+  // Health workflows have fixed ids: woken by id, without visibility.
+  const endpointIds = 'endpointId' in scope ? [scope.endpointId] : scope.endpointIds;
+  for (const endpointId of endpointIds) await wake(endpointHealthWorkflowId(endpointId), (h) => h.signal(failureSignal));
   const [key, id] = 'endpointId' in scope ? (['HooklineEndpoint', scope.endpointId] as const) : (['HooklineApp', scope.appId] as const);
-  for await (const run of workflows.list({ query: runningForQuery(taskQueue, key, id) })) await wake(run.workflowId, run.type);
-  // A health workflow carries only its endpoint's id: an application's are named one by one.
-  if ('endpointIds' in scope) for (const endpointId of scope.endpointIds) await wake(endpointHealthWorkflowId(endpointId), endpointHealth.name);
+  for await (const run of workflows.list({ query: runningDeliveriesQuery(taskQueue, key, id) })) await wake(run.workflowId, (h) => h.signal(endpointDisabledSignal));
+  if (failed !== undefined) throw failed;
   return woken;
 }

@@ -207,10 +207,11 @@ export function createDispatcher(deps: DispatcherDeps) {
         return sweeping;
       }
       // The sweep under way may have listed its events before this call: one more runs after it,
-      // shared by every caller meanwhile, so a sweep asked for covers what committed before.
-      sweepAgain ??= sweeping.catch(() => 0).then(() => {
+      // shared by every caller meanwhile, so a sweep asked for covers what committed before. Its
+      // callers are told what both started.
+      sweepAgain ??= sweeping.catch(() => 0).then(async (first) => {
         sweepAgain = undefined;
-        return this.sweep();
+        return first + (await this.sweep());
       });
       return sweepAgain;
     },

@@ -19,11 +19,11 @@ describe('decideOutcome', () => {
     expect([o.status, o.nextDelayMs, o.errorCode]).toEqual([status, next, errorCode]);
   });
 
-  it('disables the endpoint on 410 only, and never for a test send', () => {
+  it('disables the endpoint on 410 only, on every kind of attempt (PRODUCT.md §5: under every policy)', () => {
     expect(run({ status: 410 })).toMatchObject({ disableEndpoint: true, failureReason: 'endpoint_disabled' });
     expect(run({ status: 410 }, { retry: false })).toMatchObject({ disableEndpoint: true, failureReason: 'endpoint_disabled' });
+    expect(run({ status: 410 }, { retry: false, test: true })).toMatchObject({ disableEndpoint: true, failureReason: 'endpoint_disabled' });
     expect(run({ status: 404 }).disableEndpoint).toBe(false);
-    expect(run({ status: 410 }, { retry: false, test: true })).toMatchObject({ status: 'failed', disableEndpoint: false, failureReason: 'test_attempt_failed' });
   });
 
   it('ends when the schedule is spent, after a revived manual attempt, and after a test send\'s attempt', () => {

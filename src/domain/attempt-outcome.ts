@@ -59,8 +59,7 @@ export function decideOutcome({ response, delaysMs, retryIndex, jitter, retry, t
     return { succeeded: true, errorCode: null, nextDelayMs: null, status: DeliveryStatus.succeeded, failureReason: null, disableEndpoint: false };
   }
   const errorCode = response.errorCode ?? (status !== null && status >= 300 && status < 400 ? AttemptErrorCode.redirect : null);
-  // A test send is a probe: its 410 fails the test, and disables nothing (store/health.ts).
-  if (status === 410 && !test) {
+  if (status === 410) {
     return { succeeded: false, errorCode, nextDelayMs: null, status: DeliveryStatus.failed, failureReason: FailureReason.endpointDisabled, disableEndpoint: true };
   }
   const scheduled = retry ? retryDelayMs(delaysMs, retryIndex, jitter) : null;

@@ -37,11 +37,25 @@ export function isStandardSecret(secret: string): boolean {
 /**
  * `stripe` and `hex` use the secret verbatim, as its UTF-8 bytes, as the HMAC key (PRODUCT.md §4),
  * so a producer may supply one its customers already hold: 16–128 printable characters of any
- * script (letters, marks, digits, punctuation, symbols) and the ASCII space. Control characters,
- * other spaces and invisible formatting characters are refused: a secret nobody can read back or
- * type is one a customer cannot verify with.
+ * script (letters, marks, digits, punctuation, symbols) and the ASCII space, of which at least 16
+ * are visible: not a space, not a combining mark. Control characters, other spaces, invisible
+ * (default-ignorable) and blank-looking characters are refused, and so is a space at either end,
+ * which configuration tools commonly trim: a secret nobody can read back or type is one a
+ * customer cannot verify with.
  */
 const SUPPLIED_SECRET = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]{16,128}$/u;
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800]/u;
+const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/gu;
+
+function isPrintableSecret(secret: string): boolean {
+  return (
+    SUPPLIED_SECRET.test(secret) &&
+    !INVISIBLE.test(secret) &&
+    !secret.startsWith(' ') &&
+    !secret.endsWith(' ') &&
+    (secret.match(VISIBLE)?.length ?? 0) >= 16
+  );
+}
 
 /** Whether a producer-supplied secret (create or rotate) is acceptable for `scheme`. */
 export function isValidSuppliedSecret(scheme: SignatureScheme, secret: string): boolean {
@@ -50,7 +64,7 @@ export function isValidSuppliedSecret(scheme: SignatureScheme, secret: string): 
       return isStandardSecret(secret);
     case SignatureSchemes.stripe:
     case SignatureSchemes.hex:
-      return SUPPLIED_SECRET.test(secret);
+      return isPrintableSecret(secret);
     default:
       // Reachable from untyped input (JSON, database rows): an unknown scheme accepts nothing.
       return false;

@@ -104,12 +104,16 @@ describe('endpoint URL rules', () => {
       expect(checkEndpointUrl(https, { allowInsecure: false })).toEqual({
         ok: false,
         reason: 'address 127.0.0.1 is not allowed (loopback 127.0.0.0/8)',
+        blockedAddress: true,
       });
     }
     const mapped = checkEndpointUrl('https://[::ffff:127.0.0.1]/', { allowInsecure: false });
     expect(mapped.ok ? '' : mapped.reason).toBe('address ::ffff:7f00:1 is not allowed (loopback 127.0.0.0/8 via IPv4-mapped ::ffff:0:0/96)');
     const metadata = checkEndpointUrl('https://169.254.169.254/', { allowInsecure: false });
     expect(metadata.ok ? '' : metadata.reason).toContain('cloud-metadata');
+    // Where it points, not its form: recorded as ssrf_blocked at send time.
+    expect(checkEndpointUrl('https://localhost./', { allowInsecure: false })).toEqual({ ok: false, reason: 'localhost is not allowed', blockedAddress: true });
+    expect(checkEndpointUrl('https://example.com:25/', { allowInsecure: false })).not.toHaveProperty('blockedAddress');
   });
 
   it('says what it expected of a URL it cannot take', () => {

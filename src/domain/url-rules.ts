@@ -22,7 +22,11 @@ export interface UrlPolicy {
   allowSubnets?: readonly ParsedSubnet[];
 }
 
-export type UrlVerdict = { ok: true; url: URL } | { ok: false; reason: string };
+/**
+ * `blockedAddress`: refused for where it points (a blocked address literal, localhost), not for
+ * its form; an attempt records that as `ssrf_blocked`, as it does an address refused at connect.
+ */
+export type UrlVerdict = { ok: true; url: URL } | { ok: false; reason: string; blockedAddress?: true };
 
 /**
  * Ports the Fetch standard forbids ("bad ports"): well-known non-HTTP services. A webhook body
@@ -69,7 +73,7 @@ export function checkEndpointUrl(raw: string, policy: UrlPolicy): UrlVerdict {
   const literal = host.startsWith('[') ? host.slice(1, -1) : ipaddr.IPv4.isValidFourPartDecimal(host) ? host : null;
   if (literal !== null) {
     const verdict = isBlockedAddress(literal, policy.allowSubnets ?? [], { allowInsecure: policy.allowInsecure });
-    if (verdict.blocked) return { ok: false, reason: `address ${literal} is not allowed (${verdict.range ?? 'blocked range'})` };
+    if (verdict.blocked) return { ok: false, reason: `address ${literal} is not allowed (${verdict.range ?? 'blocked range'})`, blockedAddress: true };
     return { ok: true, url };
   }
 
@@ -78,7 +82,7 @@ export function checkEndpointUrl(raw: string, policy: UrlPolicy): UrlVerdict {
   const name = (host.endsWith('.') ? host.slice(0, -1) : host).toLowerCase();
   if (name === '' || name.split('.').includes('')) return { ok: false, reason: 'host name has an empty label' };
   if (!policy.allowInsecure && (name === 'localhost' || name.endsWith('.localhost'))) {
-    return { ok: false, reason: 'localhost is not allowed' };
+    return { ok: false, reason: 'localhost is not allowed', blockedAddress: true };
   }
   return { ok: true, url };
 }

@@ -89,9 +89,14 @@ export function createAppStore(db: Db) {
      */
     async delete(id: string): Promise<string[] | undefined> {
       return db.transaction().execute(async (tx) => {
+        // The application's row is locked first, as the cascade and every insert under it (a
+        // delivery checks its application's key before its endpoint's) take them: endpoints
+        // first would deadlock with a fan-out window inserting deliveries.
+        const app = await tx.selectFrom('applications').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
+        if (!app) return undefined;
         const endpoints = await tx.deleteFrom('endpoints').where('app_id', '=', id).returning('id').execute();
-        const result = await tx.deleteFrom('applications').where('id', '=', id).executeTakeFirst();
-        return result.numDeletedRows > 0n ? endpoints.map((e) => e.id) : undefined;
+        await tx.deleteFrom('applications').where('id', '=', id).execute();
+        return endpoints.map((e) => e.id);
       });
     },
   };

@@ -19,9 +19,10 @@ export interface HealthSubject {
 }
 
 /**
- * The attempts an endpoint's health is judged on: all but test sends'. A test send is a probe
- * someone asked for (often of an endpoint not ready yet); it reports its result and leaves the
- * endpoint's health alone, whichever way it went.
+ * The attempts an endpoint's health statistics count: all but test sends'. A test send is a probe
+ * someone asked for (often of an endpoint not ready yet): its result is its own, and counts
+ * neither toward a disable policy nor against a failure streak. (A 410 still disables at once,
+ * as any 410 does: PRODUCT.md §5.)
  */
 const health = sql<boolean>`trigger <> ${AttemptTrigger.test}`;
 

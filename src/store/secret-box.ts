@@ -38,9 +38,9 @@ export function createSecretBox(key: Buffer, oldKeys: Buffer[] = []): SecretBox 
   };
 }
 
-/** Parses `HOOKLINE_ENCRYPTION_KEY`: 32 bytes as base64 or 64 hex characters. */
-export function parseEncryptionKey(value: string): Buffer {
+/** Parses an encryption key (`name` says which setting held it): 32 bytes as base64 or 64 hex characters. */
+export function parseEncryptionKey(value: string, name = 'HOOKLINE_ENCRYPTION_KEY'): Buffer {
   const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
-  if (key.length !== 32) throw new Error('HOOKLINE_ENCRYPTION_KEY must be 32 bytes, base64 or hex');
+  if (key.length !== 32) throw new Error(`${name} must be 32 bytes, base64 or hex`);
   return key;
 }
