@@ -212,6 +212,13 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
       box,
     );
     stops.push(() => store.close());
+    // Caught here, not by every attempt failing to open its endpoint's secrets and retrying for good.
+    const unknownKey = await store.endpoints.sealedWithUnknownKey();
+    if (unknownKey !== undefined) {
+      throw new Error(
+        `the store holds endpoint secrets sealed with an encryption key this process was not given (key id ${unknownKey.split('.')[1]}): start with that key as HOOKLINE_ENCRYPTION_KEY, or list it in HOOKLINE_PREVIOUS_ENCRYPTION_KEYS`,
+      );
+    }
     await store.operator.configure(config.operatorWebhook);
 
     const { address, devServer } = await temporalFor(config, logger, stops, halts);

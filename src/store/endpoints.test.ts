@@ -1,7 +1,9 @@
 /** Endpoint rows on a real in-memory store: what the API's clock must not decide. */
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { storedApp, storedDelivery, storedEndpoint, useMemoryStore } from '../../test/support/store-fixtures';
-import type { Store } from '.';
+import { createStore, type Store } from '.';
+import { createSecretBox } from './secret-box';
 
 describe('endpoint secrets', () => {
   let store: Store;
@@ -17,5 +19,14 @@ describe('endpoint secrets', () => {
     await store.endpoints.rotateSecret(endpoint.id, rotated, 7_200_000, behind);
     const { deliveryId } = await storedDelivery(store, app.id, endpoint.id);
     expect((await store.loadSendContext(deliveryId))?.endpoint.secrets).toEqual([first, rotated]);
+  });
+
+  it('finds a stored secret sealed with a key the process was not given', async () => {
+    const app = await storedApp(store);
+    await storedEndpoint(store, app.id);
+    expect(await store.endpoints.sealedWithUnknownKey()).toBeUndefined();
+    // The same database, opened with another key (and not the one that sealed them).
+    const other = createStore(store.db, createSecretBox(randomBytes(32)));
+    expect(await other.endpoints.sealedWithUnknownKey()).toMatch(/^v1\.[\w-]{8}\./);
   });
 });

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { idTime, newId, IdPrefix } from '../domain/ids';
 import type { Endpoint, EndpointStatus, SignatureScheme } from '../domain/model';
 import type { RetrySchedule } from '../domain/schedule';
@@ -209,6 +209,17 @@ export function createEndpointStore(db: Db, box: SecretBox) {
     /** The endpoint's unexpired secrets, decrypted: for checks that need them, never for responses. */
     async unexpiredSecrets(endpointId: string, now = new Date()): Promise<string[]> {
       return liveSecrets(db, endpointId, now);
+    },
+
+    /**
+     * One stored secret sealed with a key `box` does not hold, if any: the process was started
+     * with another HOOKLINE_ENCRYPTION_KEY than the one that sealed them, and without that one in
+     * HOOKLINE_PREVIOUS_ENCRYPTION_KEYS. Reads each key id in use once (an index-free scan of a
+     * table of a few rows per endpoint, at start only).
+     */
+    async sealedWithUnknownKey(): Promise<string | undefined> {
+      const { rows } = await sql<{ sealed: string }>`select min(secret_ciphertext) as sealed from endpoint_secrets group by split_part(secret_ciphertext, '.', 2)`.execute(db);
+      return rows.map((r) => r.sealed).find((sealed) => !box.hasKeyFor(sealed));
     },
 
     /** The subset of `ids` that are endpoints of the application. */

@@ -21,6 +21,13 @@ describe('secret box', () => {
     expect(() => createSecretBox(oldKey).open(rotated.seal('new value'))).toThrow(/key id/);
   });
 
+  it('says whether it holds the key a sealed value names', () => {
+    const sealedOld = createSecretBox(oldKey).seal('old value');
+    expect(createSecretBox(newKey, [oldKey]).hasKeyFor(sealedOld)).toBe(true);
+    expect(createSecretBox(newKey).hasKeyFor(sealedOld)).toBe(false);
+    expect(createSecretBox(newKey).hasKeyFor('not sealed')).toBe(false);
+  });
+
   it('refuses a tampered ciphertext and an unknown key', () => {
     const box = createSecretBox(newKey);
     const parts = box.seal('value').split('.');

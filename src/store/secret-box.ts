@@ -8,6 +8,8 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 export interface SecretBox {
   seal(plaintext: string): string;
   open(sealed: string): string;
+  /** Whether `sealed` names a key this box holds (it may still fail to open if tampered with). */
+  hasKeyFor(sealed: string): boolean;
 }
 
 /** `key` is 32 bytes; its id is derived from it, so the same key always has the same id. */
@@ -24,6 +26,10 @@ export function createSecretBox(key: Buffer, oldKeys: Buffer[] = []): SecretBox 
       return ['v1', currentId, iv, cipher.getAuthTag(), ciphertext]
         .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
         .join('.');
+    },
+    hasKeyFor(sealed) {
+      const [version, id] = sealed.split('.');
+      return version === 'v1' && id !== undefined && keys.has(id);
     },
     open(sealed) {
       const [version, id, iv, tag, ciphertext] = sealed.split('.');
