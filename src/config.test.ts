@@ -39,6 +39,7 @@ describe('loadConfig', () => {
     [{ HOOKLINE_TEMPORAL_PORT: '' }, (c: ReturnType<typeof loadConfig>) => c.temporal.devServerPort, 7233],
     [{ HOOKLINE_API_RATE_LIMIT_PER_S: '' }, (c: ReturnType<typeof loadConfig>) => c.apiRateLimit.rate.perS, 100],
     [{ HOOKLINE_EGRESS_PROXY_URL: 'http://proxy.internal:3128' }, (c: ReturnType<typeof loadConfig>) => c.egressProxyUrl, 'http://proxy.internal:3128'],
+    [{ HOOKLINE_API_RATE_LIMIT_PER_S: '0.5' }, (c: ReturnType<typeof loadConfig>) => c.apiRateLimit.rate.perS, 0.5],
   ])('reads %o', (env, pick, expected) => {
     expect(pick(loadConfig(env))).toBe(expected);
   });
@@ -49,6 +50,10 @@ describe('loadConfig', () => {
     [{ HOOKLINE_FAN_OUT_WINDOW: '0' }, 'HOOKLINE_FAN_OUT_WINDOW'],
     [{ HOOKLINE_ROLE: 'both' }, 'HOOKLINE_ROLE'],
     [{ HOOKLINE_API_PORT: '70000' }, 'HOOKLINE_API_PORT'],
+    // Decimal digits only: coercion read these as 8080, 1000 and 80.
+    [{ HOOKLINE_API_PORT: '0x1F90' }, 'HOOKLINE_API_PORT: must be a number in decimal digits'],
+    [{ HOOKLINE_DISPATCH_INTERVAL_MS: '1e3' }, 'HOOKLINE_DISPATCH_INTERVAL_MS'],
+    [{ HOOKLINE_API_PORT: ' 80' }, 'HOOKLINE_API_PORT'],
     [{ HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '-5' }, 'HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS'],
     // Keys are generated only for the embedded setup: elsewhere each process would make its own.
     [{ DATABASE_URL: 'postgres://db/hookline' }, 'set HOOKLINE_ENCRYPTION_KEY and HOOKLINE_ADMIN_KEY'],

@@ -239,10 +239,15 @@ describe.each(storeKinds)('API on %s', (kind) => {
     const keyed = { endpoint_ids: null, data: { invoice: 'in_metrics' } };
     await sendEvent(t.api, app.id, keyed, { 'idempotency-key': 'metrics-1' });
     await sendEvent(t.api, app.id, keyed, { 'idempotency-key': 'metrics-1' });
+    // Answered before the route ran (no key: 401) still counts under the route's pattern.
+    expect((await fetch(`${t.api.url}/v1/apps/${app.id}/endpoints`)).status).toBe(401);
+    expect((await t.api.get('/v1/no-such-route')).status).toBe(404);
     const res = await fetch(`${t.api.url}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
     expect(sample(text, 'hookline_api_request_duration_seconds_count', { method: 'POST', route: '/v1/apps/:app/events', status: '202' })).toBeGreaterThanOrEqual(3);
+    expect(sample(text, 'hookline_api_request_duration_seconds_count', { method: 'GET', route: '/v1/apps/:app/endpoints', status: '401' })).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'hookline_api_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status: '404' })).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'hookline_events_accepted_total', { result: 'created' })).toBeGreaterThanOrEqual(2);
     expect(sample(text, 'hookline_events_accepted_total', { result: 'replayed' })).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'hookline_process_resident_memory_bytes')).toBeGreaterThan(0);

@@ -66,7 +66,7 @@ export function createApi(deps: ApiDeps): RequestListener {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
-  app.use(measureRequests(deps.metrics));
+  app.use(measureRequests(deps.metrics, (method, path) => api.patternAt(method, path)));
   const methodsAt = (path: string) => api.methodsAt(path);
   app.use(answerOptions(methodsAt));
   app.use(healthRouter(ctx, deps.readiness));

@@ -5,12 +5,17 @@
 import type { RequestHandler } from 'express';
 import type { Metrics } from '../metrics';
 
-export function measureRequests(metrics: Metrics): RequestHandler {
+/**
+ * `patternAt` names the route a request answered before its route ran (a 401, a tenancy 404, a
+ * 503 from shedding) falls under; only a path no route has is `unmatched`.
+ */
+export function measureRequests(metrics: Metrics, patternAt: (method: string, path: string) => string | undefined): RequestHandler {
   return (req, res, next) => {
     const startedAt = process.hrtime.bigint();
     res.once('finish', () => {
       // Express sets `req.route` on the request once a route matched; `baseUrl` is its mount point.
-      const route = req.route ? `${req.baseUrl}${String((req.route as { path: unknown }).path)}` : 'unmatched';
+      // Without one, the whole path: a middleware mounted at `/v1` that answered left `req.path` cut.
+      const route = req.route ? `${req.baseUrl}${String((req.route as { path: unknown }).path)}` : (patternAt(req.method, req.originalUrl.split('?')[0]!) ?? 'unmatched');
       metrics.apiRequests.observe({ method: req.method, route, status: String(res.statusCode) }, Number(process.hrtime.bigint() - startedAt) / 1e9);
     });
     next();

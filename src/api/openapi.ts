@@ -57,7 +57,7 @@ export interface Input<P extends AnyObject, Q extends AnyObject, B extends z.Zod
 export class ApiRegistry {
   readonly registry = new OpenAPIRegistry();
   /** Every route's method and path, for the 405 of a known path asked with another method. */
-  private readonly routes: { method: Method; path: RegExp }[] = [];
+  private readonly routes: { method: Method; path: RegExp; pattern: string }[] = [];
 
   /** Unset: `Idempotency-Key` is read by no route (the registry of a test that has no store). */
   constructor(private readonly idempotency?: Idempotency) {
@@ -114,13 +114,24 @@ export class ApiRegistry {
       send(res, status, body === undefined ? null : stringifyWithRaw(body));
     };
     router[spec.method](spec.path, handle);
-    this.routes.push({ method: spec.method, path: pathPattern(spec.path) });
+    this.routes.push({ method: spec.method, path: pathPattern(spec.path), pattern: spec.path });
   }
 
   /** A GET route outside the document (`/metrics`, `/openapi.json`, `/docs`); another method on it is still a 405. */
   plainGet(router: Pick<Router, 'get'>, path: string, handler: RequestHandler): void {
     router.get(path, handler);
-    this.routes.push({ method: 'get', path: pathPattern(path) });
+    this.routes.push({ method: 'get', path: pathPattern(path), pattern: path });
+  }
+
+  /**
+   * The route pattern (`/v1/apps/:app`) a request path falls under, for a request answered before
+   * its route ran (authentication, tenancy, shedding): the route the method asks for if there is
+   * one, else any route at that path; undefined for a path no route has.
+   */
+  patternAt(method: string, path: string): string | undefined {
+    const at = this.routes.filter((r) => r.path.test(path));
+    const wanted = method.toLowerCase() === 'head' ? 'get' : method.toLowerCase();
+    return (at.find((r) => r.method === wanted) ?? at[0])?.pattern;
   }
 
   /** The methods the routes at this request path answer (HEAD with GET, as Express does, and OPTIONS); none for an unknown path. */
