@@ -147,6 +147,9 @@ describe.each(storeKinds)('security on %s', (kind) => {
         expect(res.body.error.code).toBe('operator_application');
       }
       expect((await t.api.get(`/v1/apps/${b.id}`)).body.uid).toBe('hookline-operator');
+      // Nor given application keys: its events name every tenant's ids, for the admin key only.
+      const keyed = await t.api.post(`/v1/apps/${b.id}/keys`, { name: 'reader' });
+      expect([keyed.status, keyed.body.error.code]).toEqual([409, 'operator_application']);
       await sql`update applications set uid = null where id = ${b.id}`.execute(t.hookline.store.db);
     });
 

@@ -6,17 +6,16 @@
  * start that races a sweep is harmless (docs/architecture.md, invariant 1).
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type WorkflowClient } from '@temporalio/client';
-import type { Delivery } from '../domain/model';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
 import { deliveryResender } from '../temporal';
-import { delivery, deliveryInput, deliveryWorkflowId, type DeliveryInput } from '../workflows/delivery';
 import { endpointHealth, wakeEndpointHealth } from '../workflows/endpoint-health';
 import { fanOut, fanOutWorkflowId } from '../workflows/fan-out';
 import { createReconciler, type Reconciler } from './reconciler';
 import { wakeDeletedEndpointWorkflows } from './deleted-endpoints';
 import { recoveryStarter } from './recoveries';
-import { deliverySearchAttributes, HooklineApp, HooklineEvent, HooklineEventType } from '../workflows/search-attributes';
+import { createTestSendStarter } from './test-send-starter';
+import { HooklineApp, HooklineEvent, HooklineEventType } from '../workflows/search-attributes';
 
 /** The slice of the Temporal workflow client the dispatcher uses; tests wrap it to inject failures. */
 export type WorkflowStarter = Pick<WorkflowClient, 'start' | 'signalWithStart' | 'getHandle' | 'list'>;
@@ -93,43 +92,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     return started;
   }
 
-  /**
-   * Starts a test send's delivery workflow, then records that it needs no sweep; true if this
-   * call started it. One already running (the route's start and a sweep's can meet) is fine.
-   */
-  async function startTestDelivery(d: Delivery): Promise<boolean> {
-    const input: DeliveryInput = { ...deliveryInput(d), test: true };
-    let started = true;
-    try {
-      await workflows.start(delivery, {
-        workflowId: deliveryWorkflowId(d.eventId, d.endpointId),
-        taskQueue,
-        args: [input],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        typedSearchAttributes: deliverySearchAttributes(input),
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      started = false;
-    }
-    // If this write fails, a later sweep's start finds the workflow running and writes it then.
-    await store.deliveries.confirmStart(d.id).catch((err: unknown) => logger.warn({ err, deliveryId: d.id }, 'could not record that a test send started; a sweep will'));
-    return started;
-  }
-
-  /** Test sends committed but never started (the process died in between): start them. */
-  async function sweepUnstartedTests(): Promise<number> {
-    let started = 0;
-    for (const d of await store.deliveries.unstartedTests(new Date(Date.now() - deps.graceMs), 100)) {
-      try {
-        if (await startTestDelivery(d)) started++;
-      } catch (err) {
-        logger.warn({ err, deliveryId: d.id }, 'dispatcher sweep: test send start failed; the next sweep tries again');
-        break;
-      }
-    }
-    return started;
-  }
+  const tests = createTestSendStarter(deps);
 
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<number> | undefined;
@@ -154,7 +117,7 @@ export function createDispatcher(deps: DispatcherDeps) {
    * instead of waiting out each start's own retries.
    */
   async function sweepOnce(): Promise<number> {
-    return (await sweepEvents()) + (await sweepUnstartedTests());
+    return (await sweepEvents()) + (await tests.sweepUnstarted());
   }
 
   async function sweepEvents(): Promise<number> {
@@ -285,24 +248,8 @@ export function createDispatcher(deps: DispatcherDeps) {
     /** Resend (see `deliveryResender`); throws if Temporal refuses, with the store as it was. */
     resend: deliveryResender(store, workflows, taskQueue, logger),
 
-    /**
-     * Starts a test send's delivery: one `test` attempt, no retries. If the start fails, no
-     * workflow will ever record this delivery, so it is closed as `not_started` (it would read
-     * pending for good otherwise) and the start's error is rethrown for the route to answer 503;
-     * unless a sweep started it meanwhile (this start was slow), which the route then reports.
-     */
-    async testSend(d: Delivery): Promise<void> {
-      try {
-        await startTestDelivery(d);
-      } catch (err) {
-        const closed = await store.deliveries.failUnstarted(d.id).catch((closeErr: unknown) => {
-          logger.error({ err: closeErr, deliveryId: d.id }, 'a test send that did not start could not be closed; the sweep starts it');
-          return true;
-        });
-        if (closed) throw err;
-        logger.info({ err, deliveryId: d.id }, "a test send's start failed, but a sweep had started it");
-      }
-    },
+    /** Starts a test send's delivery (`test-send-starter.ts`); throws for the route to answer 503. */
+    testSend: (d: Parameters<typeof tests.testSend>[0]) => tests.testSend(d),
 
     ...recoveryStarter(workflows, taskQueue),
   };

@@ -6,14 +6,7 @@ import { principalOf } from '../auth';
 import { ApiError, ErrorType } from '../errors';
 import { AppParams, AppResponse, CreateAppBody, PageQuery, pageOf, RESERVED_UID_MESSAGE, UpdateAppBody } from '../schemas';
 import { appJson, page } from '../serialize';
-import { checkCursor, findApp, type RouteContext } from './context';
-
-/**
- * The operational-events application is found by its uid: renamed or deleted, workers could not
- * record an operational event (a disable, an exhausted delivery), and what raised it would fail.
- */
-const operatorAppKept = (what: 'renamed' | 'deleted') =>
-  new ApiError(409, ErrorType.conflict, 'operator_application', `Hookline's operational-events application cannot be ${what}; to stop operational events, unset HOOKLINE_OPERATOR_WEBHOOK_URL or disable its endpoint`);
+import { checkCursor, findApp, operatorAppKept, type RouteContext } from './context';
 
 export function appsRouter({ store, api, dispatcher }: RouteContext): Router {
   const router = Router();

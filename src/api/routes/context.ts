@@ -23,6 +23,15 @@ export interface RouteContext {
   schemaChecker: Pick<SchemaChecker, 'vet'>;
 }
 
+/**
+ * The operational-events application is found by its uid: renamed or deleted, workers could not
+ * record an operational event (a disable, an exhausted delivery), and what raised it would fail.
+ * It takes no application keys either: its events name every tenant's ids and URLs, which only the
+ * admin key may read.
+ */
+export const operatorAppKept = (what: 'renamed' | 'deleted' | 'given application keys') =>
+  new ApiError(409, ErrorType.conflict, 'operator_application', `Hookline's operational-events application cannot be ${what}; to stop operational events, unset HOOKLINE_OPERATOR_WEBHOOK_URL or disable its endpoint`);
+
 export async function findApp(store: Store, idOrUid: string): Promise<Application> {
   const app = await store.apps.get(idOrUid);
   if (!app) throw ApiError.applicationNotFound(idOrUid);

@@ -1,11 +1,12 @@
 import { Router } from 'express';
 import { IdPrefix } from '../../domain/ids';
 import { generateAppKey } from '../../domain/keys';
+import { OPERATOR_APP_UID } from '../../domain/ids';
 import type { ApiKey } from '../../store/keys';
 import { ApiError } from '../errors';
 import { AppParams, CreateKeyBody, KeyParams, KeyResponse, PageQuery, pageOf } from '../schemas';
 import { page } from '../serialize';
-import { checkCursor, findApp, type RouteContext } from './context';
+import { checkCursor, findApp, operatorAppKept, type RouteContext } from './context';
 
 
 const keyJson = (k: ApiKey) => ({
@@ -26,6 +27,7 @@ export function keysRouter({ store, api }: RouteContext): Router {
     { method: 'post', operationId: 'createAppKey', idempotent: true, path: '/v1/apps/:app/keys', summary: 'Create an application key; the response carries it once', tag, auth: 'admin', params: AppParams, body: CreateKeyBody, response: KeyResponse, status: 201 },
     async ({ params, body }) => {
       const app = await findApp(store, params.app);
+      if (app.uid === OPERATOR_APP_UID) throw operatorAppKept('given application keys');
       const key = generateAppKey();
       return { ...keyJson(await store.keys.create(app.id, key, body.name ?? '')), key };
     },
