@@ -2,25 +2,18 @@
  * Deleting an endpoint or an application ends the workflows it left running (a delivery waiting
  * on a retry timer, the endpoint's health workflow) now, not at their next wake-up an hour away.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deliveryWorkflowId } from '../src/workflows/delivery';
 import { endpointHealthWorkflowId } from '../src/workflows/endpoint-health';
 import { createApp, createEndpoint, deliveriesOf, sendEvent } from './support/factories';
-import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
-import { startReceiver, type Receiver } from './support/receiver';
+import { storeKinds, type TestHookline, useHooklineAndReceiver } from './support/hookline';
+import { type Receiver } from './support/receiver';
 import { waitUntil } from './support/wait';
 
 describe.each(storeKinds)('deletion on %s', (kind) => {
   let t: TestHookline;
   let r: Receiver;
-  beforeAll(async () => {
-    t = await startTestHookline(kind);
-    r = await startReceiver({ status: 500 });
-  });
-  afterAll(async () => {
-    await r?.close();
-    await t?.stop();
-  });
+  useHooklineAndReceiver(kind, (started, receiver) => ([t, r] = [started, receiver]), {}, { status: 500 });
 
   /** An endpoint of `appId` whose one delivery failed once and waits an hour for its retry. */
   async function waitingDelivery(appId: string) {

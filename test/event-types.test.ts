@@ -1,13 +1,13 @@
 /**
  * The event-type catalog and test sends (PRODUCT.md §5, §6), end to end on a real stack.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { apiClient } from './support/api-client';
 import { createApp, createEndpoint, deliveryOf, sendEvent } from './support/factories';
 import type { WorkflowStartOptions } from '@temporalio/client';
 import type { WorkflowStarter } from '../src/api/dispatcher';
-import { ADMIN_KEY, overrideWorkflows, startTestHookline, startWithEnv, storeKinds, testEnv, type TestHookline } from './support/hookline';
-import { startReceiver, type Receiver } from './support/receiver';
+import { ADMIN_KEY, overrideWorkflows, startWithEnv, storeKinds, testEnv, type TestHookline, useHooklineAndReceiver } from './support/hookline';
+import { type Receiver } from './support/receiver';
 import { waitUntil } from './support/wait';
 
 /** An object whose `v` is anyOf with two branches that are the same $ref, `depth` levels deep, ending in a string. */
@@ -20,14 +20,7 @@ function doublingSchema(depth: number): Record<string, unknown> {
 describe.each(storeKinds)('event types and test sends on %s', (kind) => {
   let t: TestHookline;
   let r: Receiver;
-  beforeAll(async () => {
-    t = await startTestHookline(kind);
-    r = await startReceiver();
-  });
-  afterAll(async () => {
-    await r?.close();
-    await t?.stop();
-  });
+  useHooklineAndReceiver(kind, (started, receiver) => ([t, r] = [started, receiver]));
 
   it('the admin key manages the catalog; an application key reads it', async () => {
     const example = { invoice: 'inv_example', amount: 4200 };

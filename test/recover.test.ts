@@ -2,24 +2,17 @@
  * Recovery end to end (PRODUCT.md §5): deliveries that failed while an endpoint was down, and the
  * ones skipped while it was disabled, are resent by a `recover` workflow once it is back.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recoverWorkflowId } from '../src/workflows/recover';
 import { createApp, createEndpoint, deliveriesOf, sendEvent } from './support/factories';
-import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
+import { storeKinds, type TestHookline, useHooklineAndReceiver } from './support/hookline';
 import { startReceiver, type Receiver } from './support/receiver';
 import { waitUntil } from './support/wait';
 
 describe.each(storeKinds)('recovery on %s', (kind) => {
   let t: TestHookline;
   let r: Receiver;
-  beforeAll(async () => {
-    t = await startTestHookline(kind);
-    r = await startReceiver({ status: 500 });
-  });
-  afterAll(async () => {
-    await r?.close();
-    await t?.stop();
-  });
+  useHooklineAndReceiver(kind, (started, receiver) => ([t, r] = [started, receiver]), {}, { status: 500 });
 
   it('resends the failed and skipped deliveries of the window, rate-limited, and reports progress', async () => {
     const app = await createApp(t.api, { retry_schedule: ['100ms'] });

@@ -3,27 +3,19 @@
  * fan-out that spans several continue-as-new windows.
  */
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NewEvent } from '../src/store/events';
 import { fanOutWorkflowId } from '../src/workflows/fan-out';
 import { createApp, createEndpoint, deliveriesOf, sendEvent } from './support/factories';
-import { startTestHookline, storeKinds, type TestHookline } from './support/hookline';
-import { startReceiver, type Receiver } from './support/receiver';
+import { storeKinds, type TestHookline, useHooklineAndReceiver } from './support/hookline';
+import { type Receiver } from './support/receiver';
 import { waitUntil } from './support/wait';
 
 describe.each(storeKinds)('routing on %s', (kind) => {
   let t: TestHookline;
   let r: Receiver;
-
-  beforeAll(async () => {
-    // A window of 4 makes the 10-endpoint fan-out below run as three chained runs.
-    t = await startTestHookline(kind, { env: { HOOKLINE_FAN_OUT_WINDOW: '4' } });
-    r = await startReceiver();
-  });
-  afterAll(async () => {
-    await r?.close();
-    await t?.stop();
-  });
+  // A window of 4 makes the 10-endpoint fan-out below run as three chained runs.
+  useHooklineAndReceiver(kind, (started, receiver) => ([t, r] = [started, receiver]), { env: { HOOKLINE_FAN_OUT_WINDOW: '4' } });
 
   it('delivers by event type and channel, and only to targeted endpoints', async () => {
     const app = await createApp(t.api);

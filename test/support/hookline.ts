@@ -7,13 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { Resolver } from '../../src/activities/guarded-lookup';
 import type { WorkflowStarter } from '../../src/api/dispatcher';
 import { loadConfig } from '../../src/config';
 import { startHookline, type Hookline } from '../../src/hookline';
 import { createLogger, type Logger } from '../../src/logger';
 import { apiClient, type ApiClient } from './api-client';
+import { startReceiver, type Behaviour, type Receiver } from './receiver';
 
 export type StoreKind = 'pglite' | 'postgres';
 
@@ -88,6 +89,24 @@ export async function testEnv(kind: StoreKind, extra: Record<string, string> = {
 
 export async function startTestHookline(kind: StoreKind, options: TestHooklineOptions = {}): Promise<TestHookline> {
   return startWithEnv(await testEnv(kind, options.env), options);
+}
+
+/**
+ * The suite's Hookline on `kind` and one receiver: started before its tests and stopped after
+ * them. `started` hands both to the suite, as `useMemoryStore` does a store.
+ */
+export function useHooklineAndReceiver(kind: StoreKind, started: (t: TestHookline, r: Receiver) => void, options: TestHooklineOptions = {}, behaviour?: Behaviour): void {
+  let t: TestHookline | undefined;
+  let r: Receiver | undefined;
+  beforeAll(async () => {
+    t = await startTestHookline(kind, options);
+    r = await startReceiver(behaviour);
+    started(t, r);
+  });
+  afterAll(async () => {
+    await r?.close();
+    await t?.stop();
+  });
 }
 
 /** Starts an instance on an existing environment: the same store and task queue as an earlier one. */
