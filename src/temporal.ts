@@ -171,13 +171,23 @@ export function deliveryResender(store: Store, workflows: Pick<WorkflowClient, '
   };
 }
 
+/**
+ * Sends a signal that only a running workflow needs: true if it was delivered, false if the
+ * workflow is not running (it ended, or never started); any other failure is thrown.
+ */
+export async function signalIfRunning(signal: Promise<void>): Promise<boolean> {
+  try {
+    await signal;
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
 /** Tells a delivery's workflow that its endpoint was disabled; one that already ended is fine. */
 export function deliveryStopper(client: Client) {
   return async (eventId: string, endpointId: string, statusVersion: number): Promise<void> => {
-    try {
-      await client.workflow.getHandle(deliveryWorkflowId(eventId, endpointId)).signal(endpointDisabledSignal, { statusVersion });
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    }
+    await signalIfRunning(client.workflow.getHandle(deliveryWorkflowId(eventId, endpointId)).signal(endpointDisabledSignal, { statusVersion }));
   };
 }

@@ -9,7 +9,7 @@
  * Best effort: visibility can lag a run that has just started, and that run ends at its own first
  * look at the store anyway. A wake that fails leaves the run to end at its timer, as before.
  */
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { signalIfRunning } from '../temporal';
 import { delivery, endpointDisabledSignal } from '../workflows/delivery';
 import { endpointHealthWorkflowId, failureSignal } from '../workflows/endpoint-health';
 import type { WorkflowStarter } from './dispatcher';
@@ -32,13 +32,12 @@ export async function wakeDeletedEndpointWorkflows(
 ): Promise<number> {
   let woken = 0;
   let failed: Error | undefined;
+  // One not running (it ended meanwhile, or a health workflow was never started) needs no wake.
   const wake = async (workflowId: string, signal: (handle: ReturnType<WorkflowStarter['getHandle']>) => Promise<void>) => {
     try {
-      await signal(workflows.getHandle(workflowId));
-      woken++;
+      if (await signalIfRunning(signal(workflows.getHandle(workflowId)))) woken++;
     } catch (err) {
-      // Not running (it ended meanwhile, or a health workflow was never started): nothing to wake.
-      if (!(err instanceof WorkflowNotFoundError)) failed ??= err instanceof Error ? err : new Error(String(err));
+      failed ??= err instanceof Error ? err : new Error(String(err));
     }
   };
   // Health workflows have fixed ids: woken by id, without visibility.

@@ -125,8 +125,9 @@ export class ApiRegistry {
 
   /**
    * The route pattern (`/v1/apps/:app`) a request path falls under, for a request answered before
-   * its route ran (authentication, tenancy, shedding): the route the method asks for if there is
-   * one, else any route at that path; undefined for a path no route has.
+   * its route ran (authentication, tenancy, a bad body): the route the method asks for if there is
+   * one, else any route at that path; undefined for a path no route has. (A request shed for load
+   * never reaches Express, so it is not measured.)
    */
   patternAt(method: string, path: string): string | undefined {
     const at = this.routes.filter((r) => r.path.test(path));
