@@ -12,11 +12,12 @@ import { type Attempt, AttemptErrorCode, AttemptTrigger, DeliveryStatus, Endpoin
 import { scheduleDelaysMs } from '../domain/schedule';
 import { signatureHeaders } from '../domain/signing';
 import { checkEndpointUrl, type UrlPolicy } from '../domain/url-rules';
-import { DeferReason, DisableCause, type Metrics } from '../metrics';
+import { DeferReason, type Metrics } from '../metrics';
 import type { Store } from '../store';
-import { OperationalEventType } from '../store/operator';
 import type { SendContext } from '../store/send-context';
 import type { HttpSender, PostResponse } from './http-sender';
+import { afterFailure, afterManualSuccess } from './send-follow-ups';
+import { throttle } from './throttle';
 
 export interface SendInput {
   deliveryId: string;
@@ -292,49 +293,4 @@ async function conclude(deps: SendDeps, ctx: SendContext, input: SendInput, stat
     scheduleLength,
     endpointStatusVersion: ctx.endpoint.statusVersion,
   };
-}
-
-/**
- * `delivery.recovered` (PRODUCT.md §5): a resend or a recovery delivered what had exhausted its
- * retries, the counterpart of the `delivery.exhausted` the operator was sent then.
- */
-async function afterManualSuccess(deps: SendDeps, ctx: SendContext, input: SendInput): Promise<void> {
-  if (deps.store.operator.isOperatorApp(ctx.appId) || !(await deps.store.deliveries.wasExhausted(ctx.deliveryId, input.attemptNumber))) return;
-  const data = { app_id: ctx.appId, delivery_id: ctx.deliveryId, event_id: ctx.event.id, event_type: ctx.event.type, endpoint_id: ctx.endpoint.id, attempts: input.attemptNumber };
-  await deps.store.operator.emit(deps.store.db, OperationalEventType.deliveryRecovered, data, `recovered:${ctx.deliveryId}:${input.attemptNumber}`);
-}
-
-/** Milliseconds to wait before sending to a rate-limited endpoint; 0 means send now. */
-async function throttle(store: Store, endpointId: string, perS: number, slotReserved: boolean, signal: AbortSignal | undefined): Promise<number> {
-  if (!slotReserved) {
-    const waitMs = await store.health.reserveSlot(endpointId, perS);
-    if (waitMs > 5) return waitMs;
-  }
-  // At the gate a short wait is spent here: another round through a workflow timer would add its
-  // own latency to every send and halve the rate the endpoint allows.
-  for (let tries = 0; tries < 20; tries++) {
-    const waitMs = await store.health.claimSend(endpointId, perS);
-    if (waitMs === 0) return 0;
-    if (waitMs > MAX_GATE_WAIT_MS) return waitMs;
-    signal?.throwIfAborted();
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
-  }
-  return Math.ceil(1000 / perS);
-}
-
-const MAX_GATE_WAIT_MS = 1_000;
-
-/**
- * Failures, and only failures, cost health work: 410 disables at once, the rest is watched. The
- * health workflow hears of both: after a disable it stops the deliveries still waiting to retry.
- */
-async function afterFailure(deps: SendDeps, ctx: SendContext, input: SendInput, disable: boolean, reason: FailureReason | null): Promise<void> {
-  if (disable && (await deps.store.health.disable(ctx.endpoint.id, 'the endpoint answered 410 Gone'))) deps.metrics.endpointsDisabled.inc({ cause: DisableCause.gone });
-  // A test send's failures are left out of the health statistics (store/health.ts): no health work for them.
-  if (input.trigger === AttemptTrigger.test) return;
-  await deps.reportFailure(ctx.endpoint.id);
-  if (reason === FailureReason.exhausted && !deps.store.operator.isOperatorApp(ctx.appId)) {
-    const data = { app_id: ctx.appId, delivery_id: ctx.deliveryId, event_id: ctx.event.id, event_type: ctx.event.type, endpoint_id: ctx.endpoint.id, attempts: input.attemptNumber };
-    await deps.store.operator.emit(deps.store.db, OperationalEventType.deliveryExhausted, data, `exhausted:${ctx.deliveryId}:${input.attemptNumber}`);
-  }
 }

@@ -138,6 +138,20 @@ describe('delivery workflow', () => {
     expect(calls.get(i.deliveryId)!.map((c) => c.trigger)).toEqual(['scheduled', 'manual']);
   });
 
+  it('a resend that fails does not use up a step of the schedule: the wait it cut short starts again', async () => {
+    const i = input();
+    let n = 0;
+    scripts.set(i.deliveryId, () => (++n === 1 ? fail(3_600_000) : n === 2 ? fail(100) : ok));
+    const handle = await start(i);
+    await untilWaiting(handle);
+    await handle.signal(resendSignal);
+    expect(await handle.result()).toEqual({ status: 'succeeded', attempts: 3 });
+    const made = calls.get(i.deliveryId)!;
+    expect(made.map((c) => c.trigger)).toEqual(['scheduled', 'manual', 'scheduled']);
+    // The step that follows each attempt if it fails: the manual one repeats the step it cut short.
+    expect(made.map((c) => c.retryIndex)).toEqual([0, 0, 1]);
+  });
+
   it('the endpoint-disabled signal ends the wait at once, and the attempt that the store ends sends nothing', async () => {
     const i = input();
     scripts.set(i.deliveryId, (c) => (c.attemptNumber === 1 ? fail(3_600_000) : { outcome: 'disabled', nextDelayMs: null }));
