@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +32,37 @@ describe('lockDataDir', () => {
     const lock = lockDataDir(dir, () => false);
     expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toMatch(new RegExp(`^${process.pid}[ \n]`));
     lock.release();
+  });
+
+  it('of two processes taking over one stale lock at once, the second does not remove the lock the first made', () => {
+    const dir = newDir();
+    writeFileSync(join(dir, LOCK_FILE), '4194300\n');
+    let first: ReturnType<typeof lockDataDir> | undefined;
+    // The second start judges the lock stale; before it acts, the first takes it over whole.
+    const second = () =>
+      lockDataDir(dir, () => {
+        first ??= lockDataDir(dir, () => false);
+        return false;
+      });
+    expect(second).toThrow(`Another Hookline (pid ${process.pid}) uses the data directory ${dir}`);
+    expect(first).toBeDefined();
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toMatch(new RegExp(`^${process.pid}[ \n]`));
+    first!.release();
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
+  });
+
+  it('waits for no takeover that another process is making; one left behind by a process that died is cleared', () => {
+    const dir = newDir();
+    writeFileSync(join(dir, LOCK_FILE), '4194300\n');
+    const guard = join(dir, `${LOCK_FILE}.takeover`);
+    writeFileSync(guard, '4194301\n');
+    // A takeover under way: this start gives up rather than race it.
+    expect(() => lockDataDir(dir, () => false)).toThrow('another Hookline may be starting');
+    // The same guard, long left: cleared, and the stale lock taken over.
+    const longAgo = new Date(Date.now() - 60_000);
+    utimesSync(guard, longAgo, longAgo);
+    lockDataDir(dir, () => false).release();
+    expect(existsSync(guard)).toBe(false);
   });
 
   it('takes over an unreadable lock', () => {

@@ -10,10 +10,13 @@
  * same pid (a container's PID 1): a lock names its process by pid and, on Linux, by its start
  * time and the boot, and this process knows which directories it holds itself.
  *
- * Known gap: two processes that start at the same instant over a stale lock can both take it over.
+ * Two processes that start at once over a stale lock both find it stale, and the one that removes
+ * it second must not remove the lock the first has just made: a takeover is done under a second
+ * file, only one process at a time, and removes the lock only if it still reads as it did when it
+ * was judged stale.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isLiveNodeProcess, processStarted } from './processes';
 
@@ -42,14 +45,15 @@ export function lockDataDir(dataDir: string, isHeld: (holder: LockHolder) => boo
   const mine = format(me);
   for (let tries = 0; ; tries++) {
     if (createWith(path, mine)) break;
-    if (tries > 0) throw new Error(`Could not take the lock ${path}; another Hookline may be starting on the data directory ${dataDir}.`);
-    const holder = parse(readText(path));
+    if (tries >= 3) throw new Error(`Could not take the lock ${path}; another Hookline may be starting on the data directory ${dataDir}.`);
+    const text = readText(path);
+    const holder = parse(text);
     const held = holder !== undefined && (holder.pid === process.pid ? heldHere.has(dir) : isHeld(holder));
     if (held) {
       throw new Error(`Another Hookline (pid ${holder.pid}) uses the data directory ${dataDir}. Stop it, or give this one its own HOOKLINE_DATA_DIR. (If no Hookline runs there, delete ${path}.)`);
     }
-    // Left by a process that is gone: take it over.
-    unlinkSync(path);
+    // Left by a process that is gone: take it over, then try again.
+    takeOver(path, text, mine);
   }
   heldHere.add(dir);
   return {
@@ -58,6 +62,43 @@ export function lockDataDir(dataDir: string, isHeld: (holder: LockHolder) => boo
       if (readText(path) === mine) unlinkSync(path);
     },
   };
+}
+
+/** A takeover guard older than this was left by a process that died during its takeover. */
+const STALE_TAKEOVER_MS = 10_000;
+
+/**
+ * Removes the stale lock `staleText` was read from, if no other process has replaced it since.
+ * Another process taking over at the same time holds the guard: this one leaves it, and its next
+ * try finds the lock that process made.
+ */
+function takeOver(path: string, staleText: string, mine: string): void {
+  const guard = `${path}.takeover`;
+  if (!createWith(guard, mine)) {
+    if (ageMs(guard) > STALE_TAKEOVER_MS) removeIfPresent(guard);
+    return;
+  }
+  try {
+    if (readText(path) === staleText) removeIfPresent(path);
+  } finally {
+    removeIfPresent(guard);
+  }
+}
+
+function ageMs(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function removeIfPresent(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 /** Creates the lock with its content in one step (a hard link of a finished file), or false if one exists. */
