@@ -95,6 +95,32 @@ describe('the producer client', () => {
     }
   });
 
+  it("a proxy's error page is a HooklineApiError with its status, retried only where a repeat is safe", async () => {
+    const seen: string[] = [];
+    const page = (status: number) => [status, { 'content-type': 'text/html' }, `<html><body>${status} Bad Gateway</body></html>`] as const;
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.resume();
+      const [status, headers, body] = seen.length === 1 ? page(502) : req.method === 'PATCH' ? page(504) : req.url?.endsWith('/text') ? [200, { 'content-type': 'text/plain' }, 'ok'] : [200, { 'content-type': 'application/json' }, '{"id":"app_x"}'];
+      res.writeHead(status, headers).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const hookline = createHooklineClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: 'k' });
+      // A GET is safe to repeat: the 502 is retried.
+      expect(await hookline.apps.get('app_x')).toEqual({ id: 'app_x' });
+      expect(seen).toEqual(['GET /v1/apps/app_x', 'GET /v1/apps/app_x']);
+      // A PATCH is not: the proxy's page becomes the error, with its status.
+      const err = await hookline.apps.update('app_x', { name: 'y' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HooklineApiError);
+      expect(err).toMatchObject({ status: 504, type: 'api_error', code: 'http_504', message: expect.stringContaining('504 Bad Gateway') });
+      expect(seen).toHaveLength(3);
+      await expect(hookline.apps.get('text')).rejects.toMatchObject({ status: 200, code: 'invalid_response' });
+    } finally {
+      server.close();
+    }
+  });
+
   it('retries an endpoint create after a lost answer, and waits while the first try runs, with one idempotency key', async () => {
     const seen: IncomingHttpHeaders[] = [];
     const server = createServer((req, res) => {

@@ -2,10 +2,11 @@
  * The producer's client (PRODUCT.md §9): Hookline's REST API as typed calls, on global `fetch`.
  *
  * Like Stripe's and Svix's clients it retries what the server did not process (429 and 503, after
- * their Retry-After) and network failures of requests that are safe to repeat: GETs, and the POSTs
+ * their Retry-After), and network failures, 502, 503 and 504 of requests that are safe to repeat: GETs, and the POSTs
  * that create or send, which always carry an idempotency key (a random one unless the caller gives
  * their own), so a retry can never create a second event, endpoint or key, or send twice. Errors
- * throw `HooklineApiError` with the API's `{type, code, message}`.
+ * throw `HooklineApiError` with the API's `{type, code, message}`, or with `code` `http_<status>`
+ * when the answer is not the API's JSON (a proxy's error page).
  *
  * Response types come from the API's own zod schemas, as types only: nothing of the server is
  * loaded at run time.
@@ -77,6 +78,18 @@ export class HooklineApiError extends Error {
 }
 
 const RETRY_AFTER_CAP_MS = 30_000;
+/** Statuses a request may be retried after (see `call`): 429 and 503 from the API, 502 and 504 from a proxy. */
+const RETRIED_STATUSES = new Set([429, 502, 503, 504]);
+
+/** The body as JSON (an empty body is undefined), or not ok when it is not JSON. */
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  if (!text) return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
 /** Waits for a first try of the same Idempotency-Key that still runs: about as long as the server gives it (2 minutes). */
 const MAX_IN_USE_WAITS = 120;
 
@@ -122,18 +135,20 @@ export function createHooklineClient(options: HooklineClientOptions) {
         await pause(backoffMs(retries++));
         continue;
       }
-      // A 429 and the shedder's 503 (`overloaded`) processed nothing; another 503 may have, so
-      // only a repeatable request retries it.
-      if ((res.status === 429 || res.status === 503) && retries < maxRetries && (repeatable || res.status === 429 || (await isOverloaded(res.clone())))) {
+      // A 429 and the shedder's 503 (`overloaded`) processed nothing; another 503, or a 502 or 504
+      // from a proxy in front of the API, may have, so only a repeatable request retries those.
+      if (RETRIED_STATUSES.has(res.status) && retries < maxRetries && (repeatable || res.status === 429 || (res.status === 503 && (await isOverloaded(res.clone()))))) {
         await res.arrayBuffer();
         const backoff = backoffMs(retries++);
         await pause(retryAfterMs(res.headers.get('retry-after')) ?? backoff);
         continue;
       }
       const text = await res.text();
-      const json: unknown = text ? JSON.parse(text) : undefined;
-      if (res.ok) return json as T;
-      const e = (json as { error?: { type?: string; code?: string; message?: string; details?: unknown } } | undefined)?.error;
+      const json = parseJson(text);
+      if (res.ok && json.ok) return json.value as T;
+      // Not the API's answer: a proxy's error page, or a cut-off body. The status is kept.
+      if (!json.ok) throw new HooklineApiError(res.status, 'api_error', res.ok ? 'invalid_response' : `http_${res.status}`, `HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+      const e = (json.value as { error?: { type?: string; code?: string; message?: string; details?: unknown } } | undefined)?.error;
       // A retry that found its first try still running (it timed out here, not there): its answer
       // comes soon. These waits have a budget of their own; they do not count as retries.
       if (res.status === 409 && e?.code === 'idempotency_key_in_use' && inUseWaits < MAX_IN_USE_WAITS) {
