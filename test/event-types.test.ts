@@ -45,7 +45,13 @@ describe.each(storeKinds)('event types and test sends on %s', (kind) => {
     const names = async (q: string) => ((await t.api.get(`/v1/event-types?limit=100${q}`)).body.data as { name: string }[]).map((e) => e.name);
     expect(await names('')).not.toContain('catalog.invoice.paid');
     expect(await names('&include_archived=true')).toContain('catalog.invoice.paid');
-    expect((await t.api.get('/v1/event-types/catalog.nothing')).body.error.code).toBe('event_type_not_found');
+    expect((await t.api.get('/v1/event-types/catalog.nothing')).body.error).toMatchObject({ code: 'event_type_not_found', message: 'No event type with name "catalog.nothing"' });
+    // A name too long is told so, not that it is malformed; a cursor that is no name is refused.
+    const long = await t.api.post('/v1/event-types', { name: 'a'.repeat(300) });
+    expect(long.body.error.details).toEqual([{ path: 'name', message: 'must be at most 256 characters' }]);
+    expect((await t.api.get('/v1/event-types?cursor=a-b')).body.error.code).toBe('invalid_cursor');
+    // `example: null` resets the example to the default, {}.
+    expect((await t.api.request('PATCH', '/v1/event-types/catalog.invoice.paid', { example: null })).body.example).toEqual({});
   });
 
   it('a type with a JSON Schema refuses event data that does not satisfy it, with where and why', async () => {

@@ -109,7 +109,13 @@ describe.each(storeKinds)('recovery on %s', (kind) => {
     const bad = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: now, until: now });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_time_range');
-    expect((await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: 'yesterday' })).status).toBe(400);
+    // A malformed time is told so once, not also that it is before 1970.
+    const malformed = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: 'yesterday' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.details).toHaveLength(1);
+    // A future `since` with `until` left out is told what `until` was taken to be.
+    const future = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: '2999-01-01T00:00:00Z' });
+    expect(future.body.error).toMatchObject({ code: 'invalid_time_range', message: expect.stringContaining('`until` is now') });
     // Year 0 is valid ISO 8601 but not a PostgreSQL time: it was accepted and its recovery never ended.
     const yearZero = await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/recover`, { since: '0000-01-01T00:00:00Z' });
     expect(yearZero.status).toBe(400);

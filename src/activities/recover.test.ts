@@ -23,7 +23,7 @@ describe('recoverPage', () => {
       await store.deliveries.endPending(deliveryId, { status: i < failed ? 'failed' : 'succeeded', nextAttemptAt: null, failureReason: i < failed ? 'schedule_exhausted' : null });
       ids.push(deliveryId);
     }
-    return { endpointId: ep.id, ids };
+    return { appId: app.id, endpointId: ep.id, ids };
   }
 
   const window = { sinceMs: Date.now() - 60_000, untilMs: Date.now() + 60_000 };
@@ -36,6 +36,18 @@ describe('recoverPage', () => {
     expect(await new MockActivityEnvironment().run(page, input)).toEqual({ resent: 2, lastId: ids[1], endpointGone: false, more: true });
     expect(await new MockActivityEnvironment().run(page, { ...input, after: ids[1]! })).toEqual({ resent: 1, lastId: ids[2], endpointGone: false, more: false });
     expect(resent).toEqual(ids.slice(0, 3));
+  });
+
+  it("leaves out a test send's failed delivery: a probe, not an event the endpoint missed", async () => {
+    const { appId, endpointId, ids } = await endpointWith(1, 1);
+    // A test send's delivery is of an event that no endpoint subscribes to: stored here for another.
+    const { eventId } = await storedDelivery(store, appId, (await storedEndpoint(store, appId)).id);
+    const [probe] = await store.deliveries.createForEvent({ id: eventId, appId, type: 'a.b' }, [{ id: endpointId, status: 'active' }], { test: true });
+    await store.deliveries.endPending(probe!.id, { status: 'failed', nextAttemptAt: null, failureReason: 'test_attempt_failed' });
+    const resent: string[] = [];
+    const page = createRecoverPage({ store, resend: async (d: Delivery) => void resent.push(d.id) });
+    expect(await new MockActivityEnvironment().run(page, { endpointId, ...window, after: null, limit: 10 })).toMatchObject({ resent: 1 });
+    expect(resent).toEqual(ids);
   });
 
   it('a retried page resumes after its last heartbeat and counts what the first try resent', async () => {

@@ -101,7 +101,7 @@ export const RecoveryResponse = z
     until: timestamp,
     rate_per_s: z.number().int(),
     status: z.enum(['running', 'completed', 'stopped']),
-    resent: z.number().int().openapi({ description: 'Deliveries resent so far (0 for a stopped recovery: its count is not kept)' }),
+    resent: z.number().int().openapi({ description: 'Deliveries resent so far. A recovery stopped by a terminate reports what its last finished page recorded: up to one page (`rate_per_s` resends) fewer than it made' }),
   })
   .openapi('Recovery');
 export const RotateSecretBody = z

@@ -67,7 +67,7 @@ export class ApiError extends Error {
 
   /** `by` names what identified it: an id or uid (most resources), a name (event types). */
   static notFound(resource: string, id: string, by = 'id'): ApiError {
-    return new ApiError(404, ErrorType.notFound, `${resource}_not_found`, `No ${resource} with ${by} "${id}"`);
+    return new ApiError(404, ErrorType.notFound, `${resource}_not_found`, `No ${resource.replaceAll('_', ' ')} with ${by} "${id}"`);
   }
 
   /** `{app}` in a path is an id when it reads as one (`app_…`), else a uid, as the store resolves it. */

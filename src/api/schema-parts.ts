@@ -51,6 +51,8 @@ export const timestamp = z.iso.datetime({ offset: true });
 export const timeInput = z.iso
   .datetime({
     offset: true,
+    // A malformed time gets this one message, not also the 1970 rule's.
+    abort: true,
     // A query string's unencoded `+` arrives as a space.
     error: (issue) => (typeof issue.input === 'string' && issue.input.includes(' ') ? 'must be an ISO 8601 time with Z or an offset such as +02:00 (in a query string, write + as %2B)' : undefined),
   })

@@ -2,7 +2,7 @@
  * Request and response schemas of the API. They validate requests and generate /openapi.json.
  * The shared pieces are in schema-parts.ts, the endpoint resource's in endpoint-schemas.ts.
  */
-import { isEventTypeName, isReservedEventType, RESERVED_EVENT_TYPE_PREFIX } from '../domain/event-types';
+import { EVENT_TYPE, EVENT_TYPE_MAX_LENGTH, isReservedEventType, RESERVED_EVENT_TYPE_PREFIX } from '../domain/event-types';
 import { FailureReason } from '../domain/attempt-outcome';
 import { PayloadFormat } from '../domain/envelope';
 import { IdPrefix, OPERATOR_APP_UID } from '../domain/ids';
@@ -78,10 +78,13 @@ const jsonDocument = z
   .custom<Record<string, unknown> | unknown[]>((v) => typeof v === 'object' && v !== null, { message: 'must be a JSON object or array' })
   .superRefine(refuseJsonProblem)
   .openapi({ type: ['object', 'array'] });
-/** The type of a new event or event type: a name outside the reserved `hookline.` namespace. */
-const newEventTypeName = z
+/** An event type's name; each rule says its own message (a long name is not a malformed one). */
+const eventTypeName = z
   .string()
-  .refine(isEventTypeName, 'must be dot-separated segments of letters, digits and "_"')
+  .max(EVENT_TYPE_MAX_LENGTH, `must be at most ${EVENT_TYPE_MAX_LENGTH} characters`)
+  .regex(EVENT_TYPE, 'must be dot-separated segments of letters, digits and "_"');
+/** The type of a new event or event type: a name outside the reserved `hookline.` namespace. */
+const newEventTypeName = eventTypeName
   .refine((name) => !isReservedEventType(name), `names starting with "${RESERVED_EVENT_TYPE_PREFIX}" are reserved for Hookline's own events`);
 export const CreateEventBody = z
   .object({
@@ -110,7 +113,6 @@ export const KeyResponse = z
   .openapi('ApiKey');
 
 // Event types and test sends
-const eventTypeName = z.string().refine(isEventTypeName, 'must be dot-separated segments of letters, digits and "_"');
 const example = jsonDocument.openapi({ description: 'The payload a test send delivers as the event\'s data; it must satisfy the schema' });
 const eventSchema = z
   .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { message: 'must be a JSON Schema object' })
@@ -128,7 +130,7 @@ export const CreateEventTypeBody = z
 export const UpdateEventTypeBody = z
   .object({
     description: z.string().max(1000).optional(),
-    example: example.optional(),
+    example: example.nullable().optional().openapi({ type: ['object', 'array', 'null'], description: 'A new example, or null to reset it to {} (the default when an event type is created without one)' }),
     schema: eventSchema.nullable().optional().openapi({ type: ['object', 'null'], description: 'A new schema, or null to remove it' }),
     archived: z.boolean().optional(),
   })
@@ -163,8 +165,8 @@ const createdRange = {
 const typeFilter = z
   .string()
   .min(1)
-  .max(256)
-  .refine(isEventTypeName, 'must be one event type, such as invoice.paid (patterns such as invoice.* are for endpoint subscriptions, not filters)');
+  .max(EVENT_TYPE_MAX_LENGTH, `must be at most ${EVENT_TYPE_MAX_LENGTH} characters`)
+  .regex(EVENT_TYPE, 'must be one event type, such as invoice.paid (patterns such as invoice.* are for endpoint subscriptions, not filters)');
 export const EventListQuery = PageQuery.extend({ type: typeFilter.optional(), ...createdRange });
 
 // Deliveries and attempts

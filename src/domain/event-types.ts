@@ -4,7 +4,8 @@
  * `invoice.line.added` but not `invoice` itself).
  */
 const SEGMENT = '[a-zA-Z0-9_]+';
-const EVENT_TYPE = new RegExp(`^${SEGMENT}(\\.${SEGMENT})*$`);
+/** An event type's name: dot-separated segments (what `isEventTypeName` checks, with the length). */
+export const EVENT_TYPE = new RegExp(`^${SEGMENT}(\\.${SEGMENT})*$`);
 const PATTERN = new RegExp(`^(\\*|${SEGMENT}(\\.${SEGMENT})*(\\.\\*)?)$`);
 export const EVENT_TYPE_MAX_LENGTH = 256;
 

@@ -7,7 +7,7 @@
 import { sql, type Selectable } from 'kysely';
 import { FailureReason } from '../domain/attempt-outcome';
 import { attemptId } from '../domain/ids';
-import { DeliveryStatus, type Attempt, type AttemptErrorCode, type AttemptTrigger } from '../domain/model';
+import { AttemptTrigger, DeliveryStatus, type Attempt, type AttemptErrorCode } from '../domain/model';
 import type { Db } from './db';
 import type { AttemptsTable } from './schema';
 
@@ -43,6 +43,14 @@ export interface DeliveryOutcome {
   failureReason: string | null;
 }
 
+/**
+ * The attempts an endpoint's statistics count, its health (store/health.ts) and its `/stats`: all
+ * but test sends'. A test send is a probe someone asked for (often of an endpoint not ready yet):
+ * its result is its own, and counts neither toward a disable policy, nor against a failure
+ * streak, nor in the success rate. (A 410 still disables at once, as any 410 does: PRODUCT.md §5.)
+ */
+export const countedInStats = sql<boolean>`trigger <> ${AttemptTrigger.test}`;
+
 export function createAttemptRecords(db: Db) {
   return {
     /** Whether an attempt before `attemptNumber` was the last of a spent schedule (failed, no next attempt). */
@@ -62,8 +70,9 @@ export function createAttemptRecords(db: Db) {
     },
 
     /**
-     * The endpoint's attempts since `since`: counts, and latency percentiles (whole ms) over the
-     * attempts it answered: a timeout or a refused connection says nothing of its response time.
+     * The endpoint's attempts since `since` (test sends' left out: `countedInStats`): counts, and
+     * latency percentiles (whole ms) over the attempts it answered: a timeout or a refused
+     * connection says nothing of its response time.
      */
     async attemptStats(endpointId: string, since: Date): Promise<{ attempts: number; succeeded: number; p50Ms: number | null; p95Ms: number | null }> {
       const { rows } = await sql<{ attempts: number; succeeded: number; p50: number | null; p95: number | null }>`
@@ -71,7 +80,7 @@ export function createAttemptRecords(db: Db) {
                (count(*) filter (where succeeded))::int as succeeded,
                round(percentile_cont(0.5) within group (order by duration_ms) filter (where response_status is not null)) as p50,
                round(percentile_cont(0.95) within group (order by duration_ms) filter (where response_status is not null)) as p95
-        from attempts where endpoint_id = ${endpointId} and started_at >= ${since}`.execute(db);
+        from attempts where endpoint_id = ${endpointId} and started_at >= ${since} and ${countedInStats}`.execute(db);
       const r = rows[0]!;
       return { attempts: r.attempts, succeeded: r.succeeded, p50Ms: r.p50 === null ? null : Number(r.p50), p95Ms: r.p95 === null ? null : Number(r.p95) };
     },

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { storedApp, storedDelivery, storedEndpoint, useMemoryStore } from '../../test/support/store-fixtures';
 import type { Store } from '.';
+import type { AttemptTrigger } from '../domain/model';
 
 describe('test send deliveries', () => {
   let store: Store;
@@ -119,15 +120,16 @@ describe('attemptStats', () => {
   it('takes latency percentiles in whole ms over the attempts the endpoint answered', async () => {
     const app = await storedApp(store);
     const ep = await storedEndpoint(store, app.id);
-    const attempts: [number, number | null][] = [[10, 200], [21, 500], [1_000, null], [33, null]];
-    for (const [durationMs, responseStatus] of attempts) {
+    const attempts: [number, number | null, AttemptTrigger][] = [[10, 200, 'scheduled'], [21, 500, 'manual'], [1_000, null, 'scheduled'], [33, null, 'scheduled'], [900, 500, 'test']];
+    for (const [durationMs, responseStatus, trigger] of attempts) {
       const { deliveryId } = await storedDelivery(store, app.id, ep.id);
       await store.deliveries.recordAttempt(
-        { deliveryId, endpointId: ep.id, attemptNumber: 1, trigger: 'scheduled', url: ep.url, startedAt: new Date(), durationMs, responseStatus, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: responseStatus === 200, errorCode: responseStatus === null ? 'timeout' : null, errorMessage: null, nextAttemptAt: null, endpointStatusVersion: 0 },
+        { deliveryId, endpointId: ep.id, attemptNumber: 1, trigger, url: ep.url, startedAt: new Date(), durationMs, responseStatus, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: responseStatus === 200, errorCode: responseStatus === null ? 'timeout' : null, errorMessage: null, nextAttemptAt: null, endpointStatusVersion: 0 },
         { status: responseStatus === 200 ? 'succeeded' : 'failed', nextAttemptAt: null, failureReason: null },
       );
     }
-    // p50 of 10 and 21 is 15.5, p95 is 20.45: rounded. The timeout and the refused connection count as attempts only.
+    // p50 of 10 and 21 is 15.5, p95 is 20.45: rounded. The timeout and the refused connection count as attempts only;
+    // the test send's attempt not at all.
     expect(await store.deliveries.attemptStats(ep.id, new Date(Date.now() - 60_000))).toEqual({ attempts: 4, succeeded: 1, p50Ms: 16, p95Ms: 20 });
   });
 });

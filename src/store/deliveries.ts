@@ -115,9 +115,9 @@ export function createDeliveryStore(db: Db) {
 
     /**
      * A recovery's page: the endpoint's failed and skipped deliveries created in [since, until), by
-     * id. A test send that never started is not one: its caller was told to try again. `asOf`:
-     * only those unchanged since the recovery began; one resent since (by a resend, or another
-     * recovery) is left out, whatever came of that.
+     * id. Test sends are not among them, not even one that never started (its caller was told to
+     * try again). `asOf`: only those unchanged since the recovery began; one resent since (by a
+     * resend, or another recovery) is left out, whatever came of that.
      */
     async recoverable(q: { endpointId: string; since: Date; until: Date; after: string | null; limit: number; asOf?: Date | undefined }): Promise<Delivery[]> {
       let query = db
@@ -126,6 +126,8 @@ export function createDeliveryStore(db: Db) {
         .where('endpoint_id', '=', q.endpointId)
         .where('status', 'in', [DeliveryStatus.failed, DeliveryStatus.skipped])
         .where((eb) => eb.or([eb('failure_reason', 'is', null), eb('failure_reason', '!=', FailureReason.notStarted)]))
+        // A test send is a probe, not an event the endpoint missed: a resend repeats it, a recovery does not.
+        .where('test', '=', false)
         .where('created_at', '>=', q.since)
         .where('created_at', '<', q.until)
         .orderBy('id', 'asc')

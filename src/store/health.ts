@@ -5,8 +5,8 @@
  */
 import { sql } from 'kysely';
 import { FailureReason } from '../domain/attempt-outcome';
-import { AttemptTrigger } from '../domain/model';
 import { DEFAULT_DISABLE_POLICY, type AttemptStats, type DisablePolicy, type RecentAttempts } from '../domain/health-policy';
+import { countedInStats } from './attempts';
 import type { Db } from './db';
 import { OperationalEventType, type OperatorEvents } from './operator';
 
@@ -17,14 +17,6 @@ export interface HealthSubject {
   policy: DisablePolicy;
   resetAt: Date | null;
 }
-
-/**
- * The attempts an endpoint's health statistics count: all but test sends'. A test send is a probe
- * someone asked for (often of an endpoint not ready yet): its result is its own, and counts
- * neither toward a disable policy nor against a failure streak. (A 410 still disables at once,
- * as any 410 does: PRODUCT.md §5.)
- */
-const health = sql<boolean>`trigger <> ${AttemptTrigger.test}`;
 
 export function createHealthStore(db: Db, operator: OperatorEvents) {
   return {
@@ -49,18 +41,18 @@ export function createHealthStore(db: Db, operator: OperatorEvents) {
     async recent(endpointId: string, since: Date, opts: { lastSuccess: boolean; streak: { since: Date | null; cap: number } }): Promise<RecentAttempts> {
       const { rows } = await sql<{ latest_at: Date | string | null; latest_ok: boolean | null; last_success: Date | string | null; consecutive: number }>`
         with latest as (
-          select started_at, succeeded from attempts where endpoint_id = ${endpointId} and started_at >= ${since} and ${health}
+          select started_at, succeeded from attempts where endpoint_id = ${endpointId} and started_at >= ${since} and ${countedInStats}
           order by started_at desc limit 1
         ), streak as (
           select array(
             select succeeded from attempts
-            where endpoint_id = ${endpointId} and started_at >= coalesce(${opts.streak.since}::timestamptz, '-infinity'::timestamptz) and ${health}
+            where endpoint_id = ${endpointId} and started_at >= coalesce(${opts.streak.since}::timestamptz, '-infinity'::timestamptz) and ${countedInStats}
             order by started_at desc limit ${opts.streak.cap}
           ) as outcomes
         )
         select (select started_at from latest) as latest_at,
                (select succeeded from latest) as latest_ok,
-               (select started_at from attempts where ${opts.lastSuccess} and endpoint_id = ${endpointId} and started_at >= ${since} and succeeded and ${health}
+               (select started_at from attempts where ${opts.lastSuccess} and endpoint_id = ${endpointId} and started_at >= ${since} and succeeded and ${countedInStats}
                 order by started_at desc limit 1) as last_success,
                (select coalesce(array_position(outcomes, true) - 1, cardinality(outcomes)) from streak)::int as consecutive`.execute(db);
       const r = rows[0]!;
@@ -82,7 +74,7 @@ export function createHealthStore(db: Db, operator: OperatorEvents) {
                min(started_at) filter (where not succeeded) as first_failure,
                max(started_at) filter (where not succeeded) as last_failure,
                max(started_at) filter (where succeeded) as last_success
-        from attempts where endpoint_id = ${endpointId} and started_at >= ${since} and ${health}`.execute(db);
+        from attempts where endpoint_id = ${endpointId} and started_at >= ${since} and ${countedInStats}`.execute(db);
       const r = rows[0]!;
       const date = (v: Date | string | null) => (v === null ? null : new Date(v));
       return { attempts: r.attempts, failures: r.failures, firstFailureAt: date(r.first_failure), lastFailureAt: date(r.last_failure), lastSuccessAt: date(r.last_success) };

@@ -59,9 +59,12 @@ export function createdRange(query: { since?: string | undefined; until?: string
   return { since, until };
 }
 
-/** A cursor is the id of the last item on the previous page; anything else is refused. */
-export function checkCursor(cursor: string | undefined, prefix: IdPrefix): string | undefined {
-  if (cursor !== undefined && !isId(prefix, cursor)) {
+/**
+ * A cursor is the key of the last item on the previous page (an id with this prefix, or what
+ * `isKey` accepts, such as an event type's name); anything else is refused.
+ */
+export function checkCursor(cursor: string | undefined, key: IdPrefix | ((cursor: string) => boolean)): string | undefined {
+  if (cursor !== undefined && !(typeof key === 'function' ? key(cursor) : isId(key, cursor))) {
     throw new ApiError(400, 'invalid_request_error', 'invalid_cursor', 'The cursor is not one this list returned');
   }
   return cursor;

@@ -5,6 +5,7 @@
  * schema, so a test send delivers what a real event of the type could be.
  */
 import { Router } from 'express';
+import { isEventTypeName } from '../../domain/event-types';
 import type { Json } from '../../domain/model';
 import type { EventType } from '../../store/event-types';
 import { SchemaProblem } from '../../domain/json-schema';
@@ -12,7 +13,7 @@ import { SchemaTooSlow } from '../schema-checker';
 import { ApiError, ErrorType, schemaIssueDetails } from '../errors';
 import { CreateEventTypeBody, EventTypeListQuery, EventTypeParams, EventTypeResponse, pageOf, UpdateEventTypeBody } from '../schemas';
 import { page } from '../serialize';
-import type { RouteContext } from './context';
+import { checkCursor, type RouteContext } from './context';
 
 export function eventTypeJson(t: EventType) {
   return { name: t.name, description: t.description, example: t.example, schema: t.schema, archived: t.archived, created_at: t.createdAt.toISOString(), updated_at: t.updatedAt.toISOString() };
@@ -72,7 +73,7 @@ export function eventTypesRouter({ store, api, eventSchemas, schemaChecker }: Ro
   });
 
   api.route(router, { method: 'get', operationId: 'listEventTypes', path: '/v1/event-types', summary: 'List event types by name; archived ones with include_archived=true', tag, query: EventTypeListQuery, response: pageOf(EventTypeResponse, 'EventTypeList') }, async ({ query }) =>
-    page(await store.eventTypes.list({ limit: query.limit, cursor: query.cursor, includeArchived: query.include_archived === 'true' }), eventTypeJson),
+    page(await store.eventTypes.list({ limit: query.limit, cursor: checkCursor(query.cursor, isEventTypeName), includeArchived: query.include_archived === 'true' }), eventTypeJson),
   );
 
   api.route(router, { method: 'get', operationId: 'getEventType', path: '/v1/event-types/:name', summary: 'Get an event type', tag, params: EventTypeParams, response: EventTypeResponse }, async ({ params }) => {
@@ -98,7 +99,7 @@ export function eventTypesRouter({ store, api, eventSchemas, schemaChecker }: Ro
     async ({ params, body }) => {
       const patch = {
         ...(body.description !== undefined && { description: body.description }),
-        ...(body.example !== undefined && { example: body.example as Json }),
+        ...(body.example !== undefined && { example: (body.example ?? {}) as Json }),
         ...(body.schema !== undefined && { schema: body.schema as Json | null }),
         ...(body.archived !== undefined && { archived: body.archived }),
       };

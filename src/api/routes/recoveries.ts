@@ -47,7 +47,7 @@ export function recoveriesRouter({ store, dispatcher, api }: RouteContext): Rout
       const since = new Date(body.since);
       const until = body.until ? new Date(body.until) : new Date();
       // The lists' code for the same mistake (there, an empty range is allowed: it lists nothing).
-      if (since >= until) throw new ApiError(400, ErrorType.invalidRequest, 'invalid_time_range', '`since` must be before `until`');
+      if (since >= until) throw new ApiError(400, ErrorType.invalidRequest, 'invalid_time_range', body.until ? '`since` must be before `until`' : '`since` must be in the past (`until` is now when it is left out)');
       try {
         return recoveryJson(await dispatcher.recover({ appId: app.id, endpointId: endpoint.id, since, until, perS: body.rate_per_s ?? DEFAULT_RECOVER_PER_S }));
       } catch {
