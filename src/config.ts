@@ -100,7 +100,7 @@ export type Config = {
   /** Subnets the SSRF guard lets through (HOOKLINE_ALLOW_SUBNETS), parsed once. */
   allowSubnets: ParsedSubnet[];
   egressProxyUrl: string | undefined;
-  /** Where operational events go (endpoint.disabled, endpoint.enabled, delivery.exhausted). */
+  /** Where operational events go (endpoint.disabled, endpoint.enabled, delivery.exhausted, delivery.recovered). */
   operatorWebhook: { url: string; secret: string } | undefined;
   /** Extra trusted CA certificates (PEM), added to the system's roots. */
   extraCaPem: string | undefined;

@@ -77,7 +77,6 @@ export type DeferReason = (typeof DeferReason)[keyof typeof DeferReason];
 export const DisableCause = { policy: 'policy', gone: 'gone', api: 'api' } as const;
 export type DisableCause = (typeof DisableCause)[keyof typeof DisableCause];
 
-/** Serves `/metrics` alone on `port`; the worker-only role's way to be scraped. */
 /**
  * `/metrics`, and `/healthz` and `/readyz` (with `probes`), on a port of their own: how a
  * worker-only process, which serves no API, is scraped and watched.

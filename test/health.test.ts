@@ -232,6 +232,19 @@ describe.each(storeKinds)('retries and health on %s', (kind) => {
     expect(sample(metrics, 'hookline_delivery_attempt_duration_seconds_count', { outcome: 'failed', trigger: 'scheduled' })).toBeGreaterThanOrEqual(3);
   });
 
+  it("a test send's 410 disables the endpoint and ends the workflows of its deliveries waiting on their timers", async () => {
+    const { app, ep, r, waiting } = await twoWaitingDeliveries();
+    // As above: no health workflow runs, so the test send's 410 must wake one itself.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await t.hookline.client.workflow.getHandle(endpointHealthWorkflowId(ep.id)).terminate('the test needs no health workflow running');
+    r.script({ status: 410 });
+    expect((await t.api.post(`/v1/apps/${app.id}/endpoints/${ep.id}/test`)).status).toBe(202);
+    await expectStopped(app, waiting);
+    expect((await t.api.get(`/v1/apps/${app.id}/endpoints/${ep.id}`)).body).toMatchObject({ status: 'disabled', disabled_reason: expect.stringContaining('410') });
+    // The test send's failure itself is not in the statistics.
+    expect((await t.api.get(`/v1/apps/${app.id}/endpoints/${ep.id}/stats`)).body).toMatchObject({ attempts: 2, failed: 2 });
+  });
+
   it('1,000 successful deliveries start no endpointHealth workflow', async () => {
     const app = await createApp(t.api);
     const r = await receiver();

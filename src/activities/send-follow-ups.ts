@@ -4,7 +4,6 @@
  * asked again (ActivityFailureType.followUpFailed) and runs them again.
  */
 import { FailureReason } from '../domain/attempt-outcome';
-import { AttemptTrigger } from '../domain/model';
 import { DisableCause } from '../metrics';
 import { OperationalEventType } from '../store/operator';
 import type { SendContext } from '../store/send-context';
@@ -35,8 +34,9 @@ export async function afterManualSuccess(deps: SendDeps, ctx: SendContext, input
  */
 export async function afterFailure(deps: SendDeps, ctx: SendContext, input: SendInput, disable: boolean, reason: FailureReason | null): Promise<void> {
   if (disable && (await deps.store.health.disable(ctx.endpoint.id, 'the endpoint answered 410 Gone'))) deps.metrics.endpointsDisabled.inc({ cause: DisableCause.gone });
-  // A test send's failures are left out of the health statistics (store/health.ts): no health work for them.
-  if (input.trigger === AttemptTrigger.test) return;
+  // A test send's failures are left out of the health statistics (store/attempts.ts,
+  // countedInStats): no health work for them, but for the disable its 410 made.
+  if (ctx.delivery.test && !disable) return;
   await deps.reportFailure(ctx.endpoint.id);
   if (reason === FailureReason.exhausted && !deps.store.operator.isOperatorApp(ctx.appId)) {
     await deps.store.operator.emit(deps.store.db, OperationalEventType.deliveryExhausted, operationalData(ctx, input), `exhausted:${ctx.deliveryId}:${input.attemptNumber}`);

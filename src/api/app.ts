@@ -1,7 +1,8 @@
 /**
- * The Express app: JSON in and out, admin-key auth on /v1, one router per resource, and one error
- * shape. Bodies are size-limited per route before they are parsed. The load shedder sits in front
- * of Express, on the raw request listener.
+ * The Express app: JSON in and out, bearer-key auth on /v1 (the admin key, or an application key
+ * for its own application), one router per resource, and one error shape. Bodies are size-limited
+ * per route before they are parsed. The load shedder sits in front of Express, on the raw request
+ * listener.
  */
 import type { RequestListener } from 'node:http';
 import express from 'express';

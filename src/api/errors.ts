@@ -1,7 +1,8 @@
 /**
  * The one error shape of the API: `{"error":{"type","code","message","details?"}}`. Handlers throw
- * `ApiError`; the error middleware maps everything else to a 4xx where the cause is known and to
- * a 500 only for a bug.
+ * `ApiError`; the error middleware maps everything else to a 4xx where the cause is known, to a
+ * 503 when a dependency is down (`store_unavailable`, `schema_checker_unavailable`), and to a 500
+ * only for a bug.
  */
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { z } from './zod';

@@ -6,7 +6,9 @@
  * through another API process applies here within `ttlMs`. Types without a schema, and names not
  * in the catalog, are kept too, so an uncatalogued type costs nothing after its first event.
  *
- * The check itself runs on the schema checker's thread (schema-checker.ts), within SLOW_CHECK_MS:
+ * The check itself runs on the schema checker's thread (schema-checker.ts): one slower than
+ * SLOW_CHECK_MS keeps its answer but stops the schema being applied, and one with no answer by
+ * DEADLINE_FACTOR times that (plus the checker's allowance for compiling) is ended with its thread:
  * a schema can take exponential time or memory on some data, and one event must not hold the API
  * or end the process. A schema the producer cannot fix must not lose their events either: one
  * that no longer compiles, fails while checking, or runs past the budget lets the event through

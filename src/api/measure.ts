@@ -6,8 +6,9 @@ import type { RequestHandler } from 'express';
 import type { Metrics } from '../metrics';
 
 /**
- * `patternAt` names the route a request answered before its route ran (a 401, a tenancy 404, a
- * 503 from shedding) falls under; only a path no route has is `unmatched`.
+ * `patternAt` names the route a request answered before its route ran (a 401, a tenancy 404)
+ * falls under; only a path no route has is `unmatched`. (A request shed for load never reaches
+ * Express, so it is not measured here: `hookline_api_shed_total` counts it.)
  */
 export function measureRequests(metrics: Metrics, patternAt: (method: string, path: string) => string | undefined): RequestHandler {
   return (req, res, next) => {

@@ -1,6 +1,6 @@
 /**
  * Routes are declared once: the same zod schemas validate the request and describe it in
- * `/openapi.json`. `defineRoute` registers the path and returns an Express handler that parses
+ * `/openapi.json`. `ApiRegistry.route` registers the path and mounts an Express handler that parses
  * params, query and body before the handler sees them.
  */
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';

@@ -139,7 +139,8 @@ export function createSchemaChecker() {
         compiledHere.add(job.job.schema);
         timer = setTimeout(() => {
           // Ending the thread is the only way to stop a synchronous check.
-          if (current === job) abandon(job);
+          // The deadline named is the one that ran out: the budget, with any allowance for compiling.
+          if (current === job) abandon(job, `ran past its deadline of ${deadlineMs} ms`);
         }, deadlineMs);
         w.postMessage(job.job);
       },

@@ -58,7 +58,7 @@ export interface HooklineClientOptions {
   baseUrl: string;
   /** The admin key or an application key. */
   apiKey: string;
-  /** Retries after 429, 503 or a network failure of a repeatable request; default 2. */
+  /** Retries after 429, 503 (or 502, 504 or a network failure of a repeatable request); default 2. */
   maxRetries?: number;
   /** Per request; default 30 s. */
   timeoutMs?: number;

@@ -1,7 +1,8 @@
 /**
  * Disable policies (PRODUCT.md §5): when the endpoint-health workflow turns a failing endpoint
- * off. The workflow asks the store for `AttemptStats`, calls `evaluatePolicy`, and while the
- * verdict is 'watching' sleeps `nextCheckDelayMs` before asking again. `410 Gone` disables at once
+ * off. The workflow's check (activities/health.ts) first tries `verdictFromRecent` on the newest
+ * attempts, and only when that cannot decide reads the whole window's `AttemptStats` for
+ * `evaluatePolicy`; while the verdict is 'watching' it sleeps `nextCheckDelayMs` before asking again. `410 Gone` disables at once
  * under every policy; the caller handles it from the attempt itself, not from these statistics.
  */
 import { formatDuration } from './schedule';

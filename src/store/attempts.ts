@@ -48,8 +48,10 @@ export interface DeliveryOutcome {
  * but test sends'. A test send is a probe someone asked for (often of an endpoint not ready yet):
  * its result is its own, and counts neither toward a disable policy, nor against a failure
  * streak, nor in the success rate. (A 410 still disables at once, as any 410 does: PRODUCT.md §5.)
+ * A resend of a test send's delivery is a probe too, though its trigger is `manual`: only
+ * manual attempts pay for the look at their delivery (a test delivery has no scheduled ones).
  */
-export const countedInStats = sql<boolean>`trigger <> ${AttemptTrigger.test}`;
+export const countedInStats = sql<boolean>`(trigger = ${AttemptTrigger.scheduled} or (trigger = ${AttemptTrigger.manual} and not exists (select 1 from deliveries td where td.id = attempts.delivery_id and td.test)))`;
 
 export function createAttemptRecords(db: Db) {
   return {

@@ -120,16 +120,23 @@ describe('attemptStats', () => {
   it('takes latency percentiles in whole ms over the attempts the endpoint answered', async () => {
     const app = await storedApp(store);
     const ep = await storedEndpoint(store, app.id);
-    const attempts: [number, number | null, AttemptTrigger][] = [[10, 200, 'scheduled'], [21, 500, 'manual'], [1_000, null, 'scheduled'], [33, null, 'scheduled'], [900, 500, 'test']];
-    for (const [durationMs, responseStatus, trigger] of attempts) {
-      const { deliveryId } = await storedDelivery(store, app.id, ep.id);
+    // The last two are a test send's delivery: its own attempt, and a resend's.
+    const attempts: [number, number | null, AttemptTrigger, number][] = [[10, 200, 'scheduled', 1], [21, 500, 'manual', 1], [1_000, null, 'scheduled', 1], [33, null, 'scheduled', 1], [900, 500, 'test', 1], [700, 500, 'manual', 2]];
+    let deliveryId = '';
+    for (const [durationMs, responseStatus, trigger, attemptNumber] of attempts) {
+      if (trigger === 'test') {
+        const { eventId } = await storedDelivery(store, app.id, (await storedEndpoint(store, app.id)).id);
+        deliveryId = (await store.deliveries.createForEvent({ id: eventId, appId: app.id, type: 'a.b' }, [{ id: ep.id, status: 'active' }], { test: true }))[0]!.id;
+      } else if (attemptNumber === 1) {
+        deliveryId = (await storedDelivery(store, app.id, ep.id)).deliveryId;
+      }
       await store.deliveries.recordAttempt(
-        { deliveryId, endpointId: ep.id, attemptNumber: 1, trigger, url: ep.url, startedAt: new Date(), durationMs, responseStatus, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: responseStatus === 200, errorCode: responseStatus === null ? 'timeout' : null, errorMessage: null, nextAttemptAt: null, endpointStatusVersion: 0 },
+        { deliveryId, endpointId: ep.id, attemptNumber, trigger, url: ep.url, startedAt: new Date(), durationMs, responseStatus, responseHeaders: {}, responseBody: '', responseBodyTruncated: false, succeeded: responseStatus === 200, errorCode: responseStatus === null ? 'timeout' : null, errorMessage: null, nextAttemptAt: null, endpointStatusVersion: 0 },
         { status: responseStatus === 200 ? 'succeeded' : 'failed', nextAttemptAt: null, failureReason: null },
       );
     }
     // p50 of 10 and 21 is 15.5, p95 is 20.45: rounded. The timeout and the refused connection count as attempts only;
-    // the test send's attempt not at all.
+    // the test send's attempts not at all.
     expect(await store.deliveries.attemptStats(ep.id, new Date(Date.now() - 60_000))).toEqual({ attempts: 4, succeeded: 1, p50Ms: 16, p95Ms: 20 });
   });
 });

@@ -3,7 +3,12 @@
  * `delivery.exhausted`, `delivery.recovered`. They are ordinary events of a reserved application (uid
  * `hookline-operator`) whose one endpoint is the operator's URL, so they are signed with the
  * `standard` scheme and delivered with the same durable retries as any other event. They are
- * inserted in the caller's transaction and started by the dispatcher's sweep.
+ * started by the dispatcher's sweep. `endpoint.disabled` and `endpoint.enabled` are inserted in
+ * the transaction of the change they report; `delivery.exhausted` and `delivery.recovered` after
+ * the attempt is recorded, as a follow-up that a failed try repeats (keyed, so once).
+ *
+ * Each start sets the operator's endpoint to `HOOKLINE_OPERATOR_WEBHOOK_URL` and enables it:
+ * a disable (by its health policy, or by hand) lasts until the next start.
  */
 import { sql } from 'kysely';
 import { IdPrefix, idTime, newId, OPERATOR_APP_UID } from '../domain/ids';

@@ -1,5 +1,5 @@
 /**
- * Encryption at rest for endpoint secrets (and, later, custom header values): AES-256-GCM with a
+ * Encryption at rest for endpoint secrets and custom header values: AES-256-GCM with a
  * fresh IV per value. The key id is stored beside each ciphertext so keys can be rotated:
  * `v1.<keyId>.<iv>.<tag>.<ciphertext>`, each part base64url.
  */

@@ -13,7 +13,8 @@ import type { SecretBox } from './secret-box';
 export interface SendContext {
   deliveryId: string;
   /** The delivery as the store has it: disabling its endpoint may have ended it. */
-  delivery: { status: DeliveryStatus; failureReason: string | null; attemptCount: number };
+  /** `test`: a test send's delivery, whose every attempt (a resend's too) is a probe. */
+  delivery: { status: DeliveryStatus; failureReason: string | null; attemptCount: number; test: boolean };
   appId: string;
   event: StoredEventPayload;
   endpoint: {
@@ -53,6 +54,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
         'd.status as delivery_status',
         'd.failure_reason',
         'd.attempt_count',
+        'd.test',
         'd.app_id',
         'e.id as event_id',
         'e.type as event_type',
@@ -85,7 +87,7 @@ export function createSendContextLoader(db: Db, box: SecretBox) {
     const live = liveSecrets(stored, scheme, now).map((sealed) => box.open(sealed));
     return {
       deliveryId: row.delivery_id,
-      delivery: { status: row.delivery_status as DeliveryStatus, failureReason: row.failure_reason, attemptCount: row.attempt_count },
+      delivery: { status: row.delivery_status as DeliveryStatus, failureReason: row.failure_reason, attemptCount: row.attempt_count, test: row.test },
       appId: row.app_id,
       event: {
         id: row.event_id,

@@ -30,7 +30,7 @@ export interface RouteContext {
  * admin key may read.
  */
 export const operatorAppKept = (what: 'renamed' | 'deleted' | 'given application keys') =>
-  new ApiError(409, ErrorType.conflict, 'operator_application', `Hookline's operational-events application cannot be ${what}; to stop operational events, unset HOOKLINE_OPERATOR_WEBHOOK_URL or disable its endpoint`);
+  new ApiError(409, ErrorType.conflict, 'operator_application', `Hookline's operational-events application cannot be ${what}; to stop operational events, unset HOOKLINE_OPERATOR_WEBHOOK_URL (disabling its endpoint lasts only until the next start, which enables it again)`);
 
 export async function findApp(store: Store, idOrUid: string): Promise<Application> {
   const app = await store.apps.get(idOrUid);

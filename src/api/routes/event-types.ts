@@ -25,7 +25,11 @@ export function eventTypeJson(t: EventType) {
  * `anyOf` over one `$ref`, 14 deep, takes 30–70 ms here, and each level doubles it.
  */
 export const SCHEMA_PROBE_BUDGET_MS = 50;
-/** Longest the whole vetting of a schema may take (its thread is ended then): compiling, the example, every probe. */
+/**
+ * Longest the whole vetting of a schema may take (its thread is ended then): the example and
+ * every probe, with the checker's allowance for compiling (2 s more) when its thread has not
+ * compiled the schema yet, as for any new one: about 4 s in all.
+ */
 export const SCHEMA_VET_BUDGET_MS = 2_000;
 
 /**
