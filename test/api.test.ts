@@ -168,6 +168,22 @@ describe.each(storeKinds)('API on %s', (kind) => {
     expect([malformed.status, malformed.body.error.details]).toEqual([400, [{ path: 'secret', message: expect.stringContaining('not a valid stripe secret') }]]);
   });
 
+  it("an endpoint's uid stands for its id in every endpoint path, as an application's does", async () => {
+    const app = await createApp(t.api, { uid: `acme-${Date.now()}` });
+    const created = (await t.api.request('PUT', `/v1/apps/${app.uid}/endpoints/by-uid/job-7`, { url: 'http://127.0.0.1:9/seven' })).body;
+    const byUid = `/v1/apps/${app.uid}/endpoints/job-7`;
+    expect((await t.api.get(byUid)).body).toMatchObject({ id: created.id, uid: 'job-7' });
+    expect((await t.api.request('PATCH', byUid, { description: 'seven' })).body).toMatchObject({ id: created.id, description: 'seven' });
+    expect((await t.api.post(`${byUid}/disable`, {})).body).toMatchObject({ id: created.id, status: 'disabled' });
+    expect((await t.api.post(`${byUid}/enable`)).body).toMatchObject({ id: created.id, status: 'active' });
+    expect((await t.api.get(`${byUid}/stats`)).body).toMatchObject({ endpoint_id: created.id });
+    expect((await t.api.get(`${byUid}/deliveries`)).status).toBe(200);
+    const missing = await t.api.get(`/v1/apps/${app.uid}/endpoints/job-8`);
+    expect([missing.status, missing.body.error.message]).toEqual([404, 'No endpoint with uid "job-8"']);
+    expect((await t.api.request('DELETE', byUid)).status).toBe(204);
+    expect((await t.api.get(`/v1/apps/${app.id}/endpoints/${created.id}`)).status).toBe(404);
+  });
+
   it('a rotation refuses a secret already signing (but switches back to it at once with grace 0), and bounds the live secrets', async () => {
     const app = await createApp(t.api);
     const ep = await createEndpoint(t.api, app.id, { signature_scheme: 'stripe', secret: 'stripe-secret-0000000000' });
@@ -289,7 +305,7 @@ describe.each(storeKinds)('API on %s', (kind) => {
       ['bad event-type pattern', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'https://example.com', event_types: ['*.paid'] }, 400, 'validation_failed'],
       ['timeout over 30 s', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'https://example.com', timeout_ms: 60_000 }, 400, 'validation_failed'],
       ['secret not whsec_', 'POST', `/v1/apps/${app.id}/endpoints`, { url: 'https://example.com', secret: 'plain' }, 400, 'validation_failed'],
-      ['bad endpoint id', 'GET', `/v1/apps/${app.id}/endpoints/nope`, undefined, 400, 'validation_failed'],
+      ['no endpoint with that uid', 'GET', `/v1/apps/${app.id}/endpoints/nope`, undefined, 404, 'endpoint_not_found'],
       ['unknown endpoint', 'PATCH', `/v1/apps/${app.id}/endpoints/${otherEp.id}`, { description: 'x' }, 404, 'endpoint_not_found'],
       ['another app\'s endpoint', 'DELETE', `/v1/apps/${app.id}/endpoints/${otherEp.id}`, undefined, 404, 'endpoint_not_found'],
       ['bad event type', 'POST', `/v1/apps/${app.id}/events`, { type: 'invoice..paid', data: {} }, 400, 'validation_failed'],

@@ -6,7 +6,8 @@ import { isValidSuppliedSecret, SignatureSchemes, type SignatureScheme } from '.
 import { AppParams, channelList, idOf, metadata, PageQuery, RetryScheduleSchema, stringMap, timeInput, timestamp, uid } from './schema-parts';
 import { z } from './zod';
 
-export const EndpointParams = AppParams.extend({ endpoint: idOf(IdPrefix.endpoint) });
+/** An endpoint in a path: its id, or the uid the producer gave it (as an application's path segment is). */
+export const EndpointParams = AppParams.extend({ endpoint: z.string().min(1).max(256).openapi({ description: 'Endpoint id or uid' }) });
 const eventTypePattern = z.string().refine(isEventTypePattern, 'must be "*", an event type such as "invoice.paid", or a prefix such as "invoice.*"');
 const SchemeSchema = z.enum([SignatureSchemes.standard, SignatureSchemes.stripe, SignatureSchemes.hex]);
 const SignatureHeaderSchema = z.string().superRefine((name, ctx) => {

@@ -75,6 +75,11 @@ export class ApiError extends Error {
   static applicationNotFound(segment: string): ApiError {
     return ApiError.notFound('application', segment, namesId(IdPrefix.app, segment) ? 'id' : 'uid');
   }
+
+  /** `{endpoint}` in a path, read as `{app}` is (`ep_…` an id, anything else a uid). */
+  static endpointNotFound(segment: string): ApiError {
+    return ApiError.notFound('endpoint', segment, namesId(IdPrefix.endpoint, segment) ? 'id' : 'uid');
+  }
 }
 
 export const ErrorBody = z

@@ -178,6 +178,7 @@ export function createHooklineClient(options: HooklineClientOptions) {
       list: (appId: string, query?: ListOptions) => call<Page<ApiKey>>({ method: 'GET', path: `${app(appId)}/keys`, query }),
       revoke: (appId: string, id: string) => call<ApiKey>({ method: 'DELETE', path: `${app(appId)}/keys/${encodeURIComponent(id)}` }),
     },
+    /** Every `appId` may be the application's uid, and every endpoint `id` the endpoint's uid. */
     endpoints: {
       /** The answer carries `secret` once. */
       create: (appId: string, body: z.input<typeof CreateEndpointBody>, opts: Keyed = {}) => call<Endpoint>({ method: 'POST', path: `${app(appId)}/endpoints`, body, idempotencyKey: keyOf(opts) }),

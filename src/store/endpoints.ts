@@ -1,5 +1,5 @@
 import { sql, type Selectable } from 'kysely';
-import { idTime, newId, IdPrefix } from '../domain/ids';
+import { idTime, namesId, newId, IdPrefix } from '../domain/ids';
 import type { Endpoint, EndpointStatus, SignatureScheme } from '../domain/model';
 import type { RetrySchedule } from '../domain/schedule';
 import type { Db } from './db';
@@ -158,8 +158,10 @@ export function createEndpointStore(db: Db, box: SecretBox) {
       return { previousExpiresAt: expiresAt };
     },
 
-    async get(appId: string, id: string): Promise<Endpoint | undefined> {
-      const row = await db.selectFrom('endpoints').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+    /** By id, or by uid for anything not shaped like an endpoint id (a uid never is: `uidProblem`). */
+    async get(appId: string, idOrUid: string): Promise<Endpoint | undefined> {
+      const column = namesId(IdPrefix.endpoint, idOrUid) ? 'id' : 'uid';
+      const row = await db.selectFrom('endpoints').selectAll().where('app_id', '=', appId).where(column, '=', idOrUid).executeTakeFirst();
       return row && toEndpoint(row);
     },
 

@@ -38,11 +38,11 @@ export async function findApp(store: Store, idOrUid: string): Promise<Applicatio
   return app;
 }
 
-/** The application (by id or uid) and its endpoint, or 404 for either. */
+/** The application and its endpoint (each by id or uid), or 404 for either. */
 export async function findEndpoint(store: Store, params: { app: string; endpoint: string }): Promise<{ app: Application; endpoint: Endpoint }> {
   const app = await findApp(store, params.app);
   const endpoint = await store.endpoints.get(app.id, params.endpoint);
-  if (!endpoint) throw ApiError.notFound('endpoint', params.endpoint);
+  if (!endpoint) throw ApiError.endpointNotFound(params.endpoint);
   return { app, endpoint };
 }
 

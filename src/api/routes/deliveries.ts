@@ -40,8 +40,8 @@ export function deliveriesRouter({ store, api, dispatcher }: RouteContext): Rout
     router,
     { method: 'get', operationId: 'listEndpointDeliveries', path: '/v1/apps/:app/endpoints/:endpoint/deliveries', summary: "List an endpoint's deliveries", tag, params: EndpointParams, query: DeliveryListQuery.omit({ endpoint_id: true }), response: list },
     async ({ params, query }) => {
-      const { app } = await findEndpoint(store, params);
-      return page(await store.deliveries.list(app.id, { ...filterOf(query), endpointId: params.endpoint }), (d) => deliveryJson(d));
+      const { app, endpoint } = await findEndpoint(store, params);
+      return page(await store.deliveries.list(app.id, { ...filterOf(query), endpointId: endpoint.id }), (d) => deliveryJson(d));
     },
   );
 

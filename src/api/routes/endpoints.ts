@@ -237,12 +237,12 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
   );
 
   /** Disables or enables an endpoint of the application; answers with the endpoint as it is after. */
-  async function changeStatus(params: { app: string; endpoint: string }, change: () => Promise<unknown>) {
-    const { app } = await findEndpoint(store, params);
-    await change();
+  async function changeStatus(params: { app: string; endpoint: string }, change: (endpointId: string) => Promise<unknown>) {
+    const { app, endpoint: before } = await findEndpoint(store, params);
+    await change(before.id);
     // Deleted meanwhile by another request.
-    const endpoint = await store.endpoints.get(app.id, params.endpoint);
-    if (!endpoint) throw ApiError.notFound('endpoint', params.endpoint);
+    const endpoint = await store.endpoints.get(app.id, before.id);
+    if (!endpoint) throw ApiError.notFound('endpoint', before.id);
     return endpointJson(endpoint);
   }
 
@@ -250,23 +250,24 @@ export function endpointsRouter({ store, dispatcher, metrics, api, urlPolicy, li
     router,
     { method: 'post', operationId: 'disableEndpoint', path: '/v1/apps/:app/endpoints/:endpoint/disable', summary: 'Disable an endpoint: pending deliveries end failed, new events are recorded as skipped', tag, params: EndpointParams, body: DisableEndpointBody, response: EndpointResponse },
     ({ params, body }) =>
-      changeStatus(params, async () => {
-        if (!(await store.health.disable(params.endpoint, body.reason ?? 'disabled through the API'))) return;
+      changeStatus(params, async (endpointId) => {
+        if (!(await store.health.disable(endpointId, body.reason ?? 'disabled through the API'))) return;
         metrics.endpointsDisabled.inc({ cause: DisableCause.api });
-        dispatcher.endpointDisabled(params.endpoint);
+        dispatcher.endpointDisabled(endpointId);
       }),
   );
 
   api.route(
     router,
     { method: 'post', operationId: 'enableEndpoint', path: '/v1/apps/:app/endpoints/:endpoint/enable', summary: 'Enable a disabled endpoint and reset its health record (an active one is left as it is)', tag, params: EndpointParams, response: EndpointResponse },
-    ({ params }) => changeStatus(params, () => store.health.enable(params.endpoint)),
+    ({ params }) => changeStatus(params, (endpointId) => store.health.enable(endpointId)),
   );
 
   api.route(router, { method: 'delete', operationId: 'deleteEndpoint', path: '/v1/apps/:app/endpoints/:endpoint', summary: 'Delete an endpoint', tag, params: EndpointParams, status: 204 }, async ({ params }) => {
-    const app = await findApp(store, params.app);
-    if (!(await store.endpoints.delete(app.id, params.endpoint))) throw ApiError.notFound('endpoint', params.endpoint);
-    dispatcher.endpointsDeleted({ endpointId: params.endpoint });
+    const { app, endpoint } = await findEndpoint(store, params);
+    // Deleted meanwhile by another request.
+    if (!(await store.endpoints.delete(app.id, endpoint.id))) throw ApiError.notFound('endpoint', endpoint.id);
+    dispatcher.endpointsDeleted({ endpointId: endpoint.id });
     return undefined;
   });
 
