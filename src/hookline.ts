@@ -165,11 +165,14 @@ async function startApiRole({ config, logger, store, client, metrics, probes, st
   });
   const api = await listen(app, config.apiHost, config.apiPort);
   dispatcher.start(config.dispatchIntervalMs);
-  // The API closes first, then the Temporal calls still under way are aborted (what they were
-  // for is committed; the next sweep starts it), then the dispatcher waits for them to settle.
+  // The API closes first: requests under way get to finish (a cut one would leave its
+  // Idempotency-Key claimed, and the client's retry refused for minutes). Past the drain, the
+  // Temporal calls still under way are aborted, so their requests answer 503 and free their keys
+  // (what they were for is committed; the next sweep starts it); then the dispatcher waits for
+  // the calls to settle.
   stops.push(async () => {
     try {
-      await api.close();
+      await api.close({ beforeCut: () => shutdown.abort() });
     } finally {
       shutdown.abort();
       await dispatcher.stop();

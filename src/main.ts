@@ -26,9 +26,12 @@ async function main(): Promise<void> {
     '',
   ].filter(Boolean);
   process.stdout.write(`${lines.join('\n')}\n`);
+  // The same as one JSON line, for log pipelines (never the admin key).
+  logger.info({ role: config.role, api: hookline.apiUrl, temporalUi: hookline.temporalUiUrl, temporal: hookline.temporalAddress, store: config.databaseUrl ? 'postgresql' : 'pglite' }, 'started');
 
   let stopping = false;
-  const shutdown = (signal: string) => {
+  /** `exitCode` 1 when Hookline stops because part of it failed: a supervisor restarting on failure must see it. */
+  const shutdown = (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
@@ -36,7 +39,7 @@ async function main(): Promise<void> {
     hookline.stop().then(
       () => {
         logger.info({ ms: Date.now() - started }, 'stopped');
-        process.exit(0);
+        process.exit(exitCode);
       },
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
@@ -48,7 +51,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   hookline.workerRun?.catch((err: unknown) => {
     logger.fatal({ err }, 'worker stopped');
-    shutdown('worker-failed');
+    shutdown('worker-failed', 1);
   });
 }
 

@@ -52,6 +52,51 @@ describe('listen', () => {
     expect(handled).toBe(0);
   });
 
+  it('closing lets a request under way finish and answer, and ends its connection after', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    server = await listen(
+      (_req, res) => {
+        void held.then(() => res.end('finished'));
+      },
+      '127.0.0.1',
+      0,
+    );
+    const answer = fetch(`${server.url}/x`, { method: 'POST', body: '{}' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const closed = server.close();
+    setTimeout(release, 200);
+    const res = await answer;
+    expect([res.status, res.headers.get('connection'), await res.text()]).toEqual([200, 'close', 'finished']);
+    await closed;
+    server = undefined;
+  });
+
+  it('past the drain, beforeCut makes the stragglers answer; one that still does not is cut', async () => {
+    let cut!: () => void;
+    const cutting = new Promise<void>((resolve) => (cut = resolve));
+    server = await listen(
+      (req, res) => {
+        if (req.url === '/answers-at-cut') void cutting.then(() => res.writeHead(503).end('aborted'));
+      },
+      '127.0.0.1',
+      0,
+    );
+    const answered = fetch(`${server.url}/answers-at-cut`);
+    const neverAnswered = fetch(`${server.url}/never`).then(
+      () => 'answered',
+      () => 'cut',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    let cuts = 0;
+    await server.close({ drainMs: 200, beforeCut: () => (cuts++, cut()) });
+    server = undefined;
+    const res = await answered;
+    expect([res.status, await res.text()]).toEqual([503, 'aborted']);
+    expect(await neverAnswered).toBe('cut');
+    expect(cuts).toBe(1);
+  });
+
   it('lets a request that arrives whole in time through', async () => {
     server = await listen((req, res) => res.end(`${req.method} ok`), '127.0.0.1', 0, 300);
     const res = await fetch(`${server.url}/x`, { method: 'POST', body: '{}' });

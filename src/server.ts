@@ -1,11 +1,21 @@
 /** Serves the API's request listener and closes it cleanly. */
-import { createServer, STATUS_CODES, type RequestListener } from 'node:http';
+import { createServer, STATUS_CODES, type RequestListener, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 export interface ApiServer {
   url: string;
-  close(): Promise<void>;
+  /**
+   * Stops taking connections and lets the requests under way finish, for up to `drainMs`. Then
+   * `beforeCut` runs (to make the stragglers answer: abort what they wait on), they get
+   * `CUT_GRACE_MS` more to answer, and what is still open is closed.
+   */
+  close(opts?: { drainMs?: number; beforeCut?: () => void }): Promise<void>;
 }
+
+/** How long a closing server waits for the requests under way (`close`). */
+export const DRAIN_MS = 10_000;
+/** After `beforeCut`, how long the stragglers get to send their answers. */
+const CUT_GRACE_MS = 1_000;
 
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /**
@@ -38,16 +48,38 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
 
 export function listen(handler: RequestListener, host: string, port: number, requestTimeoutMs = REQUEST_TIMEOUT_MS): Promise<ApiServer> {
   return new Promise((resolve, reject) => {
+    // Answers not yet sent: once the server is closing, each goes out with `connection: close`,
+    // so its connection ends with it instead of idling on.
+    const unanswered = new Set<ServerResponse>();
+    let closing = false;
+    const tracked: RequestListener = (req, res) => {
+      if (closing) res.shouldKeepAlive = false;
+      unanswered.add(res);
+      res.once('close', () => unanswered.delete(res));
+      handler(req, res);
+    };
     // Checked at most every 5 s (Node's default is 30 s), so a request is cut within 5 s of its limit.
-    const server = createServer({ requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(5_000, requestTimeoutMs) }, handler);
+    const server = createServer({ requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(5_000, requestTimeoutMs) }, tracked);
     server.listen(port, host, () => {
       const address = server.address() as AddressInfo;
       resolve({
         url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
-        close: () =>
+        close: ({ drainMs = DRAIN_MS, beforeCut } = {}) =>
           new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
+            closing = true;
+            for (const res of unanswered) if (!res.headersSent) res.shouldKeepAlive = false;
+            const timers: NodeJS.Timeout[] = [];
+            server.close(() => {
+              timers.forEach(clearTimeout);
+              done();
+            });
+            server.closeIdleConnections();
+            timers.push(
+              setTimeout(() => {
+                beforeCut?.();
+                timers.push(setTimeout(() => server.closeAllConnections(), CUT_GRACE_MS));
+              }, drainMs),
+            );
           }),
       });
     });

@@ -161,10 +161,22 @@ export function sendError(res: Parameters<RequestHandler>[1], err: ApiError): vo
   res.status(err.status).json(body);
 }
 
+/** While the store is down every request fails alike: one warning per this interval says so. */
+const STORE_WARNING_INTERVAL_MS = 10_000;
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
+  let quietUntil = 0;
+  let unlogged = 0;
   return (err: unknown, req, res, _next) => {
     const known = toApiError(err);
-    if (known?.code === 'store_unavailable') logger.warn({ err, method: req.method, path: req.path }, 'the store did not answer; answered 503');
+    if (known?.code === 'store_unavailable') {
+      if (Date.now() >= quietUntil) {
+        // `unlogged`: the 503s for the same cause since the last warning.
+        logger.warn({ err, method: req.method, path: req.path, unlogged }, 'the store did not answer; answered 503 (more within 10 s are counted in the next warning)');
+        quietUntil = Date.now() + STORE_WARNING_INTERVAL_MS;
+        unlogged = 0;
+      } else unlogged++;
+    }
     const retryAfterS = known?.retryAfterS ?? (known?.status === 503 ? 1 : undefined);
     if (retryAfterS !== undefined && !res.headersSent && res.get('retry-after') === undefined) res.set('retry-after', String(retryAfterS));
     if (known) return sendError(res, known);

@@ -119,7 +119,9 @@ class SqlFileMigrations implements MigrationProvider {
 export async function migrate(db: Db): Promise<void> {
   const { error, results } = await new Migrator({ db, provider: new SqlFileMigrations() }).migrateToLatest();
   if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
+    const message = error instanceof Error ? error.message : JSON.stringify(error);
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    // No migration ran: the database could not be reached, or its migration table read.
+    throw new Error(failed ? `migration ${failed} failed: ${message}` : `the database could not be migrated: ${message}`);
   }
 }
