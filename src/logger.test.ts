@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { sdkLogFields, serializeError } from './logger';
+import { sdkLogFields, sdkLogLevel, serializeError } from './logger';
 
 describe('serializeError', () => {
   it('keeps message, type, code and stack, and drops a pg error\'s client', () => {
@@ -22,5 +22,17 @@ describe('sdkLogFields', () => {
     expect(fields).toMatchObject({ activityType: 'sendWebhook', attempt: 3, error: { type: 'Error', message: 'sealed value has an unknown format or key id', code: 'E_KEY' } });
     expect(JSON.parse(JSON.stringify(fields)).error.message).toBe('sealed value has an unknown format or key id');
     expect(sdkLogFields(undefined)).toEqual({});
+  });
+});
+
+describe('sdkLogLevel', () => {
+  const slowTask = '[TMPRL1104] 01a210a9-fc4a-7931-a7fd-f4422e38e14e:4:1 Workflow task duration exceeded 5 seconds.';
+  it.each([
+    ['a delivery run\'s slow task (a slow endpoint)', { level: 'WARN', message: slowTask, meta: { workflowType: 'delivery', workflowTaskDuration: 8003 } }, 'debug'],
+    ['another workflow\'s slow task', { level: 'WARN', message: slowTask, meta: { workflowType: 'fanOut' } }, 'warn'],
+    ['any other warning of a delivery run', { level: 'WARN', message: 'Activity failed', meta: { workflowType: 'delivery' } }, 'warn'],
+    ['an error', { level: 'ERROR', message: 'boom' }, 'error'],
+  ] as const)('%s', (_name, entry, level) => {
+    expect(sdkLogLevel(entry)).toBe(level);
   });
 });

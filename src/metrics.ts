@@ -66,6 +66,7 @@ export function createMetrics() {
   // Every reason exports a series from the start (0), so a dashboard never sees "no data" for it.
   for (const reason of Object.values(ShedReason)) metrics.apiShed.inc({ reason }, 0);
   for (const reason of Object.values(DeferReason)) metrics.deferrals.inc({ reason }, 0);
+  for (const cause of Object.values(DisableCause)) metrics.endpointsDisabled.inc({ cause }, 0);
   return metrics;
 }
 
@@ -84,16 +85,23 @@ export type DisableCause = (typeof DisableCause)[keyof typeof DisableCause];
 export function serveMetrics(metrics: Metrics, host: string, port: number, probes: Probes = {}): Promise<{ url: string; close: () => Promise<void> }> {
   const json = 'application/json';
   const server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/healthz') {
+    // As on the API's port: query parameters are ignored, HEAD is GET without a body, and another
+    // method on a served path is a 405 with Allow.
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/healthz' && path !== '/readyz' && path !== '/metrics') {
+      res.writeHead(404, { 'content-type': json }).end('{"error":{"type":"not_found_error","code":"route_not_found","message":"Only /metrics, /healthz and /readyz are served here"}}');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': json, allow: 'GET, HEAD' }).end(`{"error":{"type":"invalid_request_error","code":"method_not_allowed","message":"${path} answers GET and HEAD"}}`);
+      return;
+    }
+    if (path === '/healthz') {
       res.writeHead(200, { 'content-type': json }).end('{"status":"ok"}');
       return;
     }
-    if (req.method === 'GET' && req.url === '/readyz') {
+    if (path === '/readyz') {
       void checkReadiness(probes).then(({ ok, checks }) => res.writeHead(ok ? 200 : 503, { 'content-type': json }).end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', checks })));
-      return;
-    }
-    if (req.method !== 'GET' || req.url !== '/metrics') {
-      res.writeHead(404, { 'content-type': json }).end('{"error":{"type":"not_found_error","code":"route_not_found","message":"Only GET /metrics, /healthz and /readyz are served here"}}');
       return;
     }
     metrics.registry.metrics().then(
