@@ -47,6 +47,8 @@ export function lockDataDir(dataDir: string, isHeld: (holder: LockHolder) => boo
     if (createWith(path, mine)) break;
     if (tries >= 3) throw new Error(`Could not take the lock ${path}; another Hookline may be starting on the data directory ${dataDir}.`);
     const text = readText(path);
+    // Gone since the create failed (another start took it over): create it again.
+    if (text === undefined) continue;
     const holder = parse(text);
     const held = holder !== undefined && (holder.pid === process.pid ? heldHere.has(dir) : isHeld(holder));
     if (held) {
@@ -59,7 +61,7 @@ export function lockDataDir(dataDir: string, isHeld: (holder: LockHolder) => boo
   return {
     release() {
       heldHere.delete(dir);
-      if (readText(path) === mine) unlinkSync(path);
+      if (readText(path) === mine) removeIfPresent(path);
     },
   };
 }
@@ -68,9 +70,13 @@ export function lockDataDir(dataDir: string, isHeld: (holder: LockHolder) => boo
 const STALE_TAKEOVER_MS = 10_000;
 
 /**
- * Removes the stale lock `staleText` was read from, if no other process has replaced it since.
- * Another process taking over at the same time holds the guard: this one leaves it, and its next
- * try finds the lock that process made.
+ * Removes the stale lock `staleText` was read from, if no other process has replaced it since
+ * (every holder's text names its own pid, so a replaced lock never reads the same). Another
+ * process taking over at the same time holds the guard: this one leaves it, and its next try
+ * finds the lock that process made. Left open: a guard judged stale is removed by path, so a
+ * third start could remove a guard made a moment before; the text check above still keeps its
+ * takeover from removing a lock made meanwhile, unless that lands between the check and the
+ * removal (microseconds, and only after a process died mid-takeover).
  */
 function takeOver(path: string, staleText: string, mine: string): void {
   const guard = `${path}.takeover`;
@@ -131,10 +137,12 @@ function holderIsAlive(holder: LockHolder): boolean {
   return holder.started === undefined || now === undefined || now === holder.started;
 }
 
-function readText(path: string): string {
+/** The file's text; undefined if there is no file (an empty one is '', which no holder writes). */
+function readText(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     return '';
   }
 }

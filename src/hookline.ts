@@ -168,8 +168,8 @@ async function startApiRole({ config, logger, store, client, metrics, probes, st
   // The API closes first: requests under way get to finish (a cut one would leave its
   // Idempotency-Key claimed, and the client's retry refused for minutes). Past the drain, the
   // Temporal calls still under way are aborted, so their requests answer 503 and free their keys
-  // (what they were for is committed; the next sweep starts it); then the dispatcher waits for
-  // the calls to settle.
+  // (an event's start is committed and the next sweep makes it; a resend or recovery is the
+  // client's to retry); then the dispatcher waits for the calls to settle.
   stops.push(async () => {
     try {
       await api.close({ beforeCut: () => shutdown.abort() });

@@ -121,6 +121,29 @@ describe('the producer client', () => {
     }
   });
 
+  it('an answer whose body breaks off is retried where a repeat is safe, else a HooklineApiError with its status', async () => {
+    let served = 0;
+    const server = createServer((req, res) => {
+      served++;
+      req.resume();
+      if (served === 2) return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"app_x"}');
+      // The status and headers arrive; the body stops after a few of its 100 bytes.
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"id":');
+      setTimeout(() => res.socket?.destroy(), 50);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const hookline = createHooklineClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: 'k' });
+      expect(await hookline.apps.get('app_x')).toEqual({ id: 'app_x' });
+      expect(served).toBe(2);
+      await expect(hookline.apps.update('app_x', { name: 'y' })).rejects.toMatchObject({ name: 'HooklineApiError', status: 200, code: 'invalid_response' });
+      expect(served).toBe(3);
+    } finally {
+      server.close();
+    }
+  });
+
   it('retries an endpoint create after a lost answer, and waits while the first try runs, with one idempotency key', async () => {
     const seen: IncomingHttpHeaders[] = [];
     const server = createServer((req, res) => {

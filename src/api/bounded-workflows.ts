@@ -6,8 +6,9 @@
  * - Each call has `deadlineMs`. A call that timed out may still have reached Temporal; every
  *   caller already treats a failed start as "try again" (the sweep finds a running workflow).
  * - `shutdown` aborts the calls under way and fails new ones at once, so stopping the process
- *   does not wait on Temporal. What they were for is in the store and the next process's sweep
- *   starts it.
+ *   waits on Temporal no longer than the API's drain (server.ts). An aborted event start is in
+ *   the store, and the next process's sweep starts it; an aborted test send's delivery is closed
+ *   `not_started`, and an aborted resend or recovery answers 503, for the client to retry.
  */
 import { setMaxListeners } from 'node:events';
 import type { Client, WorkflowClient } from '@temporalio/client';

@@ -171,10 +171,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const known = toApiError(err);
     if (known?.code === 'store_unavailable') {
       if (Date.now() >= quietUntil) {
-        // `unlogged`: the 503s for the same cause since the last warning.
-        logger.warn({ err, method: req.method, path: req.path, unlogged }, 'the store did not answer; answered 503 (more within 10 s are counted in the next warning)');
+        logger.warn({ err, method: req.method, path: req.path }, 'the store did not answer; answered 503 (any more in the next 10 s are counted, not logged)');
         quietUntil = Date.now() + STORE_WARNING_INTERVAL_MS;
         unlogged = 0;
+        // The count goes out when its window ends, so it is never read as the next outage's.
+        setTimeout(() => {
+          if (unlogged > 0) logger.warn({ unlogged }, `the store did not answer ${unlogged} more requests in the 10 s after that warning; answered 503`);
+          unlogged = 0;
+        }, STORE_WARNING_INTERVAL_MS).unref();
       } else unlogged++;
     }
     const retryAfterS = known?.retryAfterS ?? (known?.status === 503 ? 1 : undefined);

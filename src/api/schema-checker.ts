@@ -162,7 +162,8 @@ export function createSchemaChecker() {
     void w?.terminate();
     for (const same of queue.filter((p) => p.job.schema === job.job.schema)) {
       queue.splice(queue.indexOf(same), 1);
-      same.reject(new SchemaTooSlow(same.budgetMs, reason));
+      // Never run: refused with the check of its schema that did not answer.
+      same.reject(new SchemaTooSlow(same.budgetMs, `was queued behind a check of the same schema that ${reason ?? `ran past its deadline of ${job.budgetMs} ms`}`));
     }
     fail(new SchemaTooSlow(job.budgetMs, reason));
   }

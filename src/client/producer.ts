@@ -143,7 +143,18 @@ export function createHooklineClient(options: HooklineClientOptions) {
         await pause(retryAfterMs(res.headers.get('retry-after')) ?? backoff);
         continue;
       }
-      const text = await res.text();
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (err) {
+        // The body broke off (a connection cut mid-answer): the answer is lost, as with a network
+        // failure, and only a repeatable request may ask again.
+        if (repeatable && retries < maxRetries) {
+          await pause(backoffMs(retries++));
+          continue;
+        }
+        throw new HooklineApiError(res.status, 'api_error', 'invalid_response', `HTTP ${res.status} whose body broke off: ${err instanceof Error ? err.message : String(err)}`);
+      }
       const json = parseJson(text);
       if (res.ok && json.ok) return json.value as T;
       // Not the API's answer: a proxy's error page, or a cut-off body. The status is kept.
