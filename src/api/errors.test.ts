@@ -13,6 +13,25 @@ describe('zodDetails', () => {
     expect(result.success).toBe(false);
     expect(zodDetails(result.error!).map((d) => d.path).sort()).toEqual(['extra', 'list.1', 'metadata["a.b"]']);
   });
+
+  it("says why the one branch of a union whose type the value has refused it, not zod's 'Invalid input'", () => {
+    const schedule = z.union([z.string(), z.array(z.number())], { error: 'must be a name or a list' }).refine((v) => v !== 'bad', 'unknown name "bad"');
+    const schema = z.object({ schedule: z.union([schedule, z.null()]).optional() });
+    const details = (value: unknown) => zodDetails(schema.safeParse({ schedule: value }).error!);
+    expect(details('bad')).toEqual([{ path: 'schedule', message: 'unknown name "bad"' }]);
+    expect(details([1, 'x'])).toEqual([{ path: 'schedule.1', message: 'Invalid input: expected number, received string' }]);
+    // No branch takes a boolean: the inner union's own message.
+    expect(details(true)).toEqual([{ path: 'schedule', message: 'must be a name or a list' }]);
+  });
+
+  it('says only the wrong type of a value of the wrong type, not the length checks zod also runs on it', () => {
+    const schema = z.object({ name: z.string().min(1).max(3), other: z.string().min(2) });
+    const result = schema.safeParse({ name: [], other: 'x' });
+    expect(zodDetails(result.error!)).toEqual([
+      { path: 'name', message: 'Invalid input: expected string, received array' },
+      { path: 'other', message: expect.stringContaining('Too small') },
+    ]);
+  });
 });
 
 describe('schemaIssueDetails', () => {

@@ -94,12 +94,30 @@ export const ErrorBody = z
   .openapi('Error');
 
 export function zodDetails(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.flatMap((i) => {
+  // zod 4 still runs a field's length and size checks on a value of the wrong type that has a
+  // length (an array for a string): `name: []` got "expected string" and "expected array to have
+  // >=1 items", which reads as if an array would do. A wrong type is the one thing to say there.
+  const all = error.issues.flatMap(unwrapUnion);
+  const wrongType = new Set(all.filter((i) => i.code === 'invalid_type').map((i) => JSON.stringify(i.path)));
+  const issues = all.filter((i) => i.code === 'invalid_type' || !wrongType.has(JSON.stringify(i.path)));
+  return issues.flatMap((i) => {
     const path = i.path.map((s) => (typeof s === 'number' ? s : String(s)));
     // One detail per unknown key, at its own path, so a client sees which field or parameter to drop.
     if (i.code === 'unrecognized_keys') return i.keys.map((key) => ({ path: detailPath('', [...path, key]), message: 'not a known field or parameter' }));
     return [{ path: detailPath('', path), message: i.message }];
   });
+}
+
+/**
+ * A union that failed, as the reason of the one branch whose type the value had: `retry_schedule:
+ * "8d"` on an endpoint (a schedule or null) failed the schedule's rule, which is what to say, not
+ * zod's "Invalid input". A value no branch takes keeps the union's own message.
+ */
+function unwrapUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  const typed = issue.errors.filter((branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0));
+  if (typed.length !== 1) return [issue];
+  return typed[0]!.flatMap((i) => unwrapUnion({ ...i, path: [...issue.path, ...i.path] }));
 }
 
 /**
@@ -137,7 +155,9 @@ function toApiError(err: unknown): ApiError | undefined {
   const e = err as HttpishError;
   if (e?.type === 'entity.parse.failed') return new ApiError(400, ErrorType.invalidRequest, 'invalid_json', 'The body is not valid JSON');
   if (e?.type === 'entity.too.large') return new ApiError(413, ErrorType.invalidRequest, 'payload_too_large', 'The request body is too large');
-  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return ApiError.unsupportedEncoding();
+  if (e?.type === 'charset.unsupported') return ApiError.unsupportedEncoding();
+  // Content-Encoding, not the charset: the body parser inflates gzip, deflate and br only.
+  if (e?.type === 'encoding.unsupported') return new ApiError(415, ErrorType.invalidRequest, 'unsupported_encoding', 'Content-Encoding must be identity, gzip, deflate or br');
   // PostgreSQL unique violation, from pg or PGlite alike.
   if (e?.code === '23505') {
     const what = e.constraint?.startsWith('event_types') ? 'An event type with that name' : 'A resource with that uid';
@@ -146,7 +166,7 @@ function toApiError(err: unknown): ApiError | undefined {
   // A value the database cannot hold: a NUL in text (22021) or in JSON (22P05), an unpaired
   // surrogate in JSON (22P02). Only these: other data exceptions would be the server's bugs.
   if (e?.code === '22021' || e?.code === '22P05' || e?.code === '22P02') {
-    return new ApiError(400, ErrorType.invalidRequest, 'invalid_value', 'A value in the request cannot be stored (text must not contain NUL characters or unpaired surrogates)');
+    return new ApiError(400, ErrorType.invalidRequest, 'invalid_value', 'A value in the request cannot be stored or looked up (text must not contain NUL characters or unpaired surrogates)');
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     return new ApiError(e.status, ErrorType.invalidRequest, 'bad_request', 'The request could not be read');

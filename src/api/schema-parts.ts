@@ -59,7 +59,9 @@ export const timeInput = z.iso
   .refine((value) => Date.parse(value) >= 0, 'must be 1970-01-01T00:00:00Z or later');
 
 export const RetryScheduleSchema = z
-  .union([z.string(), z.array(z.union([z.string(), z.number()]))])
+  .union([z.string(), z.array(z.union([z.string(), z.number()], { error: 'must be a duration such as "30s", or milliseconds' }))], {
+    error: 'must be a preset name (standard, short, steady, patient, brief) or a list of durations',
+  })
   .superRefine((value, ctx) => {
     const problem = scheduleProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
