@@ -4,20 +4,15 @@
  */
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApp } from './support/factories';
-import { ADMIN_KEY, startTestHookline, type TestHookline } from './support/hookline';
+import { ADMIN_KEY, type TestHookline, useHookline } from './support/hookline';
 import { sample, scrape } from './support/metrics';
 import { waitUntil } from './support/wait';
 
 describe('load shedding through the whole API', () => {
   let t: TestHookline;
-  beforeAll(async () => {
-    t = await startTestHookline('pglite', { env: { HOOKLINE_API_MAX_IN_FLIGHT: '1' } });
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
+  useHookline('pglite', (started) => (t = started), { env: { HOOKLINE_API_MAX_IN_FLIGHT: '1' } });
 
   it('answers 503 past the in-flight limit, still serves probes, and admits again when the held request ends', async () => {
     const app = await createApp(t.api);
@@ -41,12 +36,7 @@ describe('load shedding through the whole API', () => {
 
 describe('shedding while the event loop is late', () => {
   let t: TestHookline;
-  beforeAll(async () => {
-    t = await startTestHookline('pglite', { env: { HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '100' } });
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
+  useHookline('pglite', (started) => (t = started), { env: { HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: '100' } });
 
   it('answers 503 while the event loop runs late, and admits again once it has caught up', async () => {
     // This process runs the API: keep its loop busy in 300 ms slices, as a saturated API would be.

@@ -95,6 +95,18 @@ export async function startTestHookline(kind: StoreKind, options: TestHooklineOp
  * The suite's Hookline on `kind` and one receiver: started before its tests and stopped after
  * them. `started` hands both to the suite, as `useMemoryStore` does a store.
  */
+/** Starts a suite's Hookline before its tests and stops it after. */
+export function useHookline(kind: StoreKind, started: (t: TestHookline) => void, options: TestHooklineOptions = {}): void {
+  let t: TestHookline | undefined;
+  beforeAll(async () => {
+    t = await startTestHookline(kind, options);
+    started(t);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+}
+
 export function useHooklineAndReceiver(kind: StoreKind, started: (t: TestHookline, r: Receiver) => void, options: TestHooklineOptions = {}, behaviour?: Behaviour): void {
   let t: TestHookline | undefined;
   let r: Receiver | undefined;
