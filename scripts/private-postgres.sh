@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts or stops a private PostgreSQL cluster for tests, on a free loopback port.
-#   private-postgres.sh start DIR   -> prints a connection URL on stdout
+#   private-postgres.sh start DIR [PORT]   -> prints a connection URL on stdout
 #   private-postgres.sh stop DIR
+# PORT: the loopback port to listen on; a free one when left out.
 # Uses the server binaries of an installed PostgreSQL (Debian's layout or pg_config). As root,
 # the cluster is owned by the `postgres` user, since initdb refuses to run as root.
 set -euo pipefail
@@ -27,8 +28,9 @@ case "$cmd" in
     if [ ! -f "$dir/data/PG_VERSION" ]; then
       as_owner "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --no-sync >"$dir/initdb.log" 2>&1
     fi
-    # A free loopback port, asked of the OS through Node (which the project needs anyway).
-    port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+    # The port asked for, or a free loopback port asked of the OS through Node (which the project needs anyway).
+    port=${3:-$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')}
+    case "$port" in ''|*[!0-9]*) echo "PORT must be a number: $port" >&2; exit 2 ;; esac
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null
     echo "postgres://postgres@127.0.0.1:$port/postgres"
@@ -36,5 +38,5 @@ case "$cmd" in
   stop)
     [ -f "$dir/data/postmaster.pid" ] && as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
     ;;
-  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 start DIR [PORT] | stop DIR" >&2; exit 2 ;;
 esac
