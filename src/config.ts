@@ -12,7 +12,7 @@ import { isStandardSecret } from './domain/signing';
 import { checkEndpointUrl, type UrlPolicy } from './domain/url-rules';
 
 const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 /** A number in decimal digits: coercion would read `0x1F90`, `1e3` and ` 80` as numbers too. */
 const num = <T extends z.ZodType<number, number>>(schema: T) =>
@@ -21,9 +21,8 @@ const num = <T extends z.ZodType<number, number>>(schema: T) =>
     .regex(/^\d+(\.\d+)?$/, 'must be a number in decimal digits')
     .transform(Number)
     .pipe(schema);
-/** May be unset; empty (as compose's `${VAR:-}` gives) counts as unset, not as '' or 0. */
-const unsetIfEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
-const optional = unsetIfEmpty(z.string());
+/** May be unset. (An empty value is unset too: `loadConfig` drops empty ones before parsing.) */
+const optional = z.string().optional();
 
 export const Role = { all: 'all', api: 'api', worker: 'worker' } as const;
 export type Role = (typeof Role)[keyof typeof Role];
@@ -37,7 +36,7 @@ const EnvSchema = z.object({
   HOOKLINE_API_HOST: z.string().default('127.0.0.1'),
   HOOKLINE_ADMIN_KEY: optional,
   HOOKLINE_DATA_DIR: z.string().default('.hookline'),
-  DATABASE_URL: unsetIfEmpty(z.string().regex(/^postgres(ql)?:\/\/./, 'must be a postgres:// or postgresql:// URL')),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/./, 'must be a postgres:// or postgresql:// URL').optional(),
   TEMPORAL_ADDRESS: optional,
   TEMPORAL_NAMESPACE: z.string().default('default'),
   HOOKLINE_TASK_QUEUE: z.string().default('hookline'),
@@ -56,14 +55,14 @@ const EnvSchema = z.object({
   HOOKLINE_ALLOW_SUBNETS: z.string().default(''),
   HOOKLINE_OPERATOR_WEBHOOK_URL: optional,
   HOOKLINE_OPERATOR_WEBHOOK_SECRET: optional,
-  HOOKLINE_EGRESS_PROXY_URL: unsetIfEmpty(z.string().refine((v) => URL.canParse(v) && ['http:', 'https:'].includes(new URL(v).protocol), 'must be the http:// or https:// URL of a CONNECT proxy')),
+  HOOKLINE_EGRESS_PROXY_URL: z.string().refine((v) => URL.canParse(v) && ['http:', 'https:'].includes(new URL(v).protocol), 'must be the http:// or https:// URL of a CONNECT proxy').optional(),
   HOOKLINE_TLS_CA_FILE: optional,
   HOOKLINE_MAX_ENDPOINTS_PER_APP: num(z.number().int().positive()).default(50),
   HOOKLINE_API_RATE_LIMIT_PER_S: num(z.number().positive()).default(100),
   HOOKLINE_API_RATE_BURST: num(z.number().int().positive()).default(200),
   HOOKLINE_API_MAX_IN_FLIGHT: num(z.number().int().positive()).default(512),
   HOOKLINE_API_MAX_IN_FLIGHT_PER_APP_KEY: num(z.number().int().positive()).default(32),
-  HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: unsetIfEmpty(num(z.number().int().nonnegative())),
+  HOOKLINE_API_MAX_EVENT_LOOP_DELAY_MS: num(z.number().int().nonnegative()).optional(),
   HOOKLINE_MAX_PAYLOAD_BYTES: num(z.number().int().positive().max(1024 * 1024)).default(256 * 1024),
   HOOKLINE_DISPATCH_INTERVAL_MS: num(z.number().int().positive()).default(10_000),
   HOOKLINE_DISPATCH_GRACE_MS: num(z.number().int().nonnegative()).default(5_000),
@@ -72,7 +71,7 @@ const EnvSchema = z.object({
   HOOKLINE_WORKER_TASK_SLOTS: num(z.number().int().min(2)).default(200),
   HOOKLINE_WORKER_MAX_IN_FLIGHT_PER_ENDPOINT: num(z.number().int().min(1)).default(DEFAULT_MAX_IN_FLIGHT_PER_ENDPOINT),
   HOOKLINE_DB_QUERY_TIMEOUT_MS: num(z.number().int().min(0)).default(DB_QUERY_TIMEOUT_MS),
-  HOOKLINE_METRICS_PORT: unsetIfEmpty(num(z.number().int().min(0).max(65535))),
+  HOOKLINE_METRICS_PORT: num(z.number().int().min(0).max(65535)).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

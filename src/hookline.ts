@@ -19,7 +19,7 @@ import type { Config } from './config';
 import { createLogger, installTemporalLogging, type Logger } from './logger';
 import { listen, type ApiServer } from './server';
 import { openStore, type Store } from './store';
-import { createSecretBox, parseEncryptionKey } from './store/secret-box';
+import { createSecretBox, parseEncryptionKey, sealedKeyId } from './store/secret-box';
 import { lockDataDir } from './data-dir-lock';
 import { findTemporalCli, startDevServer, type DevServer } from './dev-server';
 import { connectTemporal, deliveryResender, deliveryStopper, endpointFailureReporter, registerSearchAttributes, searchAttributesToRegister, type TemporalConnections } from './temporal';
@@ -219,7 +219,7 @@ export async function startHookline(opts: StartOptions): Promise<Hookline> {
     const unknownKey = await store.endpoints.sealedWithUnknownKey();
     if (unknownKey !== undefined) {
       throw new Error(
-        `the store holds endpoint secrets sealed with an encryption key this process was not given (key id ${unknownKey.split('.')[1]}): start with that key as HOOKLINE_ENCRYPTION_KEY, or list it in HOOKLINE_PREVIOUS_ENCRYPTION_KEYS`,
+        `the store holds endpoint secrets sealed with an encryption key this process was not given (key id ${sealedKeyId(unknownKey)}): start with that key as HOOKLINE_ENCRYPTION_KEY, or list it in HOOKLINE_PREVIOUS_ENCRYPTION_KEYS`,
       );
     }
     await store.operator.configure(config.operatorWebhook);

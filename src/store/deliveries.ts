@@ -125,8 +125,8 @@ export function createDeliveryStore(db: Db) {
         .selectAll()
         .where('endpoint_id', '=', q.endpointId)
         .where('status', 'in', [DeliveryStatus.failed, DeliveryStatus.skipped])
-        .where((eb) => eb.or([eb('failure_reason', 'is', null), eb('failure_reason', '!=', FailureReason.notStarted)]))
-        // A test send is a probe, not an event the endpoint missed: a resend repeats it, a recovery does not.
+        // A test send is a probe, not an event the endpoint missed: a resend repeats it, a recovery
+        // does not (nor one that never started, the only deliveries closed `not_started`).
         .where('test', '=', false)
         .where('created_at', '>=', q.since)
         .where('created_at', '<', q.until)

@@ -12,6 +12,12 @@ export interface SecretBox {
   hasKeyFor(sealed: string): boolean;
 }
 
+/** The id of the key a sealed value names (`v1.<keyId>.…`); undefined for anything else. */
+export function sealedKeyId(sealed: string): string | undefined {
+  const [version, id] = sealed.split('.');
+  return version === 'v1' ? id : undefined;
+}
+
 /** `key` is 32 bytes; its id is derived from it, so the same key always has the same id. */
 export function createSecretBox(key: Buffer, oldKeys: Buffer[] = []): SecretBox {
   if (key.length !== 32) throw new Error('encryption key must be 32 bytes');
@@ -28,8 +34,8 @@ export function createSecretBox(key: Buffer, oldKeys: Buffer[] = []): SecretBox 
         .join('.');
     },
     hasKeyFor(sealed) {
-      const [version, id] = sealed.split('.');
-      return version === 'v1' && id !== undefined && keys.has(id);
+      const id = sealedKeyId(sealed);
+      return id !== undefined && keys.has(id);
     },
     open(sealed) {
       const [version, id, iv, tag, ciphertext] = sealed.split('.');

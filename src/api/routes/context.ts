@@ -60,8 +60,8 @@ export function createdRange(query: { since?: string | undefined; until?: string
 }
 
 /**
- * A cursor is the key of the last item on the previous page (an id with this prefix, or what
- * `isKey` accepts, such as an event type's name); anything else is refused.
+ * A cursor is the key of the last item on the previous page: an id with this prefix, or what the
+ * predicate accepts (an event type's name); anything else is refused.
  */
 export function checkCursor(cursor: string | undefined, key: IdPrefix | ((cursor: string) => boolean)): string | undefined {
   if (cursor !== undefined && !(typeof key === 'function' ? key(cursor) : isId(key, cursor))) {
